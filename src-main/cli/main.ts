@@ -1,0 +1,22 @@
+// The `lmwb` command line: one module per command under commands/, registered here.
+import { Command } from 'commander';
+import { UserError } from '../util/errors';
+import { registerTrain } from './commands/train';
+
+const program = new Command();
+program
+  .name('lmwb')
+  .description('LM Workbench: train small language models on WebGPU (the CS336 assignment 1 experiments)')
+  .showHelpAfterError();
+
+registerTrain(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof UserError) {
+    process.stderr.write(`lmwb: ${err.message}\n`);
+    process.exit(err.exitCode);
+  }
+  throw err;
+}
