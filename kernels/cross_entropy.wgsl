@@ -1,0 +1,62 @@
+// cross entropy: loss = mean over rows of (logsumexp(logits) − logits[target]), fused with its gradient.
+// forward_backward: one workgroup per row computes max and Σexp once, writes the row's loss, then overwrites
+//   the logits in place with d loss/d logits = (softmax − onehot(target)) · inv_n (when write_grad = 1), so the
+//   softmax is never stored. Works on a chunk of rows (row_offset) so the logits never need the whole batch.
+// reduce: loss[0] = inv_n · Σ row losses, summed in a fixed order by one workgroup (deterministic).
+
+struct Params { rows: u32, V: u32, row_offset: u32, write_grad: u32, inv_n: f32, total_rows: u32, p0: u32, p1: u32 }
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read_write> logits: array<f32>;
+@group(0) @binding(2) var<storage, read> targets: array<u32>;
+@group(0) @binding(3) var<storage, read_write> row_loss: array<f32>;
+@group(0) @binding(4) var<storage, read_write> loss: array<f32>;
+
+const WG: u32 = 256u;
+var<workgroup> red: array<f32, WG>;
+
+fn reduce(lid: u32, v: f32, is_max: bool) -> f32 {
+  red[lid] = v;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    if (lid < s) {
+      if (is_max) { red[lid] = max(red[lid], red[lid + s]); } else { red[lid] = red[lid] + red[lid + s]; }
+    }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+
+@compute @workgroup_size(WG)
+fn cross_entropy_forward_backward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let row = wg.y * nwg.x + wg.x;
+  if (row >= p.rows) { return; }
+  let base = row * p.V;
+  var mx = -3.0e38;
+  for (var c = lid; c < p.V; c += WG) { mx = max(mx, logits[base + c]); }
+  mx = reduce(lid, mx, true);
+  var se = 0.0;
+  for (var c = lid; c < p.V; c += WG) { se += exp(logits[base + c] - mx); }
+  se = reduce(lid, se, false);
+  let tgt = targets[p.row_offset + row];
+  let lse = mx + log(se);
+  if (lid == 0u) { row_loss[p.row_offset + row] = lse - logits[base + tgt]; }
+  workgroupBarrier();
+  if (p.write_grad != 0u) {
+    let inv_se = 1.0 / se;
+    for (var c = lid; c < p.V; c += WG) {
+      let pr = exp(logits[base + c] - mx) * inv_se;
+      logits[base + c] = (pr - select(0.0, 1.0, c == tgt)) * p.inv_n;
+    }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn cross_entropy_reduce(@builtin(local_invocation_index) lid: u32) {
+  var s = 0.0;
+  for (var i = lid; i < p.total_rows; i += WG) { s += row_loss[i]; }
+  s = reduce(lid, s, false);
+  if (lid == 0u) { loss[0] = s * p.inv_n; }
+}

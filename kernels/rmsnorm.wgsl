@@ -1,0 +1,74 @@
+// rmsnorm: y = x / sqrt(mean(x²) + eps) · w over the last dimension (rows of length D).
+// forward:          one workgroup per row; also stores r = 1/sqrt(mean(x²)+eps) per row for the backward.
+// backward_input:   g = dy·w;  dx = r·g − x·r³·mean(g·x)   (accumulate=1 adds dx onto what is there: residuals)
+// backward_weight:  dw[c] = Σ_rows dy·x·r, one thread per column (accumulate=1 adds onto dw).
+
+struct Params { rows: u32, D: u32, eps: f32, accumulate: u32 }
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+@group(0) @binding(4) var<storage, read_write> r: array<f32>;
+@group(0) @binding(5) var<storage, read> dy: array<f32>;
+@group(0) @binding(6) var<storage, read> rr: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(8) var<storage, read_write> dw: array<f32>;
+
+const WG: u32 = 64u;
+var<workgroup> red: array<f32, WG>;
+
+fn row_of(wg: vec3u, nwg: vec3u) -> u32 { return wg.y * nwg.x + wg.x; }
+
+fn reduce_sum(lid: u32, v: f32) -> f32 {
+  red[lid] = v;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
+    workgroupBarrier();
+  }
+  let total = red[0];
+  workgroupBarrier();
+  return total;
+}
+
+@compute @workgroup_size(WG)
+fn rmsnorm_forward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let row = row_of(wg, nwg);
+  if (row >= p.rows) { return; }
+  let base = row * p.D;
+  var ss = 0.0;
+  for (var c = lid; c < p.D; c += WG) { let v = x[base + c]; ss = fma(v, v, ss); }
+  let total = reduce_sum(lid, ss);
+  let inv = inverseSqrt(total / f32(p.D) + p.eps);
+  for (var c = lid; c < p.D; c += WG) { y[base + c] = x[base + c] * inv * w[c]; }
+  if (lid == 0u) { r[row] = inv; }
+}
+
+@compute @workgroup_size(WG)
+fn rmsnorm_backward_input(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let row = row_of(wg, nwg);
+  if (row >= p.rows) { return; }
+  let base = row * p.D;
+  var s = 0.0;
+  for (var c = lid; c < p.D; c += WG) { s = fma(dy[base + c] * w[c], x[base + c], s); }
+  let total = reduce_sum(lid, s);
+  let inv = rr[row];
+  let k = inv * inv * inv * total / f32(p.D);
+  for (var c = lid; c < p.D; c += WG) {
+    let v = inv * dy[base + c] * w[c] - x[base + c] * k;
+    if (p.accumulate != 0u) { dx[base + c] = dx[base + c] + v; } else { dx[base + c] = v; }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn rmsnorm_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
+  let c = gid.x;
+  if (c >= p.D) { return; }
+  var s = 0.0;
+  for (var row = 0u; row < p.rows; row++) {
+    let i = row * p.D + c;
+    s = fma(dy[i] * x[i], rr[row], s);
+  }
+  if (p.accumulate != 0u) { dw[c] = dw[c] + s; } else { dw[c] = s; }
+}

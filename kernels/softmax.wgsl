@@ -1,0 +1,53 @@
+// softmax over the last dimension, numerically stable (subtract the row max). One workgroup per row.
+// backward: dx = y ⊙ (dy − Σ dy·y).
+
+struct Params { rows: u32, N: u32, p0: u32, p1: u32 }
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<storage, read> dy: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dx: array<f32>;
+
+const WG: u32 = 256u;
+var<workgroup> red: array<f32, WG>;
+
+fn reduce(lid: u32, v: f32, is_max: bool) -> f32 {
+  red[lid] = v;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    if (lid < s) {
+      if (is_max) { red[lid] = max(red[lid], red[lid + s]); } else { red[lid] = red[lid] + red[lid + s]; }
+    }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+
+@compute @workgroup_size(WG)
+fn softmax_forward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let row = wg.y * nwg.x + wg.x;
+  if (row >= p.rows) { return; }
+  let base = row * p.N;
+  var mx = -3.0e38;
+  for (var c = lid; c < p.N; c += WG) { mx = max(mx, x[base + c]); }
+  mx = reduce(lid, mx, true);
+  var se = 0.0;
+  for (var c = lid; c < p.N; c += WG) { se += exp(x[base + c] - mx); }
+  se = reduce(lid, se, false);
+  let inv = 1.0 / se;
+  for (var c = lid; c < p.N; c += WG) { y[base + c] = exp(x[base + c] - mx) * inv; }
+}
+
+@compute @workgroup_size(WG)
+fn softmax_backward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let row = wg.y * nwg.x + wg.x;
+  if (row >= p.rows) { return; }
+  let base = row * p.N;
+  var s = 0.0;
+  for (var c = lid; c < p.N; c += WG) { s = fma(dy[base + c], y[base + c], s); }
+  s = reduce(lid, s, false);
+  for (var c = lid; c < p.N; c += WG) { dx[base + c] = y[base + c] * (dy[base + c] - s); }
+}

@@ -1,0 +1,131 @@
+// Opens a WebGPU device through Dawn (npm package `webgpu`) with the features and limits the engine needs.
+//
+// Dawn lifetime rule: the object returned by create() and the adapter must stay reachable for as long as any
+// device made from them is in use. If V8 collects them, dawn.node's event loop touches a freed instance and the
+// process dies seconds into steady GPU work. `held` keeps them for the life of the process.
+import { create, globals } from 'webgpu';
+import { UserError } from '../../util/errors';
+
+const held: unknown[] = [];
+
+export const DAWN_FLAGS = ['enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia'];
+
+const WANTED_FEATURES = [
+  'shader-f16',
+  'subgroups',
+  'subgroup-size-control',
+  'timestamp-query',
+  'chromium-experimental-subgroup-matrix',
+] as const;
+
+export interface GpuInfo {
+  vendor: string;
+  architecture: string;
+  description: string;
+  isSoftware: boolean;
+  features: string[];
+  maxBufferSize: number;
+  maxStorageBufferBindingSize: number;
+  subgroupMatrix: boolean;
+}
+
+export interface Gpu {
+  device: GPUDevice;
+  adapter: GPUAdapter;
+  info: GpuInfo;
+  /** Resolves once all submitted work is done; rejects with the first uncaptured GPU error, if any. */
+  sync(): Promise<void>;
+  destroy(): void;
+}
+
+let globalsInstalled = false;
+
+function missingDriverMessage(): string {
+  const lines = [
+    'no WebGPU adapter: Dawn found no usable Vulkan driver.',
+    process.platform === 'linux'
+      ? 'Install a Vulkan driver: your GPU vendor\'s (NVIDIA, AMD radv, Intel anv), or for CPU-only machines Mesa\'s llvmpipe ' +
+        '(Debian/Ubuntu package mesa-vulkan-drivers, Mesa 24 or newer; on Debian bookworm take it from bookworm-backports: ' +
+        '`apt-get install -t bookworm-backports mesa-vulkan-drivers`), plus the Vulkan loader (libvulkan1), and set XDG_RUNTIME_DIR.'
+      : 'Update your GPU driver; WebGPU needs Vulkan, Metal or D3D12.',
+  ];
+  return lines.join(' ');
+}
+
+export interface OpenGpuOptions {
+  /** Extra Dawn toggles/flags, e.g. 'disable-dawn-features=timestamp_quantization'. */
+  extraFlags?: string[];
+  /** Ask for timestamp queries without quantization (for per-kernel timing). */
+  precise_timestamps?: boolean;
+}
+
+export async function openGpu(opts: OpenGpuOptions = {}): Promise<Gpu> {
+  if (!globalsInstalled) {
+    Object.assign(globalThis, globals);
+    globalsInstalled = true;
+  }
+  const flags = [...DAWN_FLAGS];
+  if (opts.precise_timestamps) flags.push('disable-dawn-features=timestamp_quantization');
+  if (opts.extraFlags) flags.push(...opts.extraFlags);
+  const gpu = create(flags);
+  held.push(gpu);
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) throw new UserError(missingDriverMessage(), 3);
+  held.push(adapter);
+
+  const features = WANTED_FEATURES.filter((f) => adapter.features.has(f as GPUFeatureName)) as GPUFeatureName[];
+  const L = adapter.limits;
+  const device = await adapter.requestDevice({
+    requiredFeatures: features,
+    requiredLimits: {
+      maxBufferSize: L.maxBufferSize,
+      maxStorageBufferBindingSize: L.maxStorageBufferBindingSize,
+      maxComputeWorkgroupStorageSize: L.maxComputeWorkgroupStorageSize,
+      maxComputeInvocationsPerWorkgroup: L.maxComputeInvocationsPerWorkgroup,
+      maxComputeWorkgroupSizeX: L.maxComputeWorkgroupSizeX,
+      maxComputeWorkgroupSizeY: L.maxComputeWorkgroupSizeY,
+      maxStorageBuffersPerShaderStage: L.maxStorageBuffersPerShaderStage,
+      maxComputeWorkgroupsPerDimension: L.maxComputeWorkgroupsPerDimension,
+    },
+  });
+  held.push(device);
+
+  const errors: string[] = [];
+  device.addEventListener('uncapturederror', (ev) => {
+    const e = (ev as GPUUncapturedErrorEvent).error;
+    errors.push(e.message);
+  });
+  let lost: string | undefined;
+  void device.lost.then((info) => {
+    if (info.reason !== 'destroyed') lost = info.message;
+  });
+
+  const ai = adapter.info;
+  const info: GpuInfo = {
+    vendor: ai.vendor,
+    architecture: ai.architecture,
+    description: ai.description,
+    isSoftware: ai.architecture === 'software' || /llvmpipe|swiftshader/i.test(ai.description),
+    features: [...features],
+    maxBufferSize: device.limits.maxBufferSize,
+    maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
+    subgroupMatrix: features.includes('chromium-experimental-subgroup-matrix' as GPUFeatureName),
+  };
+
+  return {
+    device,
+    adapter,
+    info,
+    async sync() {
+      await device.queue.onSubmittedWorkDone();
+      if (lost) throw new Error(`GPU device lost: ${lost}`);
+      if (errors.length) {
+        const first = errors.splice(0, errors.length);
+        throw new Error(`GPU error: ${first[0]}${first.length > 1 ? ` (and ${first.length - 1} more)` : ''}`);
+      }
+    },
+    destroy() {
+      device.destroy();
+    },
+  };
+}

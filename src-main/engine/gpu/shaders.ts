@@ -1,0 +1,59 @@
+// Loads WGSL kernels from kernels/ (one op per file, forward and backward entry points together) and caches
+// compute pipelines. Compile-time sizes (head dim, tile sizes) are `const` declarations the host prepends:
+// a kernel file lists the ones it expects in a `// defines:` comment on its first lines.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+let kernelsDir: string | undefined;
+
+export function findKernelsDir(): string {
+  if (kernelsDir) return kernelsDir;
+  const fromEnv = process.env.LMWB_KERNELS_DIR;
+  if (fromEnv) return (kernelsDir = resolve(fromEnv));
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const candidate = join(dir, 'kernels');
+    if (existsSync(join(candidate, 'linear.wgsl'))) return (kernelsDir = candidate);
+    dir = dirname(dir);
+  }
+  throw new Error('cannot find the kernels/ folder with the WGSL sources; set LMWB_KERNELS_DIR');
+}
+
+const sourceCache = new Map<string, string>();
+
+export type Defines = Record<string, number | boolean>;
+
+export function kernelSource(file: string, defines: Defines = {}): string {
+  let src = sourceCache.get(file);
+  if (src === undefined) {
+    src = readFileSync(join(findKernelsDir(), `${file}.wgsl`), 'utf8');
+    sourceCache.set(file, src);
+  }
+  const declared = /\/\/\s*defines:\s*([^\n]*)/.exec(src)?.[1]?.split(/[\s,]+/).filter(Boolean) ?? [];
+  for (const name of declared) {
+    if (!(name in defines)) throw new Error(`kernel ${file}.wgsl needs define ${name}`);
+  }
+  const head = Object.entries(defines)
+    .map(([k, v]) => (typeof v === 'boolean' ? `const ${k}: bool = ${v};` : Number.isInteger(v) ? `const ${k}: u32 = ${v}u;` : `const ${k}: f32 = ${v};`))
+    .join('\n');
+  // `enable` directives must come first in WGSL: keep them above the injected constants.
+  const enables = src.match(/^enable [^\n]*;\s*$/gm) ?? [];
+  const body = src.replace(/^enable [^\n]*;\s*$/gm, '');
+  return `${enables.join('\n')}\n${head}\n${body}`;
+}
+
+const pipelineCache = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
+
+export function pipeline(device: GPUDevice, file: string, entry: string, defines: Defines = {}): GPUComputePipeline {
+  let cache = pipelineCache.get(device);
+  if (!cache) pipelineCache.set(device, (cache = new Map()));
+  const key = `${file}:${entry}:${JSON.stringify(defines)}`;
+  let p = cache.get(key);
+  if (!p) {
+    const module = device.createShaderModule({ code: kernelSource(file, defines), label: `${file}.wgsl` });
+    p = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: entry }, label: `${file}:${entry}` });
+    cache.set(key, p);
+  }
+  return p;
+}

@@ -1,0 +1,67 @@
+// A typed view of (part of) a GPU buffer. Tensors inside a shared buffer (the flat parameter buffer) start at
+// 256-byte boundaries so that each can be bound on its own.
+export type DType = 'f32' | 'u32';
+
+export interface Tensor {
+  buffer: GPUBuffer;
+  /** Byte offset inside `buffer`; a multiple of 256. */
+  byteOffset: number;
+  shape: number[];
+  dtype: DType;
+  label: string;
+}
+
+export const BINDING_ALIGN = 256;
+
+export function numel(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+export function byteLength(t: Tensor): number {
+  return numel(t.shape) * 4;
+}
+
+export function alignUp(n: number, a: number): number {
+  return Math.ceil(n / a) * a;
+}
+
+/** The binding resource for a whole tensor. */
+export function bind(t: Tensor): GPUBufferBinding {
+  return { buffer: t.buffer, offset: t.byteOffset, size: Math.max(4, byteLength(t)) };
+}
+
+export const STORAGE_USAGE = 0x80 /* STORAGE */ | 0x08 /* COPY_DST */ | 0x04; /* COPY_SRC */
+
+export function createTensor(device: GPUDevice, shape: number[], label: string, dtype: DType = 'f32'): Tensor {
+  const size = alignUp(Math.max(4, numel(shape) * 4), 16);
+  const buffer = device.createBuffer({ size, usage: STORAGE_USAGE, label });
+  return { buffer, byteOffset: 0, shape, dtype, label };
+}
+
+export function upload(device: GPUDevice, t: Tensor, data: Float32Array | Uint32Array): void {
+  if (data.length !== numel(t.shape)) throw new Error(`upload to ${t.label}: ${data.length} values for shape [${t.shape}]`);
+  device.queue.writeBuffer(t.buffer, t.byteOffset, data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** Reads a tensor back to the CPU (waits for the queue). */
+export async function download(device: GPUDevice, t: Tensor): Promise<Float32Array> {
+  const raw = await readBytes(device, t.buffer, t.byteOffset, byteLength(t));
+  return new Float32Array(raw);
+}
+
+export async function downloadU32(device: GPUDevice, t: Tensor): Promise<Uint32Array> {
+  return new Uint32Array(await readBytes(device, t.buffer, t.byteOffset, byteLength(t)));
+}
+
+export async function readBytes(device: GPUDevice, buffer: GPUBuffer, offset: number, size: number): Promise<ArrayBuffer> {
+  const padded = alignUp(size, 4);
+  const staging = device.createBuffer({ size: padded, usage: 0x01 /* MAP_READ */ | 0x08 /* COPY_DST */ });
+  const enc = device.createCommandEncoder();
+  enc.copyBufferToBuffer(buffer, offset, staging, 0, padded);
+  device.queue.submit([enc.finish()]);
+  await staging.mapAsync(0x0001 /* GPUMapMode.READ */);
+  const copy = staging.getMappedRange().slice(0, size);
+  staging.unmap();
+  staging.destroy();
+  return copy;
+}

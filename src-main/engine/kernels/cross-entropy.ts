@@ -1,0 +1,32 @@
+// cross_entropy.wgsl: fused softmax cross-entropy with its gradient written in place over the logits.
+import { type Program, uniformBuffer, rowGrid } from '../gpu/program';
+import { bind, type Tensor } from '../gpu/tensor';
+
+export interface CrossEntropyArgs {
+  /** Rows in this chunk of logits. */
+  rows: number;
+  V: number;
+  /** Index of the chunk's first row among all rows (targets and row losses are indexed globally). */
+  rowOffset: number;
+  /** All rows of the batch: the loss is the mean over them. */
+  totalRows: number;
+  writeGrad: boolean;
+}
+
+export function crossEntropyForwardBackward(prog: Program, a: CrossEntropyArgs, logits: Tensor, targets: Tensor, rowLoss: Tensor): void {
+  const params = uniformBuffer(prog.device, [
+    ['u32', a.rows], ['u32', a.V], ['u32', a.rowOffset], ['u32', a.writeGrad ? 1 : 0], ['f32', 1 / a.totalRows], ['u32', a.totalRows], ['u32', 0], ['u32', 0],
+  ]);
+  prog.dispatch({
+    file: 'cross_entropy', entry: 'cross_entropy_forward_backward',
+    bindings: [params, bind(logits), bind(targets), bind(rowLoss)], workgroups: rowGrid(a.rows),
+  });
+}
+
+/** loss[0] = mean of the row losses. */
+export function crossEntropyReduce(prog: Program, totalRows: number, rowLoss: Tensor, loss: Tensor): void {
+  const params = uniformBuffer(prog.device, [
+    ['u32', 0], ['u32', 0], ['u32', 0], ['u32', 0], ['f32', 1 / totalRows], ['u32', totalRows], ['u32', 0], ['u32', 0],
+  ]);
+  prog.dispatch({ file: 'cross_entropy', entry: 'cross_entropy_reduce', bindings: [params, undefined, undefined, bind(rowLoss), bind(loss)], workgroups: [1] });
+}

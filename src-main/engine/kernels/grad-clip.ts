@@ -1,0 +1,35 @@
+// grad_clip.wgsl: global L2 norm over all gradients and the clip coefficient min(1, max/(norm+eps)).
+import { type Program, uniformBuffer, grid, elemGrid } from '../gpu/program';
+import { bind, type Tensor } from '../gpu/tensor';
+
+const PER_WORKGROUP = 256 * 16;
+
+/** Gradient ranges, each bindable on its own (within maxStorageBufferBindingSize). */
+export type Ranges = Tensor[];
+
+export function partialsNeeded(ranges: Ranges): number {
+  return ranges.reduce((s, t) => s + Math.ceil(t.shape[0] / PER_WORKGROUP), 0);
+}
+
+/** stats[0] = ‖g‖₂ over all ranges, stats[1] = clip coefficient. */
+export function gradNorm(prog: Program, ranges: Ranges, partials: Tensor, stats: Tensor, maxNorm: number, eps: number): void {
+  let offset = 0;
+  for (const r of ranges) {
+    const n = r.shape[0];
+    const wgs = Math.ceil(n / PER_WORKGROUP);
+    const params = uniformBuffer(prog.device, [['u32', n], ['u32', offset], ['u32', 0], ['f32', maxNorm], ['f32', eps]]);
+    prog.dispatch({ file: 'grad_clip', entry: 'grad_clip_partial', bindings: [params, bind(r), bind(partials)], workgroups: grid(wgs) });
+    offset += wgs;
+  }
+  const params = uniformBuffer(prog.device, [['u32', 0], ['u32', 0], ['u32', offset], ['f32', maxNorm], ['f32', eps]]);
+  prog.dispatch({ file: 'grad_clip', entry: 'grad_clip_finalize', bindings: [params, undefined, bind(partials), bind(stats)], workgroups: [1] });
+}
+
+/** g ← g · stats[1] over every range. */
+export function gradClipApply(prog: Program, ranges: Ranges, stats: Tensor): void {
+  for (const r of ranges) {
+    const n = r.shape[0];
+    const params = uniformBuffer(prog.device, [['u32', n], ['u32', 0], ['u32', 0], ['f32', 0], ['f32', 0]]);
+    prog.dispatch({ file: 'grad_clip', entry: 'grad_clip_apply', bindings: [params, bind(r), undefined, bind(stats)], workgroups: elemGrid(n) });
+  }
+}

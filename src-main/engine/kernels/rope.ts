@@ -1,0 +1,29 @@
+// rope.wgsl: rotary position embedding on adjacent pairs, in place, with host-computed cos/sin tables.
+import { type Program, uniformBuffer, elemGrid } from '../gpu/program';
+import { bind, type Tensor } from '../gpu/tensor';
+
+export interface RopeArgs { B: number; H: number; T: number; dk: number; sB: number; sH: number; sT: number }
+
+/** Rotates x in place (forward) or by the negative angle (backward). */
+export function rope(prog: Program, a: RopeArgs, x: Tensor, positions: Tensor, cos: Tensor, sin: Tensor, backward: boolean, label?: string): void {
+  const params = uniformBuffer(prog.device, [
+    ['u32', a.B], ['u32', a.H], ['u32', a.T], ['u32', a.dk / 2], ['u32', a.sB], ['u32', a.sH], ['u32', a.sT], ['f32', backward ? -1 : 1],
+  ]);
+  const entry = backward ? 'rope_backward' : 'rope_forward';
+  prog.dispatch({ file: 'rope', entry, label: label ?? entry, bindings: [params, bind(x), bind(positions), bind(cos), bind(sin)], workgroups: elemGrid((a.B * a.H * a.T * a.dk) / 2) });
+}
+
+/** cos/sin tables [maxPos, dk/2] computed in float64: angle = pos · θ^(−2i/dk). */
+export function ropeTables(maxPos: number, dk: number, theta: number): { cos: Float32Array; sin: Float32Array } {
+  const half = dk / 2;
+  const cos = new Float32Array(maxPos * half);
+  const sin = new Float32Array(maxPos * half);
+  for (let pos = 0; pos < maxPos; pos++) {
+    for (let i = 0; i < half; i++) {
+      const angle = pos * Math.pow(theta, (-2 * i) / dk);
+      cos[pos * half + i] = Math.cos(angle);
+      sin[pos * half + i] = Math.sin(angle);
+    }
+  }
+  return { cos, sin };
+}
