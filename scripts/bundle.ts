@@ -1,0 +1,25 @@
+// Bundles the headless CLI (and the benchmarks) into single files under dist/ with their pure-JS dependencies,
+// for machines without npm (the GPU server): `node dist/lmwb.mjs …`. webgpu (Dawn's native addon) stays external;
+// the WGSL kernels are read from kernels/ beside dist/ at run time.
+import { build } from 'esbuild';
+
+const entries: Record<string, string> = {
+  lmwb: 'src-main/cli/main.ts',
+  'bench-gpu': 'src-main/bench/gpu-bench.ts',
+};
+const only = process.argv.slice(2);
+for (const [name, entry] of Object.entries(entries)) {
+  if (only.length && !only.includes(name)) continue;
+  await build({
+    entryPoints: [entry],
+    outfile: `dist/${name}.mjs`,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    external: ['webgpu'],
+    banner: { js: "import { createRequire as __lmwbCreateRequire } from 'node:module'; const require = __lmwbCreateRequire(import.meta.url);" },
+    logLevel: 'warning',
+  });
+  process.stdout.write(`dist/${name}.mjs\n`);
+}
