@@ -380,13 +380,13 @@ export class TransformerRuntime {
   gradStats?: Tensor;
 
   /** Uploads a batch: token ids and next-token targets, [batch, seq] row-major. */
-  setBatch(ids: Uint32Array, targets: Uint32Array): void {
+  setBatch(ids: Uint32Array, targets: Uint32Array, segments?: ReturnType<typeof embeddingSegments>): void {
     const device = this.gpu.device;
     if (ids.length !== this.BT || targets.length !== this.BT) throw new Error(`batch must have ${this.BT} tokens`);
     upload(device, this.t('ids'), ids);
     upload(device, this.t('targets'), targets);
     if (this.opts.training) {
-      const s = embeddingSegments(ids);
+      const s = segments ?? embeddingSegments(ids);
       upload(device, this.t('seg_order'), s.order);
       upload(device, this.t('seg_start'), s.segStart);
       upload(device, this.t('seg_id'), s.segId);
@@ -417,6 +417,11 @@ export class TransformerRuntime {
 
   async readLoss(): Promise<number> {
     return (await download(this.gpu.device, this.t('loss')))[0];
+  }
+
+  /** Per-row (per-token) losses of the last forward, [batch·seq]. */
+  async readRowLoss(): Promise<Float32Array> {
+    return download(this.gpu.device, this.t('row_loss'));
   }
 
   async readGradNorm(): Promise<number> {

@@ -1,0 +1,139 @@
+// A training run's configuration: model, data, optimizer, schedule, evaluation, checkpoints and logging.
+// JSON on disk; `--set a.b=value` overrides; validated with zod so a bad key or value is named in the error.
+import { readFileSync, existsSync } from 'node:fs';
+import { z } from 'zod';
+import { ModelConfigSchema, parseModelConfig, formatZodError, type ModelConfig } from '../model/config';
+import { UserError } from '../../util/errors';
+
+const posInt = z.number().int().positive();
+
+export const TrainingSchema = z
+  .object({
+    batch_size: posInt,
+    /** Number of optimizer steps. Give this or total_tokens (steps = total_tokens / (batch_size · context_length)). */
+    max_steps: posInt.optional(),
+    total_tokens: posInt.optional(),
+    seed: z.number().int().nonnegative().default(0),
+    max_learning_rate: z.number().positive(),
+    min_learning_rate: z.number().nonnegative().optional(),
+    warmup_iters: z.number().int().nonnegative().default(0),
+    /** End of the cosine decay; defaults to the last step. */
+    cosine_cycle_iters: z.number().int().positive().optional(),
+    betas: z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)]).default([0.9, 0.95]),
+    eps: z.number().positive().default(1e-8),
+    weight_decay: z.number().nonnegative().default(0.1),
+    /** Global gradient-norm clipping; 0 turns it off. */
+    max_grad_norm: z.number().nonnegative().default(1.0),
+  })
+  .strict();
+
+export const RunConfigSchema = z
+  .object({
+    name: z.string().min(1).default('run'),
+    /** Folder for metrics, checkpoints and the resolved config. Default runs/<name>. */
+    out_dir: z.string().optional(),
+    model: ModelConfigSchema,
+    data: z
+      .object({
+        train: z.string().min(1),
+        valid: z.string().min(1).optional(),
+      })
+      .strict(),
+    training: TrainingSchema,
+    eval: z
+      .object({
+        /** Evaluate every N steps (and at the end); 0 = only at the end. */
+        interval: z.number().int().nonnegative().default(500),
+        /** Fixed number of validation batches (the same every time), or "all" for the whole file. */
+        batches: z.union([posInt, z.literal('all')]).default(20),
+      })
+      .strict()
+      .default({ interval: 500, batches: 20 }),
+    checkpoint: z
+      .object({
+        /** Save every N steps (and at the end); 0 = only at the end. */
+        interval: z.number().int().nonnegative().default(1000),
+        /** Keep only the newest N periodic checkpoints (the final one is always kept); 0 keeps all. */
+        keep_last: z.number().int().nonnegative().default(3),
+      })
+      .strict()
+      .default({ interval: 1000, keep_last: 3 }),
+    log: z
+      .object({
+        /** Read the loss back from the GPU every N steps (each readback waits for the GPU). */
+        interval: z.number().int().positive().default(10),
+      })
+      .strict()
+      .default({ interval: 10 }),
+  })
+  .strict();
+
+export type RunConfigInput = z.input<typeof RunConfigSchema>;
+
+export interface RunConfig extends Omit<z.infer<typeof RunConfigSchema>, 'model'> {
+  model: ModelConfig;
+  out_dir: string;
+  steps: number;
+  schedule: { max_learning_rate: number; min_learning_rate: number; warmup_iters: number; cosine_cycle_iters: number };
+}
+
+/** Applies `key.path=value` overrides; values parse as JSON when they can (numbers, booleans, arrays), else strings. */
+export function applyOverrides(raw: Record<string, unknown>, sets: string[]): Record<string, unknown> {
+  const out = structuredClone(raw);
+  for (const s of sets) {
+    const eq = s.indexOf('=');
+    if (eq <= 0) throw new UserError(`--set expects key=value (like training.batch_size=32), got "${s}"`);
+    const path = s.slice(0, eq).split('.');
+    const text = s.slice(eq + 1);
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      value = text;
+    }
+    let node = out as Record<string, unknown>;
+    for (const key of path.slice(0, -1)) {
+      if (node[key] === undefined) node[key] = {};
+      if (typeof node[key] !== 'object' || node[key] === null) throw new UserError(`--set ${s}: ${key} is not an object`);
+      node = node[key] as Record<string, unknown>;
+    }
+    node[path[path.length - 1]] = value;
+  }
+  return out;
+}
+
+export function parseRunConfig(raw: unknown): RunConfig {
+  const r = RunConfigSchema.safeParse(raw);
+  if (!r.success) throw new UserError(`invalid run config: ${formatZodError(r.error, 'config')}`);
+  const c = r.data;
+  const model = parseModelConfig(c.model, 'model');
+  const t = c.training;
+  let steps: number;
+  if (t.max_steps !== undefined && t.total_tokens !== undefined) throw new UserError('invalid run config: give training.max_steps or training.total_tokens, not both');
+  if (t.max_steps !== undefined) steps = t.max_steps;
+  else if (t.total_tokens !== undefined) steps = Math.max(1, Math.round(t.total_tokens / (t.batch_size * model.context_length)));
+  else throw new UserError('invalid run config: set training.max_steps or training.total_tokens');
+  const minLr = t.min_learning_rate ?? t.max_learning_rate / 10;
+  if (minLr > t.max_learning_rate) throw new UserError(`invalid run config: training.min_learning_rate (${minLr}) is above max_learning_rate (${t.max_learning_rate})`);
+  return {
+    ...c,
+    model,
+    out_dir: c.out_dir ?? `runs/${c.name}`,
+    steps,
+    schedule: {
+      max_learning_rate: t.max_learning_rate,
+      min_learning_rate: minLr,
+      warmup_iters: t.warmup_iters,
+      cosine_cycle_iters: t.cosine_cycle_iters ?? steps,
+    },
+  };
+}
+
+export function loadRunConfigFile(path: string): Record<string, unknown> {
+  if (!existsSync(path)) throw new UserError(`config file not found: ${path}`);
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new UserError(`config file ${path} is not valid JSON: ${(e as Error).message}`);
+  }
+}
