@@ -3,6 +3,9 @@
 // Dawn lifetime rule: the object returned by create() and the adapter must stay reachable for as long as any
 // device made from them is in use. If V8 collects them, dawn.node's event loop touches a freed instance and the
 // process dies seconds into steady GPU work. `held` keeps them for the life of the process.
+import { mkdirSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
 import { create, globals } from 'webgpu';
 import { UserError } from '../../util/errors';
 
@@ -59,7 +62,16 @@ export interface OpenGpuOptions {
   precise_timestamps?: boolean;
 }
 
+/** Vulkan's WSI layers want XDG_RUNTIME_DIR; headless boxes (CI, servers, Slurm jobs) often lack it. */
+function ensureRuntimeDir(): void {
+  if (process.env.XDG_RUNTIME_DIR || process.platform !== 'linux') return;
+  const dir = join(os.tmpdir(), `lmwb-runtime-${process.getuid?.() ?? 0}`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  process.env.XDG_RUNTIME_DIR = dir;
+}
+
 export async function openGpu(opts: OpenGpuOptions = {}): Promise<Gpu> {
+  ensureRuntimeDir();
   if (!globalsInstalled) {
     Object.assign(globalThis, globals);
     globalsInstalled = true;
