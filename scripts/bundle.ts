@@ -5,7 +5,7 @@ import { build } from 'esbuild';
 
 const entries: Record<string, string> = {
   lmwb: 'src-main/cli/main.ts',
-  'bench-gpu': 'src-main/bench/gpu-bench.ts',
+  'train-bench': 'src-main/bench/train-bench.ts',
 };
 const only = process.argv.slice(2);
 for (const [name, entry] of Object.entries(entries)) {

@@ -1,0 +1,60 @@
+// Training throughput benchmark: tokens/s and ms/step of full training steps (forward, backward, clip, AdamW)
+// for a model config and batch, plus a per-kernel GPU time table from timestamp queries.
+//   npm run bench:cpu                      CS336 model, batch 8 (llvmpipe-sized)
+//   npm run bench:gpu                      CS336 model, batch 128
+//   … -- --batch 16 --steps 5 --model '{"d_model":256}' --no-kernels
+import { parseArgs } from 'node:util';
+import { openGpu } from '../engine/gpu/device';
+import { parseModelConfig, CS336_TINYSTORIES } from '../engine/model/config';
+import { TransformerRuntime } from '../engine/model/transformer';
+import { initParameters } from '../engine/model/parameters';
+import { profileProgram } from '../engine/gpu/profiler';
+import { rngFor, uniformInt } from '../engine/rng';
+
+const { values: a } = parseArgs({
+  options: {
+    batch: { type: 'string', default: '8' },
+    steps: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '1' },
+    model: { type: 'string', default: '{}' },
+    'no-kernels': { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+  },
+});
+
+const cfg = parseModelConfig({ ...CS336_TINYSTORIES, ...(JSON.parse(a.model!) as object) });
+const B = Number(a.batch);
+const T = cfg.context_length;
+const gpu = await openGpu({ precise_timestamps: true });
+const rt = new TransformerRuntime(gpu, cfg, { batchSize: B, seqLen: T, training: true, maxGradNorm: 1 });
+rt.setParameters(initParameters(rt.layout, 0));
+const rng = rngFor(0, 99);
+const ids = new Uint32Array(B * T).map(() => uniformInt(rng, 0, cfg.vocab_size - 1));
+rt.setBatch(ids, ids.map((x) => (x + 1) % cfg.vocab_size));
+await gpu.sync();
+rt.checkAllocation();
+
+const out = (s: string) => process.stdout.write(`${s}\n`);
+out(`device: ${gpu.info.description} (${gpu.info.vendor} ${gpu.info.architecture})`);
+out(`model: ${JSON.stringify(cfg)}`);
+out(`batch ${B} × ${T} = ${B * T} tokens/step; ${(rt.layout.count / 1e6).toFixed(2)}M parameters; ${(rt.bytesAllocated / 2 ** 20).toFixed(0)} MiB allocated; logits chunk ${rt.chunkRows} rows`);
+for (let i = 0; i < Number(a.warmup); i++) rt.trainStep(1e-3, i + 1);
+await gpu.sync();
+const steps = Number(a.steps);
+const t0 = performance.now();
+for (let i = 0; i < steps; i++) rt.trainStep(1e-3, i + 2);
+await rt.readLoss();
+await gpu.sync();
+const ms = (performance.now() - t0) / steps;
+const tps = (B * T) / (ms / 1000);
+out(`steps ${steps}: ${ms.toFixed(1)} ms/step, ${tps.toFixed(0)} tokens/s (loss ${(await rt.readLoss()).toFixed(4)})`);
+let kernels: Awaited<ReturnType<typeof profileProgram>> | undefined;
+if (!a['no-kernels'] && gpu.device.features.has('timestamp-query')) {
+  kernels = await profileProgram(gpu.device, rt.trainProgram!, 1);
+  out(`per-kernel GPU time (one pass per dispatch, timestamp queries), total ${kernels.totalMs.toFixed(1)} ms:`);
+  for (const k of kernels.kernels) out(`  ${k.label.padEnd(44)} ${k.calls.toFixed(0).padStart(4)} × ${(k.ms / k.calls).toFixed(3).padStart(9)} ms = ${k.ms.toFixed(2).padStart(9)} ms  ${((100 * k.ms) / kernels.totalMs).toFixed(1).padStart(5)}%`);
+}
+if (a.json) out(JSON.stringify({ device: gpu.info.description, batch: B, seq: T, ms_per_step: ms, tokens_per_s: tps, kernels: kernels?.kernels }));
+rt.destroy();
+gpu.destroy();
+process.exit(0);
