@@ -1,7 +1,7 @@
 // rmsnorm: y = x / sqrt(mean(x²) + eps) · w over the last dimension (rows of length D).
 // forward:          one workgroup per row; also stores r = 1/sqrt(mean(x²)+eps) per row for the backward.
 // backward_input:   g = dy·w;  dx = r·g − x·r³·mean(g·x)   (accumulate=1 adds dx onto what is there: residuals)
-// backward_weight:  dw[c] = Σ_rows dy·x·r, one thread per column (accumulate=1 adds onto dw).
+// backward_weight:  dw[c] = Σ_rows dy·x·r in two deterministic stages (accumulate=1 adds onto dw).
 
 struct Params { rows: u32, D: u32, eps: f32, accumulate: u32 }
 
@@ -14,6 +14,7 @@ struct Params { rows: u32, D: u32, eps: f32, accumulate: u32 }
 @group(0) @binding(6) var<storage, read> rr: array<f32>;
 @group(0) @binding(7) var<storage, read_write> dx: array<f32>;
 @group(0) @binding(8) var<storage, read_write> dw: array<f32>;
+@group(0) @binding(9) var<storage, read_write> partial: array<f32>;
 
 const WG: u32 = 64u;
 var<workgroup> red: array<f32, WG>;
@@ -61,14 +62,30 @@ fn rmsnorm_backward_input(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgro
   }
 }
 
+// The gain's gradient is a column sum over all rows: first partial sums over chunks of ROWS_PER_CHUNK rows
+// (grid: column blocks × row chunks), then one thread per column adds the chunks in order.
+const ROWS_PER_CHUNK: u32 = 128u;
+
 @compute @workgroup_size(WG)
-fn rmsnorm_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
-  let c = gid.x;
+fn rmsnorm_backward_weight_partial(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let c = wg.x * WG + lid;
   if (c >= p.D) { return; }
+  let r0 = wg.y * ROWS_PER_CHUNK;
+  let r1 = min(p.rows, r0 + ROWS_PER_CHUNK);
   var s = 0.0;
-  for (var row = 0u; row < p.rows; row++) {
+  for (var row = r0; row < r1; row++) {
     let i = row * p.D + c;
     s = fma(dy[i] * x[i], rr[row], s);
   }
+  partial[wg.y * p.D + c] = s;
+}
+
+@compute @workgroup_size(WG)
+fn rmsnorm_backward_weight_reduce(@builtin(global_invocation_id) gid: vec3u) {
+  let c = gid.x;
+  if (c >= p.D) { return; }
+  let chunks = (p.rows + ROWS_PER_CHUNK - 1u) / ROWS_PER_CHUNK;
+  var s = 0.0;
+  for (var k = 0u; k < chunks; k++) { s += partial[k * p.D + c]; }
   if (p.accumulate != 0u) { dw[c] = dw[c] + s; } else { dw[c] = s; }
 }

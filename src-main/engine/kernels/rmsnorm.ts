@@ -19,11 +19,25 @@ export function rmsnormBackwardInput(prog: Program, a: RmsNormArgs, x: Tensor, w
   });
 }
 
-export function rmsnormBackwardWeight(prog: Program, a: RmsNormArgs, x: Tensor, dy: Tensor, r: Tensor, dw: Tensor, accumulate = false, label = 'rmsnorm_backward_weight'): void {
+export const RMSNORM_ROWS_PER_CHUNK = 128;
+
+/** Floats of scratch rmsnormBackwardWeight needs for `rows` × `D`. */
+export function rmsnormPartialSize(rows: number, D: number): number {
+  return Math.ceil(rows / RMSNORM_ROWS_PER_CHUNK) * D;
+}
+
+/** dw (+)= Σ_rows dy·x·r, through `partial` scratch of rmsnormPartialSize floats. */
+export function rmsnormBackwardWeight(prog: Program, a: RmsNormArgs, x: Tensor, dy: Tensor, r: Tensor, dw: Tensor, partial: Tensor, accumulate = false, label = 'rmsnorm_backward_weight'): void {
   const params = uniformBuffer(prog.device, [['u32', a.rows], ['u32', a.D], ['f32', a.eps], ['u32', accumulate ? 1 : 0]]);
+  const blocks = Math.ceil(a.D / 64);
   prog.dispatch({
-    file: 'rmsnorm', entry: 'rmsnorm_backward_weight', label,
-    bindings: [params, bind(x), undefined, undefined, undefined, bind(dy), bind(r), undefined, bind(dw)],
-    workgroups: [Math.ceil(a.D / 64)],
+    file: 'rmsnorm', entry: 'rmsnorm_backward_weight_partial', label: `${label}_partial`,
+    bindings: [params, bind(x), undefined, undefined, undefined, bind(dy), bind(r), undefined, undefined, bind(partial)],
+    workgroups: [blocks, Math.ceil(a.rows / RMSNORM_ROWS_PER_CHUNK)],
+  });
+  prog.dispatch({
+    file: 'rmsnorm', entry: 'rmsnorm_backward_weight_reduce', label: `${label}_reduce`,
+    bindings: [params, undefined, undefined, undefined, undefined, undefined, undefined, undefined, bind(dw), bind(partial)],
+    workgroups: [blocks],
   });
 }

@@ -70,6 +70,7 @@ export function planActivations(c: ModelConfig, o: PlanOptions): BufferPlan[] {
     add('dh', [BT, f]);
     if (c.norm === 'post') add('S', [BT, d]);
     add('dsum', bhT);
+    if (c.norm !== 'none') add('norm_partial', [Math.ceil(BT / 128) * d]);
     add('seg_order', [BT]);
     add('seg_start', [BT + 1]);
     add('seg_id', [BT]);

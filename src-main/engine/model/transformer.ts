@@ -275,7 +275,7 @@ export class TransformerRuntime {
     let G = this.t('G');
     if (c.norm !== 'none') {
       rmsnormBackwardInput(p, norm, xL, this.w('ln_final.weight'), this.t('dxf'), this.t('rf'), G, false);
-      rmsnormBackwardWeight(p, norm, xL, this.t('dxf'), this.t('rf'), this.g('ln_final.weight'));
+      rmsnormBackwardWeight(p, norm, xL, this.t('dxf'), this.t('rf'), this.g('ln_final.weight'), this.t('norm_partial'));
     } else {
       G = this.t('dxf');
     }
@@ -294,7 +294,7 @@ export class TransformerRuntime {
       if (c.norm === 'post') {
         const S = this.t('S');
         rmsnormBackwardInput(p, norm, this.t(`${L}s2`), this.w(`${L}ln2.weight`), G, this.t(`${L}r2`), S, false);
-        rmsnormBackwardWeight(p, norm, this.t(`${L}s2`), G, this.t(`${L}r2`), this.g(`${L}ln2.weight`));
+        rmsnormBackwardWeight(p, norm, this.t(`${L}s2`), G, this.t(`${L}r2`), this.g(`${L}ln2.weight`), this.t('norm_partial'));
         df = S;
       }
       linearBackwardInput(p, this.lin(BT, f, d), df, this.w(`${L}ffn.w2.weight`), dh);
@@ -314,14 +314,14 @@ export class TransformerRuntime {
       }
       if (c.norm === 'pre') {
         rmsnormBackwardInput(p, norm, xmid, this.w(`${L}ln2.weight`), dN, this.t(`${L}r2`), G, true);
-        rmsnormBackwardWeight(p, norm, xmid, dN, this.t(`${L}r2`), this.g(`${L}ln2.weight`));
+        rmsnormBackwardWeight(p, norm, xmid, dN, this.t(`${L}r2`), this.g(`${L}ln2.weight`), this.t('norm_partial'));
       }
       // Attention branch. dproj is the gradient at the attention block's output projection.
       let dproj = df; // pre/none: G (now d xmid); post: S (d xmid)
       if (c.norm === 'post') {
         const S = this.t('S');
         rmsnormBackwardInput(p, norm, this.t(`${L}s1`), this.w(`${L}ln1.weight`), S, this.t(`${L}r1`), G, false);
-        rmsnormBackwardWeight(p, norm, this.t(`${L}s1`), S, this.t(`${L}r1`), this.g(`${L}ln1.weight`));
+        rmsnormBackwardWeight(p, norm, this.t(`${L}s1`), S, this.t(`${L}r1`), this.g(`${L}ln1.weight`), this.t('norm_partial'));
         dproj = G;
       }
       const [q, k, v, o] = ['q', 'k', 'v', 'o'].map((n) => this.t(`${L}${n}`));
@@ -342,7 +342,7 @@ export class TransformerRuntime {
       });
       if (c.norm === 'pre') {
         rmsnormBackwardInput(p, norm, x, this.w(`${L}ln1.weight`), dN, this.t(`${L}r1`), G, true);
-        rmsnormBackwardWeight(p, norm, x, dN, this.t(`${L}r1`), this.g(`${L}ln1.weight`));
+        rmsnormBackwardWeight(p, norm, x, dN, this.t(`${L}r1`), this.g(`${L}ln1.weight`), this.t('norm_partial'));
       }
     }
     embeddingBackward(

@@ -7,7 +7,7 @@ import { readSafetensors, asF32, asU32, type SafetensorsFile } from '../checkpoi
 import { checkClose, checkGrad, type Check } from './compare';
 import { linearForward } from '../kernels/linear';
 import { embeddingForward } from '../kernels/embedding';
-import { rmsnormForward, rmsnormBackwardInput, rmsnormBackwardWeight } from '../kernels/rmsnorm';
+import { rmsnormForward, rmsnormBackwardInput, rmsnormBackwardWeight, rmsnormPartialSize } from '../kernels/rmsnorm';
 import { rope, ropeTables } from '../kernels/rope';
 import { softmaxForward } from '../kernels/softmax';
 import { attentionForward, attentionBackward } from '../kernels/attention';
@@ -103,7 +103,7 @@ const checkers: Record<string, Checker> = {
     await run(gpu, (p) => {
       rmsnormForward(p, a, x, w, y, r);
       rmsnormBackwardInput(p, a, x, w, dy, r, dx, false);
-      rmsnormBackwardWeight(p, a, x, dy, r, dw);
+      rmsnormBackwardWeight(p, a, x, dy, r, dw, createTensor(d, [rmsnormPartialSize(rows, D)], 'partial'));
     });
     return [
       checkClose('out', await download(d, y), c.f32('out'), FWD_RTOL, FWD_ATOL),
