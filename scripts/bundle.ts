@@ -6,13 +6,17 @@ import { build } from 'esbuild';
 const entries: Record<string, string> = {
   lmwb: 'src-main/cli/main.ts',
   'train-bench': 'src-main/bench/train-bench.ts',
+  'test-reference': 'src-main/engine/reference/run-suite.ts',
 };
-const only = process.argv.slice(2);
+const args = process.argv.slice(2);
+const outIdx = args.indexOf('--outdir');
+const outdir = outIdx >= 0 ? args.splice(outIdx, 2)[1] : 'dist';
+const only = args;
 for (const [name, entry] of Object.entries(entries)) {
   if (only.length && !only.includes(name)) continue;
   await build({
     entryPoints: [entry],
-    outfile: `dist/${name}.mjs`,
+    outfile: `${outdir}/${name}.mjs`,
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -21,5 +25,5 @@ for (const [name, entry] of Object.entries(entries)) {
     banner: { js: "import { createRequire as __lmwbCreateRequire } from 'node:module'; const require = __lmwbCreateRequire(import.meta.url);" },
     logLevel: 'warning',
   });
-  process.stdout.write(`dist/${name}.mjs\n`);
+  process.stdout.write(`${outdir}/${name}.mjs\n`);
 }

@@ -2,7 +2,7 @@
 // and bad input reported on one line without a stack trace.
 import { describe, it, expect, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync, readFileSync } from 'node:fs';
+import { existsSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot, tempDir } from '../helpers';
 
@@ -64,5 +64,27 @@ describe('lmwb train', () => {
     expect(r.code).toBe(3);
     expect(r.err).toMatch(/lmwb: no WebGPU adapter: Dawn found no usable Vulkan driver\. .*mesa-vulkan-drivers/);
     expect(r.err).not.toMatch(/\n\s+at .*\.ts/);
+  });
+});
+
+describe('bundled CLI (for machines without npm)', () => {
+  it('bundles into one file that trains with only webgpu beside it', () => {
+    // Inside the checkout (dist/ is git-ignored) so that `webgpu` resolves from node_modules and kernels/ is found
+    // upward from the bundle, as on a server where the bundle sits beside them.
+    const out = join(repoRoot, 'dist', `test-${process.pid}`);
+    const b = spawnSync(process.execPath, [join(repoRoot, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(repoRoot, 'scripts', 'bundle.ts'), '--outdir', out, 'lmwb'], { cwd: repoRoot, encoding: 'utf8' });
+    expect(b.status, b.stderr).toBe(0);
+    const data = join(tmp.path, 'btok.bin');
+    writeFileSync(data, Uint16Array.from(readFileSync(join(repoRoot, 'resources', 'smoke', 'stories.txt')).subarray(0, 20000)));
+    writeFileSync(join(tmp.path, 'bundle-run.json'), JSON.stringify({
+      name: 'bundled', out_dir: join(tmp.path, 'runs', 'bundled'), model: { vocab_size: 256, context_length: 16, d_model: 32, num_layers: 1, num_heads: 2, d_ff: 48 },
+      data: { train: data, valid: data }, training: { batch_size: 2, max_steps: 4, max_learning_rate: 1e-3 }, log: { interval: 2 },
+    }));
+    const r = spawnSync(process.execPath, [join(out, 'lmwb.mjs'), 'train', '--config', join(tmp.path, 'bundle-run.json')], {
+      cwd: tmp.path, encoding: 'utf8', timeout: 120_000,
+    });
+    rmSync(out, { recursive: true, force: true });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/done: step 4/);
   });
 });

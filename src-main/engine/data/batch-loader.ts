@@ -17,11 +17,11 @@ interface Request { id: number; starts: Float64Array }
 type Reply = { id: number; batch: LoadedBatch } | { id: number; error: string };
 
 // The worker body: self-contained (it runs from source text, so it works the same under tsx, vitest and the
-// bundled CLI). Keep it free of imports beyond node built-ins required inside.
+// bundled CLI). Keep it free of imports: it may only use node built-ins fetched inside.
 function workerMain(): void {
-  /* eslint-disable @typescript-eslint/no-require-imports */
-  const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads');
-  const fs = require('node:fs') as typeof import('node:fs');
+  // process.getBuiltinModule, not require: bundlers rewrite require() calls, and this source runs unbundled.
+  const { parentPort, workerData } = process.getBuiltinModule('node:worker_threads') as typeof import('node:worker_threads');
+  const fs = process.getBuiltinModule('node:fs') as typeof import('node:fs');
   const { path, T, vocab } = workerData as { path: string; T: number; vocab: number };
   const fd = fs.openSync(path, 'r');
   const window = Buffer.alloc((T + 1) * 2);
