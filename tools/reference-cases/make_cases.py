@@ -445,10 +445,12 @@ def lm_cfg(V, T, d, L, H, dff, norm='pre', pos='rope', ffn='swiglu', tie=None, t
 
 
 PRESETS = {
-    # Shapes chosen to be off every power of two and multiple of 16/64 the kernels might assume.
+    # Shapes chosen to be off every power of two and multiple of 16/64 the kernels might assume, and to cross
+    # the engine's tile sizes (64-row linear tiles, 64-query attention blocks, 256-wide softmax/cross-entropy
+    # workgroups, 4096-element grad-norm partials) with a partial last tile.
     'awkward': dict(
-        B=3, T=13, D=48, V=300, V2=257, DFF=100,
-        rope=(3, 5, 37, 12), attn=(3, 5, 37, 12), adamw=(37, 45), clip=((37, 45), (100,)),
+        B=3, T=13, D=48, V=300, V2=257, DFF=100, LIN=(3, 23, 45, 100),
+        rope=(3, 5, 37, 12), attn=(3, 5, 77, 12), adamw=(37, 45), clip=((67, 71), (100,)),
         lms={
             # d 48, 3 heads of 16, vocab 300, d_ff 100, 2 layers
             'lm_pre_rope_swiglu': lm_cfg(300, 13, 48, 2, 3, 100),
@@ -458,8 +460,8 @@ PRESETS = {
             'lm_no_norm': lm_cfg(300, 13, 60, 3, 5, 100, norm='none'),
             # nope: 5 heads of odd dim 9 (allowed without RoPE)
             'lm_nope': lm_cfg(257, 13, 45, 2, 5, 100, pos='nope'),
-            # silu FFN, d_ff 100, 3 layers, non-default rope_theta
-            'lm_silu_ffn': lm_cfg(300, 13, 48, 3, 3, 100, ffn='silu', theta=500.0),
+            # silu FFN, d_ff 100, 3 layers, non-default rope_theta, T 67 (two attention blocks)
+            'lm_silu_ffn': lm_cfg(300, 67, 48, 3, 3, 100, ffn='silu', theta=500.0),
             # tied, 5 heads of 12, d_ff 72
             'lm_tied': lm_cfg(257, 13, 60, 2, 5, 72, tie=True),
         },
@@ -467,7 +469,7 @@ PRESETS = {
     ),
     # Smaller awkward shapes for a quick run.
     'tiny': dict(
-        B=2, T=5, D=24, V=67, V2=33, DFF=40,
+        B=2, T=5, D=24, V=67, V2=33, DFF=40, LIN=(2, 5, 15, 21),
         rope=(2, 3, 7, 8), attn=(2, 3, 7, 6), adamw=(5, 7), clip=((5, 7), (11,)),
         lms={
             'lm_pre_rope_swiglu': lm_cfg(67, 5, 24, 2, 3, 40),
@@ -488,7 +490,8 @@ def make_cases(out_dir, seed, preset):
     cases = []  # (file stem, kind, config, inputs)
 
     r = Rng(seed, 'linear')
-    cases.append(('linear', 'linear', {}, {'in': r.normal(B, T, D), 'weight': r.trunc_normal(DFF, D, std=math.sqrt(2 / (D + DFF)))}))
+    lb, lt, lin, lout = p['LIN']
+    cases.append(('linear', 'linear', {}, {'in': r.normal(lb, lt, lin), 'weight': r.trunc_normal(lout, lin, std=math.sqrt(2 / (lin + lout)))}))
 
     r = Rng(seed, 'embedding')
     ids = r.ints(V2, B, T)
