@@ -1,11 +1,12 @@
 // AdamW (torch.optim.AdamW semantics), fused over all parameters in one flat buffer, bound in ranges:
-//   g ← g · clip           (clip coefficient from grad_clip_finalize, 1 when clipping is off)
+//   g ← g · stats[1]       (unscale and clip, from grad_clip_finalize; the step is skipped when stats[2] ≠ 0,
+//                          i.e. the loss-scaled gradients overflowed)
 //   p ← p · (1 − lr·wd)
 //   m ← β1·m + (1−β1)·g;   v ← β2·v + (1−β2)·g²
 //   p ← p − (lr / (1−β1^t)) · m / (sqrt(v) / sqrt(1−β2^t) + eps)
 // lr and the bias corrections change every step: they live in a small uniform the host rewrites per step.
 
-struct Params { n: u32, use_clip: u32, p0: u32, p1: u32 }
+struct Params { n: u32, p0: u32, p1: u32, p2: u32 }
 struct StepParams { lr: f32, beta1: f32, beta2: f32, eps: f32, weight_decay: f32, bc1: f32, bc2_sqrt: f32, p0: f32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -19,9 +20,8 @@ struct StepParams { lr: f32, beta1: f32, beta2: f32, eps: f32, weight_decay: f32
 @compute @workgroup_size(256)
 fn adamw_step(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let i = (wg.y * nwg.x + wg.x) * 256u + lid;
-  if (i >= p.n) { return; }
-  var g = grad[i];
-  if (p.use_clip != 0u) { g = g * stats[1]; }
+  if (i >= p.n || stats[2] != 0.0) { return; }
+  let g = grad[i] * stats[1];
   var x = param[i] * (1.0 - sp.lr * sp.weight_decay);
   let mi = sp.beta1 * m[i] + (1.0 - sp.beta1) * g;
   let vi = sp.beta2 * v[i] + (1.0 - sp.beta2) * g * g;

@@ -2,6 +2,7 @@
 // forward_backward: one workgroup per row computes max and Σexp once, writes the row's loss, then overwrites
 //   the logits in place with d loss/d logits = (softmax − onehot(target)) · inv_n (when write_grad = 1), so the
 //   softmax is never stored. Works on a chunk of rows (row_offset) so the logits never need the whole batch.
+//   The gradient is multiplied by the loss scale scale[3] (1 without mixed precision; see grad_clip.wgsl).
 // reduce: loss[0] = inv_n · Σ row losses, summed in a fixed order by one workgroup (deterministic).
 
 struct Params { rows: u32, V: u32, row_offset: u32, write_grad: u32, inv_n: f32, total_rows: u32, p0: u32, p1: u32 }
@@ -11,6 +12,7 @@ struct Params { rows: u32, V: u32, row_offset: u32, write_grad: u32, inv_n: f32,
 @group(0) @binding(2) var<storage, read> targets: array<u32>;
 @group(0) @binding(3) var<storage, read_write> row_loss: array<f32>;
 @group(0) @binding(4) var<storage, read_write> loss: array<f32>;
+@group(0) @binding(5) var<storage, read> scale: array<f32>;
 
 const WG: u32 = 256u;
 var<workgroup> red: array<f32, WG>;
@@ -46,9 +48,10 @@ fn cross_entropy_forward_backward(@builtin(workgroup_id) wg: vec3u, @builtin(num
   workgroupBarrier();
   if (p.write_grad != 0u) {
     let inv_se = 1.0 / se;
+    let k = p.inv_n * scale[3];
     for (var c = lid; c < p.V; c += WG) {
       let pr = exp(logits[base + c] - mx) * inv_se;
-      logits[base + c] = (pr - select(0.0, 1.0, c == tgt)) * p.inv_n;
+      logits[base + c] = (pr - select(0.0, 1.0, c == tgt)) * k;
     }
   }
 }

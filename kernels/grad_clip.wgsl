@@ -1,9 +1,13 @@
 // global gradient-norm clipping over all parameters (one flat gradient buffer, bound in ranges).
 // partial:  partials[part_offset + wg] = Σ g² over the workgroup's slice (fixed-order tree sum)
-// finalize: stats[0] = ‖g‖₂ = sqrt(Σ partials), stats[1] = clip coefficient min(1, max_norm / (‖g‖₂ + eps))
+// finalize: with loss scale S = stats[3] (gradients arrive multiplied by S):
+//           stats[0] = ‖g‖₂ / S, stats[1] = min(1, max_norm / (stats[0] + eps)) / S (the factor that unscales and
+//           clips), stats[2] = 1 if the gradients hold inf/NaN (AdamW then skips the step), and with dynamic
+//           loss scaling S halves on overflow and doubles after `growth_interval` good steps (stats[4] counts).
+//           All on the GPU: no readback per step. Without scaling S stays 1 and this is plain clipping.
 // apply:    g ← g · stats[1]   (AdamW reads stats[1] directly instead, saving a pass over the gradients)
 
-struct Params { n: u32, part_offset: u32, num_partials: u32, max_norm: f32, eps: f32, p0: u32, p1: u32, p2: u32 }
+struct Params { n: u32, part_offset: u32, num_partials: u32, max_norm: f32, eps: f32, dynamic_scale: u32, growth_interval: u32, p2: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> g: array<f32>;
@@ -43,9 +47,23 @@ fn grad_clip_finalize(@builtin(local_invocation_index) lid: u32) {
   for (var i = lid; i < p.num_partials; i += WG) { s += partials[i]; }
   let total = reduce(lid, s);
   if (lid == 0u) {
-    let norm = sqrt(total);
+    let S = stats[3];
+    let bad = (bitcast<u32>(total) & 0x7f800000u) == 0x7f800000u; // inf or NaN
+    let norm = sqrt(total) / S;
     stats[0] = norm;
-    stats[1] = min(1.0, p.max_norm / (norm + p.eps));
+    stats[1] = min(1.0, p.max_norm / (norm + p.eps)) / S;
+    stats[2] = select(0.0, 1.0, bad);
+    if (p.dynamic_scale != 0u) {
+      if (bad) {
+        stats[3] = max(S * 0.5, 1.0);
+        stats[4] = 0.0;
+      } else if (stats[4] + 1.0 >= f32(p.growth_interval)) {
+        stats[3] = min(S * 2.0, 16777216.0);
+        stats[4] = 0.0;
+      } else {
+        stats[4] = stats[4] + 1.0;
+      }
+    }
   }
 }
 

@@ -6,12 +6,15 @@ export interface AdamWHyper { beta1: number; beta2: number; eps: number; weightD
 
 export interface AdamWRange { param: Tensor; grad: Tensor; m: Tensor; v: Tensor }
 
-/** Records the update; returns the per-step uniform the caller rewrites with setAdamWStep before each submit. */
-export function adamwStep(prog: Program, ranges: AdamWRange[], stats: Tensor, useClip: boolean): GPUBuffer {
+/**
+ * Records the update (gradients times stats[1], skipped when stats[2] ≠ 0: see grad_clip.wgsl); returns the
+ * per-step uniform the caller rewrites with setAdamWStep before each submit.
+ */
+export function adamwStep(prog: Program, ranges: AdamWRange[], stats: Tensor): GPUBuffer {
   const step = uniformBuffer(prog.device, adamwStepFields(0, 1, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 }), 'adamw step');
   for (const r of ranges) {
     const n = r.param.shape[0];
-    const params = uniformBuffer(prog.device, [['u32', n], ['u32', useClip ? 1 : 0]]);
+    const params = uniformBuffer(prog.device, [['u32', n]]);
     prog.dispatch({
       file: 'adamw', entry: 'adamw_step',
       bindings: [params, step, bind(r.param), bind(r.grad), bind(r.m), bind(r.v), bind(stats)], workgroups: elemGrid(n),

@@ -13,13 +13,14 @@ export interface CrossEntropyArgs {
   writeGrad: boolean;
 }
 
-export function crossEntropyForwardBackward(prog: Program, a: CrossEntropyArgs, logits: Tensor, targets: Tensor, rowLoss: Tensor): void {
+/** `stats` is the optimizer's stats buffer: stats[3] is the loss scale applied to the gradient (any 4-float tensor when writeGrad is false). */
+export function crossEntropyForwardBackward(prog: Program, a: CrossEntropyArgs, logits: Tensor, targets: Tensor, rowLoss: Tensor, stats: Tensor): void {
   const params = uniformBuffer(prog.device, [
     ['u32', a.rows], ['u32', a.V], ['u32', a.rowOffset], ['u32', a.writeGrad ? 1 : 0], ['f32', 1 / a.totalRows], ['u32', a.totalRows], ['u32', 0], ['u32', 0],
   ]);
   prog.dispatch({
     file: 'cross_entropy', entry: 'cross_entropy_forward_backward',
-    bindings: [params, bind(logits), bind(targets), bind(rowLoss)], workgroups: rowGrid(a.rows),
+    bindings: [params, bind(logits), bind(targets), bind(rowLoss), undefined, bind(stats)], workgroups: rowGrid(a.rows),
   });
 }
 

@@ -11,8 +11,21 @@ export function partialsNeeded(ranges: Ranges): number {
   return ranges.reduce((s, t) => s + Math.ceil(t.shape[0] / PER_WORKGROUP), 0);
 }
 
-/** stats[0] = ‖g‖₂ over all ranges, stats[1] = clip coefficient. */
-export function gradNorm(prog: Program, ranges: Ranges, partials: Tensor, stats: Tensor, maxNorm: number, eps: number): void {
+/** Layout of the stats buffer shared by cross_entropy, grad_clip and adamw (8 floats). */
+export const STATS = { norm: 0, coef: 1, skip: 2, scale: 3, goodSteps: 4, size: 8 } as const;
+
+/** Initial stats: no clipping yet, loss scale `scale`. */
+export function initialStats(scale = 1): Float32Array {
+  return new Float32Array([0, 1, 0, scale, 0, 0, 0, 0]);
+}
+
+export interface LossScaling { dynamic: boolean; growthInterval: number }
+
+/**
+ * stats[0] = ‖g‖₂ over all ranges (unscaled), stats[1] = unscale·clip factor, stats[2] = overflow flag, and the
+ * dynamic loss-scale update. maxNorm 0 turns clipping off.
+ */
+export function gradNorm(prog: Program, ranges: Ranges, partials: Tensor, stats: Tensor, maxNorm: number, eps: number, scaling: LossScaling = { dynamic: false, growthInterval: 2000 }): void {
   let offset = 0;
   for (const r of ranges) {
     const n = r.shape[0];
@@ -21,7 +34,9 @@ export function gradNorm(prog: Program, ranges: Ranges, partials: Tensor, stats:
     prog.dispatch({ file: 'grad_clip', entry: 'grad_clip_partial', bindings: [params, bind(r), bind(partials)], workgroups: grid(wgs) });
     offset += wgs;
   }
-  const params = uniformBuffer(prog.device, [['u32', 0], ['u32', 0], ['u32', offset], ['f32', maxNorm], ['f32', eps]]);
+  const params = uniformBuffer(prog.device, [
+    ['u32', 0], ['u32', 0], ['u32', offset], ['f32', maxNorm > 0 ? maxNorm : 3e38], ['f32', eps], ['u32', scaling.dynamic ? 1 : 0], ['u32', scaling.growthInterval],
+  ]);
   prog.dispatch({ file: 'grad_clip', entry: 'grad_clip_finalize', bindings: [params, undefined, bind(partials), bind(stats)], workgroups: [1] });
 }
 

@@ -15,7 +15,7 @@ import { swigluForward, swigluBackward, siluForward, siluBackward } from '../ker
 import { residualForward } from '../kernels/residual';
 import { attentionForward, attentionBackward, projectionLayout } from '../kernels/attention';
 import { crossEntropyForwardBackward, crossEntropyReduce } from '../kernels/cross-entropy';
-import { gradNorm, partialsNeeded } from '../kernels/grad-clip';
+import { gradNorm, partialsNeeded, initialStats, STATS } from '../kernels/grad-clip';
 import { adamwStep, setAdamWStep, type AdamWHyper } from '../kernels/adamw';
 import { UserError } from '../../util/errors';
 
@@ -32,6 +32,8 @@ export interface RuntimeOptions {
   maxGradNorm?: number;
   gradClipEps?: number;
   adam?: AdamWHyper;
+  /** Loss scaling for f16 matmuls: the loss gradient is multiplied by the scale and the update unscaled. */
+  lossScale?: { initial: number; dynamic: boolean; growthInterval?: number };
 }
 
 const MiB = 1024 * 1024;
@@ -78,6 +80,8 @@ export class TransformerRuntime {
     };
     this.params = flat('parameters');
     if (opts.training) {
+      this.stats = createTensor(device, [STATS.size], 'optimizer stats');
+      upload(device, this.stats, initialStats(opts.lossScale?.initial ?? 1));
       this.grads = flat('gradients');
       this.m = flat('adam m');
       this.v = flat('adam v');
@@ -255,7 +259,7 @@ export class TransformerRuntime {
       const s: LinearShape = { rows, inFeatures: d, outFeatures: c.vocab_size, xRow: r0, yRow: 0 };
       linearForward(p, s, xf, head, logits, false, 'lm_head_forward');
       if (this.opts.captureLogits) p.copy(logits.buffer, 0, this.t('logits_capture').buffer, r0 * c.vocab_size * 4, rows * c.vocab_size * 4, 'capture logits');
-      crossEntropyForwardBackward(p, { rows, V: c.vocab_size, rowOffset: r0, totalRows: BT, writeGrad: training }, logits, this.t('targets'), this.t('row_loss'));
+      crossEntropyForwardBackward(p, { rows, V: c.vocab_size, rowOffset: r0, totalRows: BT, writeGrad: training }, logits, this.t('targets'), this.t('row_loss'), this.stats ?? this.t('loss'));
       if (training) {
         // The head's gradient accumulates over chunks (gradients are zeroed at the start of the step).
         linearBackwardWeight(p, s, logits, xf, this.g(this.headName()), true, 'lm_head_backward_weight');
@@ -366,18 +370,18 @@ export class TransformerRuntime {
   private recordOptimizer(p: Program): void {
     const device = this.gpu.device;
     const gr = this.ranges(this.grads!);
-    const stats = createTensor(device, [4], 'grad stats');
-    const useClip = (this.opts.maxGradNorm ?? 0) > 0;
+    const stats = this.stats!;
     const partials = createTensor(device, [Math.max(1, partialsNeeded(gr))], 'grad norm partials');
-    gradNorm(p, gr, partials, stats, useClip ? this.opts.maxGradNorm! : 1, this.opts.gradClipEps ?? 1e-6);
-    this.gradStats = stats;
+    const ls = this.opts.lossScale;
+    gradNorm(p, gr, partials, stats, this.opts.maxGradNorm ?? 0, this.opts.gradClipEps ?? 1e-6, { dynamic: ls?.dynamic ?? false, growthInterval: ls?.growthInterval ?? 2000 });
     const pr = this.ranges(this.params);
     const mr = this.ranges(this.m!);
     const vr = this.ranges(this.v!);
-    this.adamStepUniform = adamwStep(p, pr.map((param, i) => ({ param, grad: gr[i], m: mr[i], v: vr[i] })), stats, useClip);
+    this.adamStepUniform = adamwStep(p, pr.map((param, i) => ({ param, grad: gr[i], m: mr[i], v: vr[i] })), stats);
   }
 
-  gradStats?: Tensor;
+  /** Optimizer stats (grad norm, clip factor, overflow flag, loss scale): see grad-clip.ts STATS. */
+  readonly stats?: Tensor;
 
   /** Uploads a batch: token ids and next-token targets, [batch, seq] row-major. */
   setBatch(ids: Uint32Array, targets: Uint32Array, segments?: ReturnType<typeof embeddingSegments>): void {
@@ -425,8 +429,14 @@ export class TransformerRuntime {
   }
 
   async readGradNorm(): Promise<number> {
-    if (!this.gradStats) return NaN;
-    return (await download(this.gpu.device, this.gradStats))[0];
+    if (!this.stats) return NaN;
+    return (await download(this.gpu.device, this.stats))[STATS.norm];
+  }
+
+  /** [grad norm, clip·unscale factor, skipped (overflow), loss scale]. */
+  async readStats(): Promise<{ gradNorm: number; skipped: boolean; lossScale: number }> {
+    const s = await download(this.gpu.device, this.stats!);
+    return { gradNorm: s[STATS.norm], skipped: s[STATS.skip] !== 0, lossScale: s[STATS.scale] };
   }
 
   setParameters(flat: Float32Array): void {

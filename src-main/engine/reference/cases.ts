@@ -12,7 +12,7 @@ import { rope, ropeTables } from '../kernels/rope';
 import { softmaxForward } from '../kernels/softmax';
 import { attentionForward, attentionBackward } from '../kernels/attention';
 import { crossEntropyForwardBackward, crossEntropyReduce } from '../kernels/cross-entropy';
-import { gradNorm, gradClipApply, partialsNeeded } from '../kernels/grad-clip';
+import { gradNorm, gradClipApply, partialsNeeded, initialStats, STATS } from '../kernels/grad-clip';
 import { adamwStep, setAdamWStep } from '../kernels/adamw';
 import { learningRate, type CosineSchedule } from '../optim/schedule';
 import { parseModelConfig } from '../model/config';
@@ -177,8 +177,9 @@ const checkers: Record<string, Checker> = {
     const targets = tensorFrom(d, c.u32('targets'), [rows], 'targets');
     const rowLoss = createTensor(d, [rows], 'row_loss');
     const loss = createTensor(d, [4], 'loss');
+    const stats = tensorFrom(d, initialStats(), [STATS.size], 'stats');
     await run(gpu, (p) => {
-      crossEntropyForwardBackward(p, { rows, V, rowOffset: 0, totalRows: rows, writeGrad: true }, logits, targets, rowLoss);
+      crossEntropyForwardBackward(p, { rows, V, rowOffset: 0, totalRows: rows, writeGrad: true }, logits, targets, rowLoss, stats);
       crossEntropyReduce(p, rows, rowLoss, loss);
     });
     return [
@@ -196,7 +197,7 @@ const checkers: Record<string, Checker> = {
     const t1 = tensorFrom(d, g1, [g1.length], 'grad1');
     const ranges = [t0, t1];
     const partials = createTensor(d, [partialsNeeded(ranges)], 'partials');
-    const stats = createTensor(d, [4], 'stats');
+    const stats = tensorFrom(d, initialStats(), [STATS.size], 'stats');
     await run(gpu, (p) => {
       gradNorm(p, ranges, partials, stats, Number(cfg.max_l2_norm), Number(cfg.eps ?? 1e-6));
       gradClipApply(p, ranges, stats);
@@ -219,9 +220,9 @@ const checkers: Record<string, Checker> = {
     const grad = createTensor(d, [n], 'grad');
     const m = createTensor(d, [n], 'm');
     const v = createTensor(d, [n], 'v');
-    const stats = tensorFrom(d, new Float32Array([0, 1, 0, 0]), [4], 'stats');
+    const stats = tensorFrom(d, initialStats(), [STATS.size], 'stats');
     const prog = new Program(d);
-    const stepU = adamwStep(prog, [{ param, grad, m, v }], stats, false);
+    const stepU = adamwStep(prog, [{ param, grad, m, v }], stats);
     const hyper = { beta1: cfg.betas[0], beta2: cfg.betas[1], eps: cfg.eps, weightDecay: cfg.weight_decay };
     const checks: Check[] = [];
     for (let s = 0; s < steps; s++) {
