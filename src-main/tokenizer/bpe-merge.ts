@@ -1,0 +1,179 @@
+// The BPE merge loop: from pre-token counts to an ordered list of merges, with CS336 semantics (pairs counted
+// inside pre-tokens weighted by their frequency; the most frequent pair wins; ties go to the lexicographically
+// greater pair, comparing (bytes(a), bytes(b)) as byte strings). Pair counts are updated incrementally for the
+// pre-tokens a merge touches (found through a pair -> pre-token index), and the best pair comes from a max-heap
+// with lazy invalidation, so a merge costs time proportional to what it changes, not to the corpus.
+
+import { compareBytes } from './bytes-unicode';
+
+export interface MergeResult {
+  /** Bytes of every internal token id: 0..255 single bytes, then one per merge in order. */
+  tokenBytes: Uint8Array[];
+  /** merges[k] = [left, right] in internal ids; it creates internal id 256 + k. */
+  merges: Array<[number, number]>;
+}
+
+export interface MergeOptions {
+  numMerges: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** words: distinct pre-tokens as UTF-8 bytes; freqs: their counts. */
+export function learnMerges(words: Uint8Array[], freqs: ArrayLike<number>, opts: MergeOptions): MergeResult {
+  const W = words.length;
+  const tokenBytes: Uint8Array[] = [];
+  for (let b = 0; b < 256; b++) tokenBytes.push(Uint8Array.of(b));
+  const merges: Array<[number, number]> = [];
+  const K = 256 + opts.numMerges; // pair key = a * K + b (a small integer for vocabularies up to ~32k)
+
+  // Symbols of all words in one array; word w occupies [start[w], start[w] + len[w]), shrinking as it merges.
+  let total = 0;
+  for (let w = 0; w < W; w++) total += words[w].length;
+  const sym = new Int32Array(total);
+  const start = new Int32Array(W + 1);
+  const len = new Int32Array(W);
+  const freq = new Float64Array(W);
+  let off = 0;
+  for (let w = 0; w < W; w++) {
+    const bytes = words[w];
+    start[w] = off;
+    len[w] = bytes.length;
+    freq[w] = freqs[w];
+    sym.set(bytes, off);
+    off += bytes.length;
+  }
+  start[W] = off;
+
+  const pairCount = new Map<number, number>();
+  const where = new Map<number, number[]>();
+  for (let w = 0; w < W; w++) {
+    const s = start[w];
+    const e = s + len[w];
+    const f = freq[w];
+    for (let i = s; i + 1 < e; i++) {
+      const key = sym[i] * K + sym[i + 1];
+      pairCount.set(key, (pairCount.get(key) ?? 0) + f);
+      const list = where.get(key);
+      if (list === undefined) where.set(key, [w]);
+      else if (list[list.length - 1] !== w) list.push(w);
+    }
+  }
+
+  // Max-heap of (count, key); an entry is stale when the pair's count has changed since it was pushed.
+  const hKey: number[] = [];
+  const hCnt: number[] = [];
+  const better = (i: number, j: number): boolean => {
+    if (hCnt[i] !== hCnt[j]) return hCnt[i] > hCnt[j];
+    const ki = hKey[i];
+    const kj = hKey[j];
+    const ai = Math.floor(ki / K);
+    const aj = Math.floor(kj / K);
+    let c = ai === aj ? 0 : compareBytes(tokenBytes[ai], tokenBytes[aj]);
+    if (c === 0) c = compareBytes(tokenBytes[ki - ai * K], tokenBytes[kj - aj * K]);
+    return c > 0;
+  };
+  const swap = (i: number, j: number) => {
+    const k = hKey[i]; hKey[i] = hKey[j]; hKey[j] = k;
+    const c = hCnt[i]; hCnt[i] = hCnt[j]; hCnt[j] = c;
+  };
+  const push = (key: number, cnt: number) => {
+    hKey.push(key);
+    hCnt.push(cnt);
+    let i = hKey.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!better(i, p)) break;
+      swap(i, p);
+      i = p;
+    }
+  };
+  const pop = () => {
+    const n = hKey.length - 1;
+    swap(0, n);
+    hKey.pop();
+    hCnt.pop();
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const m = r < n && better(r, l) ? r : l;
+      if (!better(m, i)) break;
+      swap(i, m);
+      i = m;
+    }
+  };
+  for (const [key, cnt] of pairCount) push(key, cnt);
+
+  const seen = new Int32Array(W).fill(-1);
+  const delta = new Map<number, number>();
+  let buf = new Int32Array(64);
+  for (let step = 0; step < opts.numMerges; step++) {
+    // Best current pair.
+    let best = -1;
+    while (hKey.length > 0) {
+      const key = hKey[0];
+      const cnt = hCnt[0];
+      pop();
+      if (pairCount.get(key) === cnt) { best = key; break; }
+    }
+    if (best < 0) break; // nothing left to merge
+    const a = Math.floor(best / K);
+    const b = best - a * K;
+    const c = 256 + merges.length;
+    merges.push([a, b]);
+    const ab = new Uint8Array(tokenBytes[a].length + tokenBytes[b].length);
+    ab.set(tokenBytes[a]);
+    ab.set(tokenBytes[b], tokenBytes[a].length);
+    tokenBytes.push(ab);
+
+    const list = where.get(best) ?? [];
+    where.delete(best);
+    delta.clear();
+    for (const w of list) {
+      if (seen[w] === step) continue;
+      seen[w] = step;
+      const s = start[w];
+      const n = len[w];
+      const e = s + n;
+      let found = false;
+      for (let i = s; i + 1 < e; i++) if (sym[i] === a && sym[i + 1] === b) { found = true; break; }
+      if (!found) continue; // stale index entry
+      const f = freq[w];
+      if (buf.length < n) buf = new Int32Array(n * 2);
+      // Old pairs out.
+      for (let i = s; i + 1 < e; i++) {
+        const key = sym[i] * K + sym[i + 1];
+        delta.set(key, (delta.get(key) ?? 0) - f);
+      }
+      // Merge left to right, non-overlapping.
+      let m = 0;
+      for (let i = s; i < e; ) {
+        if (i + 1 < e && sym[i] === a && sym[i + 1] === b) { buf[m++] = c; i += 2; } else buf[m++] = sym[i++];
+      }
+      for (let i = 0; i < m; i++) sym[s + i] = buf[i];
+      len[w] = m;
+      // New pairs in; index the ones that contain the new token.
+      for (let i = 0; i + 1 < m; i++) {
+        const x = buf[i];
+        const y = buf[i + 1];
+        const key = x * K + y;
+        delta.set(key, (delta.get(key) ?? 0) + f);
+        if (x === c || y === c) {
+          const wl = where.get(key);
+          if (wl === undefined) where.set(key, [w]);
+          else if (wl[wl.length - 1] !== w) wl.push(w);
+        }
+      }
+    }
+    for (const [key, d] of delta) {
+      if (d === 0) continue;
+      const cnt = (pairCount.get(key) ?? 0) + d;
+      if (cnt <= 0) { pairCount.delete(key); where.delete(key); } else { pairCount.set(key, cnt); push(key, cnt); }
+    }
+    pairCount.delete(best);
+    if (opts.onProgress && (step & 63) === 0) opts.onProgress(step, opts.numMerges);
+  }
+  opts.onProgress?.(merges.length, opts.numMerges);
+  return { tokenBytes, merges };
+}

@@ -1,0 +1,202 @@
+// Byte-level BPE encoder/decoder over a vocabulary of byte strings and an ordered merge list (GPT-2 semantics:
+// inside each pre-token, repeatedly merge the adjacent pair with the lowest merge rank).
+
+import { createHash } from 'node:crypto';
+import { bytesToUnicode } from './bytes-unicode';
+import { scanPretokens } from './pretokenize';
+import { SpecialSplitter } from './specials';
+
+export interface TokenizerData {
+  /** vocab[id] = the token's bytes (special tokens: their UTF-8 bytes). */
+  vocab: Uint8Array[];
+  /** Merges in rank order, as pairs of token ids. */
+  merges: Array<[number, number]>;
+  /** Special tokens, each present in vocab. */
+  specials: string[];
+}
+
+const latin1 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
+
+/** Growable Uint32Array for token ids. */
+export class IdBuffer {
+  data = new Uint32Array(1024);
+  length = 0;
+  push(id: number): void {
+    if (this.length === this.data.length) {
+      const d = new Uint32Array(this.data.length * 2);
+      d.set(this.data);
+      this.data = d;
+    }
+    this.data[this.length++] = id;
+  }
+  pushAll(ids: Uint32Array): void {
+    const need = this.length + ids.length;
+    if (need > this.data.length) {
+      const d = new Uint32Array(Math.max(need, this.data.length * 2));
+      d.set(this.data.subarray(0, this.length));
+      this.data = d;
+    }
+    this.data.set(ids, this.length);
+    this.length = need;
+  }
+  toArray(): Uint32Array {
+    return this.data.slice(0, this.length);
+  }
+}
+
+export class Tokenizer {
+  readonly vocab: Uint8Array[];
+  readonly merges: Array<[number, number]>;
+  readonly specials: string[];
+  /** Id of each special token, in the order of `specials`. */
+  readonly specialIds: number[];
+  private readonly byteId = new Int32Array(256);
+  private readonly rank = new Map<number, number>();
+  private readonly mergedId: Int32Array;
+  private readonly K: number;
+  private readonly splitter: SpecialSplitter;
+  private readonly specialIdSet: Set<number>;
+  private cache = new Map<string, Uint32Array>();
+  private readonly encoder = new TextEncoder();
+  private scratch = new Uint8Array(1024);
+  private hashCache: string | undefined;
+
+  constructor(data: TokenizerData) {
+    this.vocab = data.vocab;
+    this.merges = data.merges;
+    this.specials = [...data.specials];
+    const byBytes = new Map<string, number>();
+    this.specialIds = this.specials.map((s) => {
+      const bytes = Buffer.from(s, 'utf8');
+      const id = this.vocab.findIndex((v) => v.length === bytes.length && Buffer.compare(Buffer.from(v), bytes) === 0);
+      if (id < 0) throw new Error(`special token ${JSON.stringify(s)} is not in the vocabulary`);
+      return id;
+    });
+    this.specialIdSet = new Set(this.specialIds);
+    for (let id = 0; id < this.vocab.length; id++) {
+      if (this.specialIdSet.has(id)) continue;
+      const key = latin1(this.vocab[id]);
+      if (!byBytes.has(key)) byBytes.set(key, id);
+    }
+    this.byteId.fill(-1);
+    for (let b = 0; b < 256; b++) {
+      const id = byBytes.get(String.fromCharCode(b));
+      if (id === undefined) throw new Error(`the vocabulary has no token for byte ${b}; a byte-level BPE vocabulary needs all 256`);
+      this.byteId[b] = id;
+    }
+    this.K = this.vocab.length;
+    this.mergedId = new Int32Array(this.merges.length);
+    for (let r = 0; r < this.merges.length; r++) {
+      const [a, b] = this.merges[r];
+      const key = a * this.K + b;
+      if (!this.rank.has(key)) this.rank.set(key, r);
+      const va = this.vocab[a];
+      const vb = this.vocab[b];
+      const ab = new Uint8Array(va.length + vb.length);
+      ab.set(va);
+      ab.set(vb, va.length);
+      const id = byBytes.get(latin1(ab));
+      if (id === undefined) throw new Error(`merge ${r} (${bytesToUnicode(va)} ${bytesToUnicode(vb)}) produces a token that is not in the vocabulary`);
+      this.mergedId[r] = id;
+    }
+    this.splitter = new SpecialSplitter(this.specials);
+  }
+
+  get vocabSize(): number {
+    return this.vocab.length;
+  }
+
+  isSpecialId(id: number): boolean {
+    return this.specialIdSet.has(id);
+  }
+
+  /** sha256 over the canonical vocab, merges and special-token list: identifies the tokenizer in manifests. */
+  hash(): string {
+    if (this.hashCache === undefined) {
+      const h = createHash('sha256');
+      h.update(`lmwb-bpe-1\n${JSON.stringify(this.specials)}\n`);
+      for (const v of this.vocab) { h.update(String(v.length)); h.update(':'); h.update(v); }
+      h.update('\n');
+      for (const [a, b] of this.merges) h.update(`${a} ${b}\n`);
+      this.hashCache = h.digest('hex');
+    }
+    return this.hashCache;
+  }
+
+  /** BPE of one pre-token's bytes. */
+  private bpe(bytes: Uint8Array, n: number): Uint32Array {
+    let ids: number[] = new Array(n);
+    for (let i = 0; i < n; i++) ids[i] = this.byteId[bytes[i]];
+    const K = this.K;
+    const rank = this.rank;
+    while (ids.length > 1) {
+      let bestRank = Infinity;
+      for (let i = 0; i + 1 < ids.length; i++) {
+        const r = rank.get(ids[i] * K + ids[i + 1]);
+        if (r !== undefined && r < bestRank) bestRank = r;
+      }
+      if (bestRank === Infinity) break;
+      const [a, b] = this.merges[bestRank];
+      const c = this.mergedId[bestRank];
+      const out: number[] = [];
+      for (let i = 0; i < ids.length; ) {
+        if (i + 1 < ids.length && ids[i] === a && ids[i + 1] === b) { out.push(c); i += 2; } else out.push(ids[i++]);
+      }
+      ids = out;
+    }
+    return Uint32Array.from(ids);
+  }
+
+  /** Ids of one pre-token (a string produced by the pre-tokenizer), cached. */
+  encodePretoken(piece: string): Uint32Array {
+    let ids = this.cache.get(piece);
+    if (ids !== undefined) return ids;
+    if (this.scratch.length < piece.length * 3) this.scratch = new Uint8Array(piece.length * 3 + 16);
+    const { written } = this.encoder.encodeInto(piece, this.scratch);
+    ids = this.bpe(this.scratch, written);
+    if (this.cache.size >= 500_000) this.cache = new Map();
+    this.cache.set(piece, ids);
+    return ids;
+  }
+
+  /** Appends the ids of `text` to out. Special tokens are recognised unless allowSpecial is false. */
+  encodeInto(text: string, out: IdBuffer, allowSpecial = true): void {
+    const onText = (s: number, e: number) => {
+      scanPretokens(text, s, e, (ps, pe) => {
+        const ids = this.encodePretoken(text.slice(ps, pe));
+        if (ids.length === 1) out.push(ids[0]); else out.pushAll(ids);
+      });
+    };
+    if (allowSpecial) this.splitter.split(text, onText, (i) => out.push(this.specialIds[i]));
+    else onText(0, text.length);
+  }
+
+  encode(text: string, opts: { allowSpecial?: boolean } = {}): Uint32Array {
+    const out = new IdBuffer();
+    this.encodeInto(text, out, opts.allowSpecial ?? true);
+    return out.toArray();
+  }
+
+  /** Pre-tokens with their ids (for inspection in the app). */
+  tokenize(text: string): string[] {
+    return Array.from(this.encode(text), (id) => this.decode([id]));
+  }
+
+  decodeBytes(ids: ArrayLike<number>): Uint8Array {
+    let n = 0;
+    for (let i = 0; i < ids.length; i++) {
+      const v = this.vocab[ids[i]];
+      if (v === undefined) throw new RangeError(`token id ${ids[i]} is outside the vocabulary (size ${this.vocab.length})`);
+      n += v.length;
+    }
+    const out = new Uint8Array(n);
+    let off = 0;
+    for (let i = 0; i < ids.length; i++) { const v = this.vocab[ids[i]]; out.set(v, off); off += v.length; }
+    return out;
+  }
+
+  /** Decodes ids to text; byte sequences that are not valid UTF-8 become U+FFFD (never throws for that). */
+  decode(ids: ArrayLike<number>): string {
+    return new TextDecoder('utf-8', { fatal: false, ignoreBOM: true }).decode(this.decodeBytes(ids));
+  }
+}
