@@ -1,39 +1,58 @@
 // Counting pre-tokens of a text: special tokens split it first (and are not counted), then the GPT-2 scanner.
 import { scanPretokens } from './pretokenize';
 import { SpecialSplitter } from './specials';
+import { StringTable } from './string-table';
 
-export function countPretokens(text: string, splitter: SpecialSplitter, counts: Map<string, number>): void {
+/** Pre-token -> count, without allocating a string per occurrence. */
+export class PretokenCounts {
+  readonly table = new StringTable(1 << 16);
+  counts = new Float64Array(1 << 16);
+
+  add(text: string, start: number, end: number, n = 1): void {
+    const id = this.table.intern(text, start, end);
+    if (id >= this.counts.length) {
+      const c = new Float64Array(this.counts.length * 2);
+      c.set(this.counts);
+      this.counts = c;
+    }
+    this.counts[id] += n;
+  }
+
+  get size(): number {
+    return this.table.size;
+  }
+
+  *entries(): Generator<[string, number]> {
+    for (let i = 0; i < this.table.size; i++) yield [this.table.keys[i], this.counts[i]];
+  }
+}
+
+export function countPretokens(text: string, splitter: SpecialSplitter, counts: PretokenCounts): void {
   splitter.split(
     text,
-    (s, e) => scanPretokens(text, s, e, (ps, pe) => {
-      const k = text.slice(ps, pe);
-      counts.set(k, (counts.get(k) ?? 0) + 1);
-    }),
+    (s, e) => scanPretokens(text, s, e, (ps, pe) => counts.add(text, ps, pe)),
     () => {},
   );
 }
 
-/** Compact form of a count map for postMessage (one string and two typed arrays clone much faster than a Map). */
+/** Compact form of the counts for postMessage (one string and two typed arrays clone much faster than a Map). */
 export interface PackedCounts {
   keys: string;
   lens: Uint32Array;
   counts: Float64Array;
 }
 
-export function packCounts(counts: Map<string, number>): PackedCounts {
-  const keys: string[] = [];
-  const lens = new Uint32Array(counts.size);
-  const cs = new Float64Array(counts.size);
-  let i = 0;
-  for (const [k, c] of counts) { keys.push(k); lens[i] = k.length; cs[i] = c; i++; }
-  return { keys: keys.join(''), lens, counts: cs };
+export function packCounts(c: PretokenCounts): PackedCounts {
+  const n = c.size;
+  const lens = new Uint32Array(n);
+  for (let i = 0; i < n; i++) lens[i] = c.table.keys[i].length;
+  return { keys: c.table.keys.join(''), lens, counts: c.counts.slice(0, n) };
 }
 
-export function mergePacked(into: Map<string, number>, p: PackedCounts): void {
+export function mergePacked(into: PretokenCounts, p: PackedCounts): void {
   let off = 0;
   for (let i = 0; i < p.lens.length; i++) {
-    const k = p.keys.slice(off, off + p.lens[i]);
+    into.add(p.keys, off, off + p.lens[i], p.counts[i]);
     off += p.lens[i];
-    into.set(k, (into.get(k) ?? 0) + p.counts[i]);
   }
 }

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { bytesToUnicode } from './bytes-unicode';
 import { scanPretokens } from './pretokenize';
 import { SpecialSplitter } from './specials';
+import { StringTable } from './string-table';
 
 export interface TokenizerData {
   /** vocab[id] = the token's bytes (special tokens: their UTF-8 bytes). */
@@ -44,6 +45,32 @@ export class IdBuffer {
   }
 }
 
+/** TokenizerData in a form that postMessage clones fast (three typed arrays). */
+export interface PackedTokenizerData {
+  bytes: Uint8Array;
+  offsets: Uint32Array;
+  merges: Int32Array;
+  specials: string[];
+}
+
+export function packTokenizerData(t: { vocab: Uint8Array[]; merges: Array<[number, number]>; specials: string[] }): PackedTokenizerData {
+  const offsets = new Uint32Array(t.vocab.length + 1);
+  for (let i = 0; i < t.vocab.length; i++) offsets[i + 1] = offsets[i] + t.vocab[i].length;
+  const bytes = new Uint8Array(offsets[t.vocab.length]);
+  t.vocab.forEach((v, i) => bytes.set(v, offsets[i]));
+  const merges = new Int32Array(t.merges.length * 2);
+  t.merges.forEach(([a, b], r) => { merges[2 * r] = a; merges[2 * r + 1] = b; });
+  return { bytes, offsets, merges, specials: [...t.specials] };
+}
+
+export function unpackTokenizerData(p: PackedTokenizerData): TokenizerData {
+  const vocab: Uint8Array[] = [];
+  for (let i = 0; i + 1 < p.offsets.length; i++) vocab.push(p.bytes.subarray(p.offsets[i], p.offsets[i + 1]));
+  const merges: Array<[number, number]> = [];
+  for (let r = 0; 2 * r < p.merges.length; r++) merges.push([p.merges[2 * r], p.merges[2 * r + 1]]);
+  return { vocab, merges, specials: p.specials };
+}
+
 export class Tokenizer {
   readonly vocab: Uint8Array[];
   readonly merges: Array<[number, number]>;
@@ -56,7 +83,10 @@ export class Tokenizer {
   private readonly K: number;
   private readonly splitter: SpecialSplitter;
   private readonly specialIdSet: Set<number>;
-  private cache = new Map<string, Uint32Array>();
+  // Pre-token cache: entry -> ids (single-token pre-tokens, the common case, kept in `cacheSingle`).
+  private cache = new StringTable(1 << 16);
+  private cacheIds: Array<Uint32Array | undefined> = [];
+  private cacheSingle = new Int32Array(1 << 16);
   private readonly encoder = new TextEncoder();
   private scratch = new Uint8Array(1024);
   private hashCache: string | undefined;
@@ -66,18 +96,19 @@ export class Tokenizer {
     this.merges = data.merges;
     this.specials = [...data.specials];
     const byBytes = new Map<string, number>();
-    this.specialIds = this.specials.map((s) => {
-      const bytes = Buffer.from(s, 'utf8');
-      const id = this.vocab.findIndex((v) => v.length === bytes.length && Buffer.compare(Buffer.from(v), bytes) === 0);
-      if (id < 0) throw new Error(`special token ${JSON.stringify(s)} is not in the vocabulary`);
-      return id;
-    });
-    this.specialIdSet = new Set(this.specialIds);
+    const specialKeys = new Map(this.specials.map((s, i) => [Buffer.from(s, 'utf8').toString('latin1'), i]));
+    const specialIds = new Array<number>(this.specials.length).fill(-1);
     for (let id = 0; id < this.vocab.length; id++) {
-      if (this.specialIdSet.has(id)) continue;
       const key = latin1(this.vocab[id]);
+      const si = specialKeys.get(key);
+      if (si !== undefined && specialIds[si] < 0) { specialIds[si] = id; continue; }
       if (!byBytes.has(key)) byBytes.set(key, id);
     }
+    specialIds.forEach((id, i) => {
+      if (id < 0) throw new Error(`special token ${JSON.stringify(this.specials[i])} is not in the vocabulary`);
+    });
+    this.specialIds = specialIds;
+    this.specialIdSet = new Set(this.specialIds);
     this.byteId.fill(-1);
     for (let b = 0; b < 256; b++) {
       const id = byBytes.get(String.fromCharCode(b));
@@ -149,23 +180,38 @@ export class Tokenizer {
 
   /** Ids of one pre-token (a string produced by the pre-tokenizer), cached. */
   encodePretoken(piece: string): Uint32Array {
-    let ids = this.cache.get(piece);
-    if (ids !== undefined) return ids;
     if (this.scratch.length < piece.length * 3) this.scratch = new Uint8Array(piece.length * 3 + 16);
     const { written } = this.encoder.encodeInto(piece, this.scratch);
-    ids = this.bpe(this.scratch, written);
-    if (this.cache.size >= 500_000) this.cache = new Map();
-    this.cache.set(piece, ids);
-    return ids;
+    return this.bpe(this.scratch, written);
+  }
+
+  /** Appends the ids of the pre-token text[start, end), through the cache. */
+  private encodePiece(text: string, start: number, end: number, out: IdBuffer): void {
+    let e = this.cache.find(text, start, end);
+    if (e < 0) {
+      if (this.cache.size >= 1 << 20) {
+        this.cache = new StringTable(1 << 16);
+        this.cacheIds = [];
+      }
+      const ids = this.encodePretoken(text.slice(start, end));
+      e = this.cache.intern(text, start, end);
+      if (e >= this.cacheSingle.length) {
+        const c = new Int32Array(this.cacheSingle.length * 2);
+        c.set(this.cacheSingle);
+        this.cacheSingle = c;
+      }
+      this.cacheSingle[e] = ids.length === 1 ? ids[0] : -1;
+      this.cacheIds[e] = ids.length === 1 ? undefined : ids;
+    }
+    const single = this.cacheSingle[e];
+    if (single >= 0) out.push(single);
+    else out.pushAll(this.cacheIds[e] as Uint32Array);
   }
 
   /** Appends the ids of `text` to out. Special tokens are recognised unless allowSpecial is false. */
   encodeInto(text: string, out: IdBuffer, allowSpecial = true): void {
     const onText = (s: number, e: number) => {
-      scanPretokens(text, s, e, (ps, pe) => {
-        const ids = this.encodePretoken(text.slice(ps, pe));
-        if (ids.length === 1) out.push(ids[0]); else out.pushAll(ids);
-      });
+      scanPretokens(text, s, e, (ps, pe) => this.encodePiece(text, ps, pe, out));
     };
     if (allowSpecial) this.splitter.split(text, onText, (i) => out.push(this.specialIds[i]));
     else onText(0, text.length);

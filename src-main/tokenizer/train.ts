@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { UserError } from '../util/errors';
 import { GPT2_BYTE_ORDER } from './bytes-unicode';
 import { readChunks } from './chunks';
-import { countPretokens, mergePacked, type PackedCounts } from './count';
+import { countPretokens, mergePacked, PretokenCounts, type PackedCounts } from './count';
 import { learnMerges } from './bpe-merge';
 import { ChunkPool, defaultWorkers, WorkerFailure } from './pool';
 import { SpecialSplitter } from './specials';
@@ -63,14 +63,14 @@ export function trainFromText(text: string, opts: TrainOptions): { tokenizer: To
   const specials = opts.specials ?? [];
   checkVocabSize(opts.vocabSize, specials);
   const t0 = performance.now();
-  const counts = new Map<string, number>();
+  const counts = new PretokenCounts();
   countPretokens(text, new SpecialSplitter(specials), counts);
   const t1 = performance.now();
   return finish(counts, opts, specials, { t0, t1, inputBytes: Buffer.byteLength(text), workers: 0, specialOccurrences: specials.some((s) => text.includes(s)) });
 }
 
 function finish(
-  counts: Map<string, number>,
+  counts: PretokenCounts,
   opts: TrainOptions,
   specials: string[],
   info: { t0: number; t1: number; inputBytes: number; workers: number; specialOccurrences: boolean; sha?: string },
@@ -78,7 +78,7 @@ function finish(
   const words: Uint8Array[] = new Array(counts.size);
   const freqs = new Float64Array(counts.size);
   let i = 0;
-  for (const [k, c] of counts) { words[i] = Buffer.from(k, 'utf8'); freqs[i] = c; i++; }
+  for (const [k, c] of counts.entries()) { words[i] = Buffer.from(k, 'utf8'); freqs[i] = c; i++; }
   const numMerges = opts.vocabSize - 256 - specials.length;
   const { tokenBytes, merges } = learnMerges(words, freqs, { numMerges, onProgress: (d, t) => opts.onProgress?.('merge', d, t) });
   const tokenizer = buildTokenizer(tokenBytes, merges, specials);
@@ -124,7 +124,7 @@ export async function trainFromFile(path: string, opts: TrainOptions): Promise<{
   const workers = size < 4 * 1024 * 1024 ? 0 : Math.max(1, Math.min(opts.workers ?? defaultWorkers(), Math.ceil(size / chunkSize)));
   const specialBytes = specials.map((s) => Buffer.from(s, 'utf8'));
   let specialOccurrences = false;
-  const counts = new Map<string, number>();
+  const counts = new PretokenCounts();
   const chunks = readChunks(path, { chunkSize, specials, hash, onRead: (n) => opts.onProgress?.('count', n, size) });
   const noteSpecials = (data: Buffer) => {
     if (!specialOccurrences) specialOccurrences = specialBytes.some((sp) => data.includes(sp));

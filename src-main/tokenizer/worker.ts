@@ -1,14 +1,14 @@
 // Worker thread for the parallel pipelines: counts pre-tokens (training) or encodes chunks to token ids.
+// Keep its imports light (no zod, no CLI code): each worker loads them through tsx at start-up.
 import { parentPort, workerData } from 'node:worker_threads';
-import { countPretokens, packCounts } from './count';
+import { countPretokens, packCounts, PretokenCounts } from './count';
 import { SpecialSplitter } from './specials';
 import { decodeChunk, InvalidUtf8Error, type InvalidUtf8Mode } from './text-decode';
-import { tokenizerFromVocabMerges } from './files';
-import { IdBuffer } from './tokenizer';
+import { IdBuffer, Tokenizer, unpackTokenizerData, type PackedTokenizerData } from './tokenizer';
 
 export type WorkerInit =
   | { task: 'count'; specials: string[]; invalidUtf8: InvalidUtf8Mode }
-  | { task: 'encode'; vocabJson: string; mergesTxt: string; specials: string[]; invalidUtf8: InvalidUtf8Mode; dtype: 'uint16' | 'uint32' };
+  | { task: 'encode'; tokenizer: PackedTokenizerData; invalidUtf8: InvalidUtf8Mode; dtype: 'uint16' | 'uint32' };
 
 export type WorkerRequest = { type: 'chunk'; seq: number; offset: number; data: Uint8Array } | { type: 'finish' };
 
@@ -26,7 +26,7 @@ const post = (r: WorkerReply, transfer: ArrayBuffer[] = []) => port.postMessage(
 try {
   if (init.task === 'count') {
     const splitter = new SpecialSplitter(init.specials);
-    const counts = new Map<string, number>();
+    const counts = new PretokenCounts();
     port.on('message', (m: WorkerRequest) => {
       try {
         if (m.type === 'finish') {
@@ -42,7 +42,7 @@ try {
       }
     });
   } else {
-    const tok = tokenizerFromVocabMerges(init.vocabJson, init.mergesTxt, init.specials);
+    const tok = new Tokenizer(unpackTokenizerData(init.tokenizer));
     port.on('message', (m: WorkerRequest) => {
       try {
         if (m.type === 'finish') return;
