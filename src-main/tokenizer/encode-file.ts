@@ -32,6 +32,7 @@ export function manifestPathFor(binPath: string): string {
 }
 
 export interface EncodeFileOptions {
+  /** Worker threads (default: available cores, or 0 = this thread for files under 2 MB). */
   workers?: number;
   chunkSize?: number;
   invalidUtf8?: InvalidUtf8Mode;
@@ -73,7 +74,8 @@ export async function encodeFile(tokenizer: Tokenizer, input: string, out: strin
   if (size === 0) throw new UserError(`${input} is empty: there is nothing to tokenize`);
   const invalidUtf8 = opts.invalidUtf8 ?? 'error';
   const chunkSize = opts.chunkSize ?? 2 * 1024 * 1024;
-  const workers = size < 2 * 1024 * 1024 ? 0 : Math.max(1, Math.min(opts.workers ?? defaultWorkers(), Math.ceil(size / chunkSize)));
+  const wanted = opts.workers ?? (size < 2 * 1024 * 1024 ? 0 : defaultWorkers());
+  const workers = wanted === 0 ? 0 : Math.max(1, Math.min(wanted, Math.ceil(size / chunkSize)));
   const t0 = performance.now();
   const hash = createHash('sha256');
   const tmp = tempPathFor(out);
