@@ -18,31 +18,38 @@ export interface MergeOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** words: distinct pre-tokens as UTF-8 bytes; freqs: their counts. */
-export function learnMerges(words: Uint8Array[], freqs: ArrayLike<number>, opts: MergeOptions): MergeResult {
-  const W = words.length;
+/** Distinct pre-tokens, flat: word w is bytes[offsets[w], offsets[w + 1]) (no object per word: OWT has millions). */
+export interface FlatWords {
+  bytes: Uint8Array;
+  offsets: Uint32Array | Float64Array;
+  freqs: Float64Array;
+}
+
+export function flattenWords(words: Uint8Array[], freqs: ArrayLike<number>): FlatWords {
+  const offsets = new Float64Array(words.length + 1);
+  for (let w = 0; w < words.length; w++) offsets[w + 1] = offsets[w] + words[w].length;
+  const bytes = new Uint8Array(offsets[words.length]);
+  words.forEach((b, w) => bytes.set(b, offsets[w]));
+  return { bytes, offsets, freqs: Float64Array.from(freqs) };
+}
+
+/** words: distinct pre-tokens as UTF-8 bytes with their counts. */
+export function learnMerges(words: FlatWords | Uint8Array[], freqsArg: ArrayLike<number> | MergeOptions, optsArg?: MergeOptions): MergeResult {
+  const flat = Array.isArray(words) ? flattenWords(words, freqsArg as ArrayLike<number>) : words;
+  const opts = (Array.isArray(words) ? optsArg : freqsArg) as MergeOptions;
+  const W = flat.freqs.length;
   const tokenBytes: Uint8Array[] = [];
   for (let b = 0; b < 256; b++) tokenBytes.push(Uint8Array.of(b));
   const merges: Array<[number, number]> = [];
   const K = 256 + opts.numMerges; // pair key = a * K + b (a small integer for vocabularies up to ~32k)
 
   // Symbols of all words in one array; word w occupies [start[w], start[w] + len[w]), shrinking as it merges.
-  let total = 0;
-  for (let w = 0; w < W; w++) total += words[w].length;
-  const sym = new Int32Array(total);
-  const start = new Int32Array(W + 1);
+  const sym = Int32Array.from(flat.bytes);
+  const start = new Float64Array(W + 1);
   const len = new Int32Array(W);
-  const freq = new Float64Array(W);
-  let off = 0;
-  for (let w = 0; w < W; w++) {
-    const bytes = words[w];
-    start[w] = off;
-    len[w] = bytes.length;
-    freq[w] = freqs[w];
-    sym.set(bytes, off);
-    off += bytes.length;
-  }
-  start[W] = off;
+  const freq = flat.freqs;
+  for (let w = 0; w <= W; w++) start[w] = flat.offsets[w];
+  for (let w = 0; w < W; w++) len[w] = flat.offsets[w + 1] - flat.offsets[w];
 
   const pairCount = new Map<number, number>();
   const where = new Map<number, number[]>();

@@ -2,6 +2,7 @@
 import { scanPretokens } from './pretokenize';
 import { SpecialSplitter } from './specials';
 import { StringTable } from './string-table';
+import type { FlatWords } from './bpe-merge';
 
 /** Pre-token -> count, without allocating a string per occurrence. */
 export class PretokenCounts {
@@ -20,6 +21,22 @@ export class PretokenCounts {
 
   get size(): number {
     return this.table.size;
+  }
+
+  /** The pre-tokens as UTF-8 bytes in one buffer, for the merge loop. */
+  toFlatWords(): FlatWords {
+    const n = this.size;
+    const keys = this.table.keys;
+    let total = 0;
+    for (let i = 0; i < n; i++) total += Buffer.byteLength(keys[i], 'utf8');
+    const bytes = Buffer.allocUnsafe(total);
+    const offsets = new Float64Array(n + 1);
+    let off = 0;
+    for (let i = 0; i < n; i++) {
+      off += bytes.write(keys[i], off, 'utf8');
+      offsets[i + 1] = off;
+    }
+    return { bytes, offsets, freqs: this.counts.slice(0, n) };
   }
 
   *entries(): Generator<[string, number]> {

@@ -109,7 +109,7 @@ export async function encodeFile(tokenizer: Tokenizer, input: string, out: strin
         opts.onProgress?.(bytesDone, size, numTokens);
       }
     } else {
-      const pool = new ChunkPool({
+      const pool = await ChunkPool.create({
         task: 'encode',
         tokenizer: packTokenizerData(tokenizer),
         invalidUtf8,

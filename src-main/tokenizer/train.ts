@@ -75,12 +75,10 @@ function finish(
   specials: string[],
   info: { t0: number; t1: number; inputBytes: number; workers: number; specialOccurrences: boolean; sha?: string },
 ): { tokenizer: Tokenizer; stats: TrainStats } {
-  const words: Uint8Array[] = new Array(counts.size);
-  const freqs = new Float64Array(counts.size);
-  let i = 0;
-  for (const [k, c] of counts.entries()) { words[i] = Buffer.from(k, 'utf8'); freqs[i] = c; i++; }
+  const words = counts.toFlatWords();
+  const uniquePretokens = counts.size;
   const numMerges = opts.vocabSize - 256 - specials.length;
-  const { tokenBytes, merges } = learnMerges(words, freqs, { numMerges, onProgress: (d, t) => opts.onProgress?.('merge', d, t) });
+  const { tokenBytes, merges } = learnMerges(words, { numMerges, onProgress: (d, t) => opts.onProgress?.('merge', d, t) });
   const tokenizer = buildTokenizer(tokenBytes, merges, specials);
   const t2 = performance.now();
   return {
@@ -88,7 +86,7 @@ function finish(
     stats: {
       inputBytes: info.inputBytes,
       inputSha256: info.sha,
-      uniquePretokens: counts.size,
+      uniquePretokens,
       countSeconds: (info.t1 - info.t0) / 1000,
       mergeSeconds: (t2 - info.t1) / 1000,
       totalSeconds: (t2 - info.t0) / 1000,
@@ -139,7 +137,7 @@ export async function trainFromFile(path: string, opts: TrainOptions): Promise<{
         countPretokens(decodeChunk(chunk.data, chunk.offset, invalidUtf8), splitter, counts);
       }
     } else {
-      const pool = new ChunkPool({ task: 'count', specials, invalidUtf8 }, workers);
+      const pool = await ChunkPool.create({ task: 'count', specials, invalidUtf8 }, workers);
       try {
         const tap = async function* () {
           for await (const c of chunks) { noteSpecials(c.data); yield c; }

@@ -158,6 +158,19 @@ describe('BPE trainer', () => {
     expect(tokenizer.merges.slice(0, 5)).toEqual(small.merges.slice(0, 5));
   });
 
+  it('works with workers loading the TypeScript through tsx (the fallback when esbuild is unavailable)', async () => {
+    const f = join(tmp.dir, 'tsx-workers.txt');
+    writeFileSync(f, 'the cat sat on the mat<|endoftext|>'.repeat(2000));
+    process.env.LMWB_WORKER_TSX = '1';
+    try {
+      const { tokenizer, stats } = await trainFromFile(f, { vocabSize: 280, specials: ['<|endoftext|>'], workers: 2, chunkSize: 8192 });
+      expect(stats.workers).toBe(2);
+      expect(tokenizer.hash()).toBe(trainFromText(readFileSync(f, 'utf8'), { vocabSize: 280, specials: ['<|endoftext|>'] }).tokenizer.hash());
+    } finally {
+      delete process.env.LMWB_WORKER_TSX;
+    }
+  });
+
   it('handles random Unicode text identically in one thread and in workers', async () => {
     const rand = rng(3);
     let text = '';
