@@ -7,6 +7,8 @@ import { learnMerges } from '../../src-main/tokenizer/bpe-merge';
 import { compareBytes } from '../../src-main/tokenizer/bytes-unicode';
 import { saveTokenizer, serializeMerges, serializeVocab, loadTokenizer } from '../../src-main/tokenizer/files';
 import { UserError } from '../../src-main/util/errors';
+import { encodeFile } from '../../src-main/tokenizer/encode-file';
+import { readTokenFile } from '../../src-main/tokenizer/token-file';
 import { cs336, dataDir, haveCs336, haveData, noteMissing, randomText, repoRoot, rng, scratch } from './helpers';
 
 const tmp = scratch('train');
@@ -139,7 +141,7 @@ describe('BPE trainer', () => {
     }
   });
 
-  it('trains on a single 100 MB line (cut at whitespace, bounded memory)', async () => {
+  it('trains on and encodes a single 100 MB line (cut at whitespace, bounded memory)', async () => {
     const words = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta', 'theta'];
     const rand = rng(5);
     const parts: string[] = [];
@@ -156,6 +158,13 @@ describe('BPE trainer', () => {
     const small = trainFromText(block, { vocabSize: 300, specials: ['<|endoftext|>'] }).tokenizer;
     // Same distinct pre-tokens; counts scale by `reps` except at the block seams, so the merges mostly agree.
     expect(tokenizer.merges.slice(0, 5)).toEqual(small.merges.slice(0, 5));
+    // And encode it into a token file.
+    const out = join(tmp.dir, 'line.bin');
+    const r = await encodeFile(tokenizer, file, out);
+    const ids = readTokenFile(out);
+    expect(ids.length).toBe(r.manifest.num_tokens);
+    expect(tokenizer.decode(ids.subarray(0, 2000))).toBe(block.slice(0, tokenizer.decode(ids.subarray(0, 2000)).length));
+    expect(Array.from(ids.subarray(0, 1000))).toEqual(Array.from(tokenizer.encode(block.slice(0, 100_000)).subarray(0, 1000)));
   });
 
   it('works with workers loading the TypeScript through tsx (the fallback when esbuild is unavailable)', async () => {
