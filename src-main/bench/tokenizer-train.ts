@@ -4,7 +4,7 @@
 //     assignment route) run on the same machine in the same run, when python3 + regex are installed.
 //  2. 16 MB of web text -> vocab 10000: the CLI (wall time, peak RSS of the process including worker threads),
 //     against Python pre-tokenization + counting alone (a lower bound for any single-process Python trainer).
-//  3. Memory scaling: a synthetic file with ~2 M distinct pre-tokens, to size memory for OpenWebText.
+//  3. Memory scaling: 40 MB of random words (~5 M distinct pre-tokens), to size memory for OpenWebText.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -100,7 +100,7 @@ async function main() {
     // 3. Memory with many distinct pre-tokens (OpenWebText has millions).
     const parts: string[] = [];
     let seed = 1;
-    const rand = () => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed / 0x7fffffff; };
+    const rand = () => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return (seed >>> 8) / 16777216; };
     const letters = 'abcdefghijklmnopqrstuvwxyz';
     let size = 0;
     while (size < 40e6) {

@@ -113,6 +113,18 @@ export function learnMerges(words: FlatWords | Uint8Array[], freqsArg: ArrayLike
   for (const [key, cnt] of pairCount) push(key, cnt);
 
   const seen = new Int32Array(W).fill(-1);
+  // Per-merge pair-count changes, in dense arrays indexed by the other token of the pair (no hashing in the hot
+  // loop): (x, a), (b, y), (x, c), (c, y) for merge (a, b) -> c, plus (a, b) itself.
+  const dLA = new Float64Array(K);
+  const dRB = new Float64Array(K);
+  const dLC = new Float64Array(K);
+  const dRC = new Float64Array(K);
+  const wLC: number[][] = new Array(K);
+  const wRC: number[][] = new Array(K);
+  const tLA: number[] = [];
+  const tRB: number[] = [];
+  const tLC: number[] = [];
+  const tRC: number[] = [];
   const delta = new Map<number, number>();
   let buf = new Int32Array(64);
   for (let step = 0; step < opts.numMerges; step++) {
@@ -136,43 +148,74 @@ export function learnMerges(words: FlatWords | Uint8Array[], freqsArg: ArrayLike
 
     const list = where.get(best) ?? [];
     where.delete(best);
-    delta.clear();
+    let dAB = 0;
     for (const w of list) {
       if (seen[w] === step) continue;
       seen[w] = step;
       const s = start[w];
       const n = len[w];
       const e = s + n;
-      let found = false;
-      for (let i = s; i + 1 < e; i++) if (sym[i] === a && sym[i + 1] === b) { found = true; break; }
-      if (!found) continue; // stale index entry
+      let first = -1;
+      for (let i = s; i + 1 < e; i++) if (sym[i] === a && sym[i + 1] === b) { first = i; break; }
+      if (first < 0) continue; // stale index entry
       const f = freq[w];
       if (buf.length < n) buf = new Int32Array(n * 2);
-      // Old pairs out.
-      for (let i = s; i + 1 < e; i++) {
-        const key = sym[i] * K + sym[i + 1];
-        delta.set(key, (delta.get(key) ?? 0) - f);
-      }
-      // Merge left to right, non-overlapping.
-      let m = 0;
-      for (let i = s; i < e; ) {
-        if (i + 1 < e && sym[i] === a && sym[i + 1] === b) { buf[m++] = c; i += 2; } else buf[m++] = sym[i++];
+      // Merge left to right, non-overlapping. Only pairs that touch a merged occurrence change: old ones at
+      // positions i-1, i, i+1 around each occurrence go out, new ones next to each new token come in.
+      let m = first - s;
+      for (let i = s; i < first; i++) buf[i - s] = sym[i];
+      let lastOld = -1;
+      for (let i = first; i < e; ) {
+        if (i + 1 < e && sym[i] === a && sym[i + 1] === b) {
+          if (i - 1 >= s && i - 1 > lastOld) {
+            const x = sym[i - 1];
+            if (dLA[x] === 0) tLA.push(x);
+            dLA[x] -= f;
+          }
+          dAB -= f;
+          if (i + 2 < e) {
+            const y = sym[i + 2];
+            if (dRB[y] === 0) tRB.push(y);
+            dRB[y] -= f;
+            lastOld = i + 1;
+          }
+          buf[m] = c;
+          i += 2;
+        } else {
+          buf[m] = sym[i++];
+        }
+        if (m > 0) {
+          if (buf[m] === c) {
+            const x = buf[m - 1];
+            if (dLC[x] === 0) { tLC.push(x); wLC[x] = []; }
+            dLC[x] += f;
+            const wl = wLC[x];
+            if (wl[wl.length - 1] !== w) wl.push(w);
+          } else if (buf[m - 1] === c) {
+            const y = buf[m];
+            if (dRC[y] === 0) { tRC.push(y); wRC[y] = []; }
+            dRC[y] += f;
+            const wl = wRC[y];
+            if (wl[wl.length - 1] !== w) wl.push(w);
+          }
+        }
+        m++;
       }
       for (let i = 0; i < m; i++) sym[s + i] = buf[i];
       len[w] = m;
-      // New pairs in; index the ones that contain the new token.
-      for (let i = 0; i + 1 < m; i++) {
-        const x = buf[i];
-        const y = buf[i + 1];
-        const key = x * K + y;
-        delta.set(key, (delta.get(key) ?? 0) + f);
-        if (x === c || y === c) {
-          const wl = where.get(key);
-          if (wl === undefined) where.set(key, [w]);
-          else if (wl[wl.length - 1] !== w) wl.push(w);
-        }
-      }
     }
+    // Gather the changes by pair key (the same pair can appear in two arrays, e.g. (b, a) or (a, a)).
+    delta.clear();
+    const add = (key: number, d: number) => delta.set(key, (delta.get(key) ?? 0) + d);
+    add(best, dAB);
+    for (const x of tLA) { add(x * K + a, dLA[x]); dLA[x] = 0; }
+    for (const y of tRB) { add(b * K + y, dRB[y]); dRB[y] = 0; }
+    for (const x of tLC) { add(x * K + c, dLC[x]); dLC[x] = 0; where.set(x * K + c, wLC[x]); }
+    for (const y of tRC) { add(c * K + y, dRC[y]); dRC[y] = 0; where.set(c * K + y, wRC[y]); }
+    tLA.length = 0;
+    tRB.length = 0;
+    tLC.length = 0;
+    tRC.length = 0;
     for (const [key, d] of delta) {
       if (d === 0) continue;
       const cnt = (pairCount.get(key) ?? 0) + d;

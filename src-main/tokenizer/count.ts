@@ -9,8 +9,8 @@ export class PretokenCounts {
   readonly table = new StringTable(1 << 16);
   counts = new Float64Array(1 << 16);
 
-  add(text: string, start: number, end: number, n = 1): void {
-    const id = this.table.intern(text, start, end);
+  add(text: string, start: number, end: number, n = 1, copyKey = true): void {
+    const id = this.table.intern(text, start, end, copyKey);
     if (id >= this.counts.length) {
       const c = new Float64Array(this.counts.length * 2);
       c.set(this.counts);
@@ -69,7 +69,7 @@ export function packCounts(c: PretokenCounts): PackedCounts {
 export function mergePacked(into: PretokenCounts, p: PackedCounts): void {
   let off = 0;
   for (let i = 0; i < p.lens.length; i++) {
-    into.add(p.keys, off, off + p.lens[i], p.counts[i]);
+    into.add(p.keys, off, off + p.lens[i], p.counts[i], false);
     off += p.lens[i];
   }
 }

@@ -45,8 +45,11 @@ export class StringTable {
     }
   }
 
-  /** Entry of text[start, end), adding it if absent (check `size` before and after to tell). */
-  intern(text: string, start: number, end: number): number {
+  /**
+   * Entry of text[start, end), adding it if absent (check `size` before and after to tell). With copyKey (the
+   * default) a new key is copied out of `text`, so that a table built from large chunks does not keep them alive.
+   */
+  intern(text: string, start: number, end: number, copyKey = true): number {
     const h = StringTable.hash(text, start, end);
     const n = end - start;
     let slot = h & this.mask;
@@ -65,7 +68,7 @@ export class StringTable {
     }
     const id = this.size++;
     // Copy the key out of the (large) text so the table does not keep the whole chunk alive.
-    this.keys.push(n <= 12 ? text.slice(start, end) : (' ' + text.slice(start, end)).slice(1));
+    this.keys.push(n <= 12 || !copyKey ? text.slice(start, end) : (' ' + text.slice(start, end)).slice(1));
     if (id >= this.hashes.length) {
       const hs = new Int32Array(this.hashes.length * 2);
       hs.set(this.hashes);

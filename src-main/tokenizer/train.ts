@@ -66,17 +66,19 @@ export function trainFromText(text: string, opts: TrainOptions): { tokenizer: To
   const counts = new PretokenCounts();
   countPretokens(text, new SpecialSplitter(specials), counts);
   const t1 = performance.now();
-  return finish(counts, opts, specials, { t0, t1, inputBytes: Buffer.byteLength(text), workers: 0, specialOccurrences: specials.some((s) => text.includes(s)) });
+  return finish({ current: counts }, opts, specials, { t0, t1, inputBytes: Buffer.byteLength(text), workers: 0, specialOccurrences: specials.some((s) => text.includes(s)) });
 }
 
 function finish(
-  counts: PretokenCounts,
+  counts: { current?: PretokenCounts },
   opts: TrainOptions,
   specials: string[],
   info: { t0: number; t1: number; inputBytes: number; workers: number; specialOccurrences: boolean; sha?: string },
 ): { tokenizer: Tokenizer; stats: TrainStats } {
-  const words = counts.toFlatWords();
-  const uniquePretokens = counts.size;
+  const table = counts.current as PretokenCounts;
+  const words = table.toFlatWords();
+  const uniquePretokens = table.size;
+  counts.current = undefined; // let the string table go before the merge loop allocates its own structures
   const numMerges = opts.vocabSize - 256 - specials.length;
   const { tokenBytes, merges } = learnMerges(words, { numMerges, onProgress: (d, t) => opts.onProgress?.('merge', d, t) });
   const tokenizer = buildTokenizer(tokenBytes, merges, specials);
@@ -124,7 +126,7 @@ export async function trainFromFile(path: string, opts: TrainOptions): Promise<{
   const workers = wanted === 0 ? 0 : Math.max(1, Math.min(wanted, Math.ceil(size / chunkSize)));
   const specialBytes = specials.map((s) => Buffer.from(s, 'utf8'));
   let specialOccurrences = false;
-  const counts = new PretokenCounts();
+  let counts = new PretokenCounts();
   const chunks = readChunks(path, { chunkSize, specials, hash, onRead: (n) => opts.onProgress?.('count', n, size) });
   const noteSpecials = (data: Buffer) => {
     if (!specialOccurrences) specialOccurrences = specialBytes.some((sp) => data.includes(sp));
@@ -156,5 +158,7 @@ export async function trainFromFile(path: string, opts: TrainOptions): Promise<{
   }
   const t1 = performance.now();
   opts.onProgress?.('count', size, size);
-  return finish(counts, opts, specials, { t0, t1, inputBytes: size, workers, specialOccurrences, sha: hash?.digest('hex') });
+  const holder: { current?: PretokenCounts } = { current: counts };
+  counts = undefined as unknown as PretokenCounts;
+  return finish(holder, opts, specials, { t0, t1, inputBytes: size, workers, specialOccurrences, sha: hash?.digest('hex') });
 }

@@ -43,6 +43,7 @@ export async function runTrain(o: { input: string; vocabSize: number; specials: 
   try { size = statSync(o.input).size; } catch { /* reported by the trainer */ }
   const bar = o.quiet ? undefined : createProgress({ label: 'count', unit: 'B', total: size });
   let mergeBar: ReturnType<typeof createProgress> | undefined;
+  let lastCount = -1;
   const { tokenizer, stats } = await trainFromFile(o.input, {
     vocabSize: o.vocabSize,
     specials: o.specials,
@@ -51,7 +52,7 @@ export async function runTrain(o: { input: string; vocabSize: number; specials: 
     hashInput: o.hashInput,
     onProgress: (phase, done, total) => {
       if (o.quiet) return;
-      if (phase === 'count') bar?.update(done);
+      if (phase === 'count') { if (done !== lastCount) bar?.update(done); lastCount = done; }
       else {
         if (!mergeBar) { bar?.stop(); mergeBar = createProgress({ label: 'merge', unit: 'merges', total }); }
         mergeBar.update(done);
