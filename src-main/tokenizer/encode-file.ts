@@ -104,7 +104,7 @@ export async function encodeFile(tokenizer: Tokenizer, input: string, out: strin
       for await (const chunk of chunks) {
         idbuf.length = 0;
         tokenizer.encodeInto(decodeChunk(chunk.data, chunk.offset, invalidUtf8), idbuf);
-        await write(Uint16Array.from(idbuf.data.subarray(0, idbuf.length)));
+        await write(new Uint16Array(idbuf.data.subarray(0, idbuf.length)));
         bytesDone += chunk.data.length;
         opts.onProgress?.(bytesDone, size, numTokens);
       }

@@ -78,9 +78,12 @@ export class Tokenizer {
   /** Id of each special token, in the order of `specials`. */
   readonly specialIds: number[];
   private readonly byteId = new Int32Array(256);
-  private readonly rank = new Map<number, number>();
+  private readonly rankSlots: Int32Array;
+  private readonly rankMask: number;
   private readonly mergedId: Int32Array;
-  private readonly K: number;
+  private readonly mA: Int32Array;
+  private readonly mB: Int32Array;
+  private work = new Int32Array(256);
   private readonly splitter: SpecialSplitter;
   private readonly specialIdSet: Set<number>;
   // Pre-token cache: entry -> ids (single-token pre-tokens, the common case, kept in `cacheSingle`).
@@ -115,12 +118,20 @@ export class Tokenizer {
       if (id === undefined) throw new Error(`the vocabulary has no token for byte ${b}; a byte-level BPE vocabulary needs all 256`);
       this.byteId[b] = id;
     }
-    this.K = this.vocab.length;
     this.mergedId = new Int32Array(this.merges.length);
+    this.mA = Int32Array.from(this.merges, (m) => m[0]);
+    this.mB = Int32Array.from(this.merges, (m) => m[1]);
+    let cap = 16;
+    while (cap < this.merges.length * 2) cap *= 2;
+    this.rankSlots = new Int32Array(cap).fill(-1);
+    this.rankMask = cap - 1;
     for (let r = 0; r < this.merges.length; r++) {
       const [a, b] = this.merges[r];
-      const key = a * this.K + b;
-      if (!this.rank.has(key)) this.rank.set(key, r);
+      if (this.rankOf(a, b) < 0) {
+        let slot = (Math.imul(a, 0x9e3779b1) ^ Math.imul(b, 0x85ebca77)) & this.rankMask;
+        while (this.rankSlots[slot] >= 0) slot = (slot + 1) & this.rankMask;
+        this.rankSlots[slot] = r;
+      }
       const va = this.vocab[a];
       const vb = this.vocab[b];
       const ab = new Uint8Array(va.length + vb.length);
@@ -154,28 +165,40 @@ export class Tokenizer {
     return this.hashCache;
   }
 
+  /** Rank of merge (a, b), or -1: open addressing over (a, b) in typed arrays (no boxed keys for big vocabularies). */
+  private rankOf(a: number, b: number): number {
+    const mask = this.rankMask;
+    let slot = (Math.imul(a, 0x9e3779b1) ^ Math.imul(b, 0x85ebca77)) & mask;
+    for (;;) {
+      const r = this.rankSlots[slot];
+      if (r < 0) return -1;
+      if (this.mA[r] === a && this.mB[r] === b) return r;
+      slot = (slot + 1) & mask;
+    }
+  }
+
   /** BPE of one pre-token's bytes. */
   private bpe(bytes: Uint8Array, n: number): Uint32Array {
-    let ids: number[] = new Array(n);
+    if (this.work.length < n) this.work = new Int32Array(n * 2);
+    const ids = this.work;
     for (let i = 0; i < n; i++) ids[i] = this.byteId[bytes[i]];
-    const K = this.K;
-    const rank = this.rank;
-    while (ids.length > 1) {
-      let bestRank = Infinity;
-      for (let i = 0; i + 1 < ids.length; i++) {
-        const r = rank.get(ids[i] * K + ids[i + 1]);
-        if (r !== undefined && r < bestRank) bestRank = r;
+    while (n > 1) {
+      let best = -1;
+      for (let i = 0; i + 1 < n; i++) {
+        const r = this.rankOf(ids[i], ids[i + 1]);
+        if (r >= 0 && (best < 0 || r < best)) best = r;
       }
-      if (bestRank === Infinity) break;
-      const [a, b] = this.merges[bestRank];
-      const c = this.mergedId[bestRank];
-      const out: number[] = [];
-      for (let i = 0; i < ids.length; ) {
-        if (i + 1 < ids.length && ids[i] === a && ids[i + 1] === b) { out.push(c); i += 2; } else out.push(ids[i++]);
+      if (best < 0) break;
+      const a = this.mA[best];
+      const b = this.mB[best];
+      const c = this.mergedId[best];
+      let j = 0;
+      for (let i = 0; i < n; ) {
+        if (i + 1 < n && ids[i] === a && ids[i + 1] === b) { ids[j++] = c; i += 2; } else ids[j++] = ids[i++];
       }
-      ids = out;
+      n = j;
     }
-    return Uint32Array.from(ids);
+    return new Uint32Array(ids.subarray(0, n));
   }
 
   /** Ids of one pre-token (a string produced by the pre-tokenizer), cached. */

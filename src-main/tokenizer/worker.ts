@@ -49,7 +49,7 @@ try {
         const buf = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength);
         const out = new IdBuffer();
         tok.encodeInto(decodeChunk(buf, m.offset, init.invalidUtf8), out);
-        const ids = init.dtype === 'uint16' ? Uint16Array.from(out.data.subarray(0, out.length)) : out.toArray();
+        const ids = init.dtype === 'uint16' ? new Uint16Array(out.data.subarray(0, out.length)) : out.toArray();
         post({ type: 'done', seq: m.seq, bytes: m.data.byteLength, ids }, [ids.buffer as ArrayBuffer]);
       } catch (err) {
         post({ type: 'error', message: (err as Error).message, invalidUtf8Offset: err instanceof InvalidUtf8Error ? err.offset : undefined });
