@@ -53,6 +53,8 @@ export interface PrepareOptions {
   invalidUtf8?: InvalidUtf8Mode;
   /** Copy the raw text into the folder instead of linking to it. */
   copyRaw?: boolean;
+  /** CLI only: remove partial token files and exit on SIGINT/SIGTERM. */
+  exitOnSignal?: boolean;
   onEvent?: (e: PrepareEvent) => void;
 }
 
@@ -162,6 +164,7 @@ export async function prepareDataset(o: PrepareOptions): Promise<PrepareResult> 
     ev({ kind: 'step', step: `encode ${split}`, status: 'start' });
     const r = await encodeFile(tokenizer, sources[split].path, bin, {
       workers: o.workers,
+      exitOnSignal: o.exitOnSignal,
       invalidUtf8: o.invalidUtf8,
       onProgress: (done, total, tokens) => ev({ kind: 'progress', step: `encode ${split}`, done, total, extra: `${tokens} tokens` }),
     });

@@ -2,6 +2,7 @@
 // (<out>.json). Streams the input in chunks cut at safe points (chunks.ts) through worker threads; results are
 // written in order to a temporary file that is renamed into place only when complete.
 import { open, rm, stat, type FileHandle } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { endianness } from 'node:os';
 import { z } from 'zod';
@@ -37,6 +38,8 @@ export interface EncodeFileOptions {
   chunkSize?: number;
   invalidUtf8?: InvalidUtf8Mode;
   onProgress?: (bytesDone: number, totalBytes: number, tokens: number) => void;
+  /** CLI only: on SIGINT/SIGTERM remove the partial output and exit (a library must not exit the process). */
+  exitOnSignal?: boolean;
 }
 
 export interface EncodeFileResult {
@@ -82,6 +85,12 @@ export async function encodeFile(tokenizer: Tokenizer, input: string, out: strin
   let fh: FileHandle | undefined;
   let numTokens = 0;
   let bytesDone = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    rmSync(tmp, { force: true });
+    process.stderr.write(`\ninterrupted (${sig}); the partial output ${out} was removed\n`);
+    process.exit(130);
+  };
+  if (opts.exitOnSignal) { process.once('SIGINT', onSignal); process.once('SIGTERM', onSignal); }
   try {
     try {
       fh = await open(tmp, 'w');
@@ -143,6 +152,9 @@ export async function encodeFile(tokenizer: Tokenizer, input: string, out: strin
     }
     if (err instanceof UserError) throw err;
     diskError(err, out);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
   const seconds = (performance.now() - t0) / 1000;
   const manifest: TokenFileManifest = {

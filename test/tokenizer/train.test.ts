@@ -1,7 +1,7 @@
 import { describe, expect, it, afterAll } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { trainFromFile, trainFromText } from '../../src-main/tokenizer/train';
 import { learnMerges } from '../../src-main/tokenizer/bpe-merge';
 import { compareBytes } from '../../src-main/tokenizer/bytes-unicode';
@@ -62,6 +62,18 @@ describe('BPE trainer', () => {
     execFileSync(process.execPath, [join(repoRoot, 'bin', 'lmwb.mjs'), 'tokenizer', 'train', '--input', join(cs336, 'corpus.en'), '--vocab-size', '500', '--special', '<|endoftext|>', '--out', out], { stdio: 'pipe' });
     execFileSync('diff', [join(out, 'vocab.json'), join(cs336, 'train-bpe-reference-vocab.json')]);
     execFileSync('diff', [join(out, 'merges.txt'), join(cs336, 'train-bpe-reference-merges.txt')]);
+  });
+
+  it('`lmwb tokenizer train` notes a file without the special tokens, and rejects a bad vocab size in one line', () => {
+    const f = join(tmp.dir, 'plain.txt');
+    writeFileSync(f, 'no document separators here, just text\n'.repeat(100));
+    const ok = spawnSync(process.execPath, [join(repoRoot, 'bin', 'lmwb.mjs'), 'tokenizer', 'train', '--input', f, '--vocab-size', '270', '--out', join(tmp.dir, 'plain')], { encoding: 'utf8' });
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stderr).toMatch(/contains none of the special tokens "<\|endoftext\|>"/);
+    expect(ok.stderr).toMatch(/peak RSS \d+ MB/);
+    const bad = spawnSync(process.execPath, [join(repoRoot, 'bin', 'lmwb.mjs'), 'tokenizer', 'train', '--input', f, '--vocab-size', '100', '--out', join(tmp.dir, 'x')], { encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr.trim()).toBe('lmwb: vocab size 100 is too small: it must be at least 256 (one token per byte) + 1 special token(s) = 257');
   });
 
   it('equals the textbook trainer (full recount per merge) on random corpora full of ties', () => {

@@ -36,6 +36,7 @@ export function registerDataset(program: Command): void {
         workers: o.workers,
         invalidUtf8: o.invalidUtf8,
         copyRaw: o.copyRaw,
+        exitOnSignal: true,
         onEvent: (e) => {
           if (e.kind === 'progress') {
             if (barStep !== e.step) {

@@ -22,6 +22,7 @@ export function registerTokenize(program: Command): void {
       const r = await encodeFile(tok, o.input, o.out, {
         workers: o.workers,
         invalidUtf8: o.invalidUtf8,
+        exitOnSignal: true,
         onProgress: (done, _t, tokens) => bar.update(done, `${formatAmount(tokens, 'tokens')}`),
       });
       bar.stop();
