@@ -29,28 +29,38 @@ export interface ChunkOptions {
 const isWs = (b: number) => b === 32 || (b >= 9 && b <= 13);
 const isPrintable = (b: number) => b >= 33 && b <= 126;
 
+/** Whether an occurrence of one of the specials starts before p and ends after it (p would cut it in two). */
+function straddles(buf: Buffer, p: number, specials: readonly Buffer[]): boolean {
+  for (const sp of specials) {
+    for (let s = Math.max(0, p - sp.length + 1); s < p; s++) {
+      if (s + sp.length <= buf.length && buf.compare(sp, 0, sp.length, s, s + sp.length) === 0) return true;
+    }
+  }
+  return false;
+}
+
 /** Finds a cut in buf[lo, hi): returns an index p (lo < p < hi) or -1. */
 export function findCut(buf: Buffer, lo: number, hi: number, specials: readonly Buffer[]): number {
-  // Prefer the last special-token occurrence in the window.
+  const maxLen = specials.reduce((m, s) => Math.max(m, s.length), 0);
+  // Prefer the last special-token occurrence in the window (that is not inside a longer special, as the second
+  // half of '<|endoftext|><|endoftext|>' when that is a special token too).
   let best = -1;
   for (const sp of specials) {
-    const p = buf.lastIndexOf(sp, hi - sp.length);
-    if (p > lo && p > best) best = p;
+    let from = hi - sp.length;
+    while (from > lo) {
+      const p = buf.lastIndexOf(sp, from);
+      if (p <= lo || p <= best) break;
+      if (p + maxLen <= hi && !straddles(buf, p, specials)) { best = p; break; }
+      from = p - 1;
+    }
   }
   if (best > lo) return best;
-  const maxLen = specials.reduce((m, s) => Math.max(m, s.length), 0);
   const wsSpecials = specials.filter((s) => s.some(isWs));
   for (let p = hi - 1; p > lo; p--) {
     if (!isWs(buf[p]) || !isPrintable(buf[p - 1])) continue;
     // A special token containing whitespace must not straddle p.
-    if (wsSpecials.length > 0 && p + maxLen > hi) continue;
-    let inside = false;
-    for (const sp of wsSpecials) {
-      for (let s = Math.max(0, p - sp.length + 1); s < p && !inside; s++) {
-        if (buf.compare(sp, 0, sp.length, s, s + sp.length) === 0) inside = true;
-      }
-    }
-    if (!inside) return p;
+    if (wsSpecials.length > 0 && (p + maxLen > hi || straddles(buf, p, wsSpecials))) continue;
+    return p;
   }
   return -1;
 }

@@ -50,6 +50,21 @@ describe('token files', () => {
     expect(readdirSync(tmp.dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
   });
 
+  it('never cuts a chunk inside a longer special token (overlapping specials, tiny chunks, workers)', async () => {
+    const { tokenizer: t2 } = trainFromText(text, { vocabSize: 500, specials: ['<|endoftext|>', '<|endoftext|><|endoftext|>'] });
+    const rand = rng(8);
+    let s = '';
+    while (s.length < 300_000) s += randomText(rand, 8) + (rand() < 0.5 ? '<|endoftext|><|endoftext|>' : '<|endoftext|>');
+    const f = join(tmp.dir, 'overlap.txt');
+    writeFileSync(f, s);
+    const expected = Array.from(t2.encode(s));
+    expect(expected).toContain(t2.specialIds[1]);
+    for (const workers of [0, 2]) {
+      await encodeFile(t2, f, join(tmp.dir, 'overlap.bin'), { workers, chunkSize: 1024 });
+      expect(Array.from(readTokenFile(join(tmp.dir, 'overlap.bin')))).toEqual(expected);
+    }
+  });
+
   it('refuses vocabularies that do not fit uint16, empty input, and invalid UTF-8 (removing the partial output)', async () => {
     noteMissing('uint16 overflow check with GPT-2 + extra specials', haveCs336);
     const empty = join(tmp.dir, 'empty.txt');
