@@ -33,7 +33,7 @@ export function manifestPathFor(binPath: string): string {
 }
 
 export interface EncodeFileOptions {
-  /** Worker threads (default: available cores, or 0 = this thread for files under 2 MB). */
+  /** Worker threads (default: available cores, or 0 = this thread for files under 24 MB). */
   workers?: number;
   chunkSize?: number;
   invalidUtf8?: InvalidUtf8Mode;
@@ -77,7 +77,9 @@ export async function encodeFile(tokenizer: Tokenizer, input: string, out: strin
   if (size === 0) throw new UserError(`${input} is empty: there is nothing to tokenize`);
   const invalidUtf8 = opts.invalidUtf8 ?? 'error';
   const chunkSize = opts.chunkSize ?? 2 * 1024 * 1024;
-  const wanted = opts.workers ?? (size < 2 * 1024 * 1024 ? 0 : defaultWorkers());
+  // Below ~24 MB one warm thread beats starting workers with cold caches (measured on 2 cores: 16 MB 29 vs 25 MB/s,
+  // 64 MB 38 vs 46 MB/s).
+  const wanted = opts.workers ?? (size < 24 * 1024 * 1024 ? 0 : defaultWorkers());
   const workers = wanted === 0 ? 0 : Math.max(1, Math.min(wanted, Math.ceil(size / chunkSize)));
   const t0 = performance.now();
   const hash = createHash('sha256');

@@ -4,7 +4,7 @@ import { UserError } from '../../util/errors';
 import { createProgress, formatAmount, type Progress } from '../progress';
 import { DEFAULT_SPECIALS, type InvalidUtf8Mode } from '../../tokenizer/index';
 import { defaultDatasetDir, defaultDest, download, KNOWN_SOURCES, prepareDataset } from '../../dataset/index';
-import { parseIntOption, parseInvalidUtf8, peakRssMB } from './tokenizer';
+import { parseIntOption, parseInvalidUtf8, parseWorkers, peakRssMB } from './tokenizer';
 
 const collect = (v: string, prev: string[] | undefined) => [...(prev ?? []), v];
 
@@ -19,7 +19,7 @@ export function registerDataset(program: Command): void {
     .requiredOption('--vocab-size <n>', 'vocabulary size (e.g. 10000 for TinyStories, 32000 for OWT)', parseIntOption('--vocab-size'))
     .option('--special <token>', 'special token (repeat for several; default <|endoftext|>)', collect)
     .option('--out <dir>', 'dataset folder (default: datasets/<train name>-bpe<vocab size>)')
-    .option('--workers <n>', 'worker threads (default: number of cores)', parseIntOption('--workers'))
+    .option('--workers <n>', 'worker threads (default: number of cores; 0 = main thread only)', parseWorkers)
     .option('--invalid-utf8 <mode>', 'invalid UTF-8 in the input: error | replace', parseInvalidUtf8, 'error')
     .option('--copy-raw', 'copy the raw text into the folder instead of linking to it')
     .action(async (o: { train: string; valid?: string; vocabSize: number; special?: string[]; out?: string; workers?: number; invalidUtf8: InvalidUtf8Mode; copyRaw?: boolean }) => {

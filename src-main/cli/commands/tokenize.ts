@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { createProgress, formatAmount } from '../progress';
 import { encodeFile, loadTokenizer, type InvalidUtf8Mode } from '../../tokenizer/index';
-import { parseIntOption, parseInvalidUtf8, peakRssMB } from './tokenizer';
+import { parseIntOption, parseInvalidUtf8, parseWorkers, peakRssMB } from './tokenizer';
 import { statSync } from 'node:fs';
 
 export function registerTokenize(program: Command): void {
@@ -12,7 +12,7 @@ export function registerTokenize(program: Command): void {
     .requiredOption('--tokenizer <dir>', 'tokenizer folder (vocab.json + merges.txt) or tokenizer.json')
     .requiredOption('--input <file>', 'text file (UTF-8)')
     .requiredOption('--out <file>', 'token file to write, e.g. train.bin')
-    .option('--workers <n>', 'worker threads (default: number of cores)', parseIntOption('--workers'))
+    .option('--workers <n>', 'worker threads (default: number of cores; 0 = main thread only)', parseWorkers)
     .option('--invalid-utf8 <mode>', 'what to do with invalid UTF-8 in the input: error | replace', parseInvalidUtf8, 'error')
     .action(async (o: { tokenizer: string; input: string; out: string; workers?: number; invalidUtf8: InvalidUtf8Mode }) => {
       const tok = loadTokenizer(o.tokenizer);

@@ -15,6 +15,13 @@ export function parseIntOption(name: string) {
   };
 }
 
+/** --workers N: 0 means all work in the main thread. */
+export function parseWorkers(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new UserError(`--workers must be 0 (main thread only) or a positive integer, got ${JSON.stringify(v)}`);
+  return n;
+}
+
 export function parseInvalidUtf8(v: string): InvalidUtf8Mode {
   if (v !== 'error' && v !== 'replace') throw new UserError(`--invalid-utf8 must be "error" or "replace", got ${JSON.stringify(v)}`);
   return v;
@@ -85,7 +92,7 @@ export function registerTokenizer(program: Command): void {
     .option('--special <token>', 'special token (repeat for several; default <|endoftext|>)', collect)
     .option('--no-special-tokens', 'train without any special token')
     .requiredOption('--out <dir>', 'output folder')
-    .option('--workers <n>', 'worker threads for counting (default: number of cores)', parseIntOption('--workers'))
+    .option('--workers <n>', 'worker threads for counting (default: number of cores; 0 = main thread only)', parseWorkers)
     .option('--invalid-utf8 <mode>', 'what to do with invalid UTF-8 in the input: error | replace', parseInvalidUtf8, 'error')
     .action(async (o: { input: string; vocabSize: number; special?: string[]; specialTokens: boolean; out: string; workers?: number; invalidUtf8: InvalidUtf8Mode }) => {
       const specials = o.specialTokens === false ? [] : (o.special ?? DEFAULT_SPECIALS);
