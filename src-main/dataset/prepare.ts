@@ -40,7 +40,7 @@ export const DatasetManifestSchema = z.object({
 export type DatasetManifest = z.infer<typeof DatasetManifestSchema>;
 
 export type PrepareEvent =
-  | { kind: 'step'; step: string; status: 'start' | 'reused' | 'done'; detail?: string }
+  | { kind: 'step'; step: string; status: 'start' | 'reused' | 'done'; detail?: string; /** bytes the step will read */ total?: number }
   | { kind: 'progress'; step: string; done: number; total: number; extra?: string };
 
 export interface PrepareOptions {
@@ -109,7 +109,7 @@ export async function prepareDataset(o: PrepareOptions): Promise<PrepareResult> 
   const sources: DatasetManifest['sources'] = {};
   for (const split of Object.keys(sizes)) {
     const path = split === 'train' ? o.train : (o.valid as string);
-    ev({ kind: 'step', step: `hash ${split}`, status: 'start' });
+    ev({ kind: 'step', step: `hash ${split}`, status: 'start', total: sizes[split] });
     const sha256 = await sha256File(path, (n) => ev({ kind: 'progress', step: `hash ${split}`, done: n, total: sizes[split] }));
     sources[split] = { path: resolve(path), size: sizes[split], sha256 };
     ev({ kind: 'step', step: `hash ${split}`, status: 'done', detail: sha256.slice(0, 16) });
@@ -134,13 +134,13 @@ export async function prepareDataset(o: PrepareOptions): Promise<PrepareResult> 
   }
   if (tokenizer) ev({ kind: 'step', step: 'tokenizer', status: 'reused', detail: tokDir });
   else {
-    ev({ kind: 'step', step: 'tokenizer', status: 'start' });
+    ev({ kind: 'step', step: 'tokenizer', status: 'start', total: sizes.train });
     const { tokenizer: t, stats } = await trainFromFile(o.train, {
       vocabSize: o.vocabSize,
       specials: o.specials,
       workers: o.workers,
       invalidUtf8: o.invalidUtf8,
-      onProgress: (phase, done, total) => ev({ kind: 'progress', step: phase === 'count' ? 'tokenizer: count' : 'tokenizer: merge', done, total }),
+      onProgress: (phase, done, total) => ev({ kind: 'progress', step: phase === 'count' ? 'tokenizer' : 'tokenizer: merge', done, total }),
     });
     saveTokenizer(t, tokDir, {
       trainedOn: { path: sources.train.path, size: sources.train.size, sha256: sources.train.sha256 },
@@ -161,7 +161,7 @@ export async function prepareDataset(o: PrepareOptions): Promise<PrepareResult> 
       splits[split] = { file: `${split}.bin`, num_tokens: have.num_tokens, dtype: 'uint16' };
       continue;
     }
-    ev({ kind: 'step', step: `encode ${split}`, status: 'start' });
+    ev({ kind: 'step', step: `encode ${split}`, status: 'start', total: sizes[split] });
     const r = await encodeFile(tokenizer, sources[split].path, bin, {
       workers: o.workers,
       exitOnSignal: o.exitOnSignal,

@@ -127,7 +127,8 @@ export async function trainFromFile(path: string, opts: TrainOptions): Promise<{
   const specialBytes = specials.map((s) => Buffer.from(s, 'utf8'));
   let specialOccurrences = false;
   let counts = new PretokenCounts();
-  const chunks = readChunks(path, { chunkSize, specials, hash, onRead: (n) => opts.onProgress?.('count', n, size) });
+  const chunks = readChunks(path, { chunkSize, specials, hash });
+  let processed = 0;
   const noteSpecials = (data: Buffer) => {
     if (!specialOccurrences) specialOccurrences = specialBytes.some((sp) => data.includes(sp));
   };
@@ -137,6 +138,8 @@ export async function trainFromFile(path: string, opts: TrainOptions): Promise<{
       for await (const chunk of chunks) {
         noteSpecials(chunk.data);
         countPretokens(decodeChunk(chunk.data, chunk.offset, invalidUtf8), splitter, counts);
+        processed += chunk.data.length;
+        opts.onProgress?.('count', processed, size);
       }
     } else {
       const pool = await ChunkPool.create({ task: 'count', specials, invalidUtf8 }, workers);
@@ -144,7 +147,7 @@ export async function trainFromFile(path: string, opts: TrainOptions): Promise<{
         const tap = async function* () {
           for await (const c of chunks) { noteSpecials(c.data); yield c; }
         };
-        await pool.run(tap(), () => {});
+        await pool.run(tap(), (r) => { processed += r.bytes; opts.onProgress?.('count', processed, size); });
         const replies = await pool.finish();
         for (const r of replies) if (r.type === 'counts') mergePacked(counts, r as PackedCounts);
       } finally {
@@ -157,7 +160,6 @@ export async function trainFromFile(path: string, opts: TrainOptions): Promise<{
     throw err;
   }
   const t1 = performance.now();
-  opts.onProgress?.('count', size, size);
   const holder: { current?: PretokenCounts } = { current: counts };
   counts = undefined as unknown as PretokenCounts;
   return finish(holder, opts, specials, { t0, t1, inputBytes: size, workers, specialOccurrences, sha: hash?.digest('hex') });

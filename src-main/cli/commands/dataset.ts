@@ -47,7 +47,13 @@ export function registerDataset(program: Command): void {
             bar?.update(e.done, e.extra ?? '');
             return;
           }
-          if (e.status === 'start') return;
+          if (e.status === 'start') {
+            // Start the bar (and its clock) when the step starts, not at its first progress report.
+            bar?.stop();
+            barStep = e.step;
+            bar = e.total !== undefined ? createProgress({ label: e.step === 'tokenizer' ? 'tokenizer: count' : e.step, unit: 'B', total: e.total }) : undefined;
+            return;
+          }
           bar?.stop();
           bar = undefined;
           barStep = '';
