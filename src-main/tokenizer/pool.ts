@@ -4,8 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Chunk } from './chunks';
 import type { WorkerInit, WorkerReply } from './worker';
@@ -17,8 +16,8 @@ const WORKER_TS = fileURLToPath(MODULE);
 let bundled: Promise<string | undefined> | undefined;
 
 /**
- * The worker code as one plain JavaScript file, bundled with esbuild (which tsx depends on) into the temp folder
- * and reused while the sources are unchanged: a worker then starts in ~50 ms instead of ~250 ms through tsx.
+ * The worker code as one plain JavaScript file, bundled with esbuild (which tsx depends on) into
+ * node_modules/.cache/lmwb and reused while the sources are unchanged: a worker then starts in ~50 ms instead of ~250 ms through tsx.
  * Undefined when bundling is not possible; workers then load the TypeScript through tsx (worker-entry.mjs).
  */
 function bundledWorker(): Promise<string | undefined> {
@@ -31,7 +30,10 @@ function bundledWorker(): Promise<string | undefined> {
         .map((f) => { const st = statSync(join(dir, f)); return `${f}:${st.size}:${st.mtimeMs}`; })
         .join('|');
       const key = createHash('sha256').update(`${WORKER_TS}|${stamp}|${process.version}`).digest('hex').slice(0, 20);
-      const file = join(tmpdir(), `lmwb-tokenizer-worker-${key}.mjs`);
+      // Cached inside the project's node_modules (not a shared temp folder another user could write to).
+      const cacheDir = join(dir, '..', '..', 'node_modules', '.cache', 'lmwb');
+      mkdirSync(cacheDir, { recursive: true });
+      const file = join(cacheDir, `tokenizer-worker-${key}.mjs`);
       if (existsSync(file)) return file;
       const esbuild = await import('esbuild');
       const r = await esbuild.build({ entryPoints: [WORKER_TS], bundle: true, format: 'esm', platform: 'node', target: 'node20', write: false, logLevel: 'silent' });
