@@ -5,7 +5,6 @@
 //  2. 16 MB of web text -> vocab 10000: the CLI (wall time, peak RSS of the process including worker threads),
 //     against Python pre-tokenization + counting alone (a lower bound for any single-process Python trainer).
 //  3. Memory scaling: 40 MB of random words (~5 M distinct pre-tokens), to size memory for OpenWebText.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -120,7 +119,6 @@ async function main() {
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
-  void spawnSync;
 }
 
 await main();
