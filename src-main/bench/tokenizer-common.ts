@@ -50,17 +50,18 @@ export function webtext(): string {
   return out;
 }
 
-/** Runs a command, returns wall seconds and the child's peak RSS in MB (GNU time when available). */
-export function timed(cmd: string, args: string[]): { seconds: number; peakMB?: number; stdout: string; stderr: string } {
+/** Runs a command; wall seconds, the child's peak RSS in MB and its CPU seconds (user + sys), via GNU time when present. */
+export function timed(cmd: string, args: string[]): { seconds: number; peakMB?: number; cpuSeconds?: number; stdout: string; stderr: string } {
   const haveTime = existsSync('/usr/bin/time');
   const t0 = performance.now();
   const r = haveTime
-    ? spawnSync('/usr/bin/time', ['-f', 'PEAK_KB=%M', cmd, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 })
+    ? spawnSync('/usr/bin/time', ['-f', 'PEAK_KB=%M CPU=%U+%S', cmd, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 })
     : spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 28 });
   const seconds = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
   const m = /PEAK_KB=(\d+)/.exec(r.stderr);
-  return { seconds, peakMB: m ? Number(m[1]) / 1024 : undefined, stdout: r.stdout, stderr: r.stderr };
+  const c = /CPU=([\d.]+)\+([\d.]+)/.exec(r.stderr);
+  return { seconds, peakMB: m ? Number(m[1]) / 1024 : undefined, cpuSeconds: c ? Number(c[1]) + Number(c[2]) : undefined, stdout: r.stdout, stderr: r.stderr };
 }
 
 export function median(xs: number[]): number {

@@ -34,25 +34,30 @@ async function main() {
         const r = timed(process.execPath, [lmwb, 'tokenize', '--tokenizer', dir, '--input', file, '--out', join(work, 'out.bin')]);
         const line = r.stderr.split('\n').find((l) => / tokens \(/.test(l)) ?? '';
         const inner = /in ([\d.]+) s, ([\d.]+) MB\/s/.exec(line);
-        console.log(`lmwb tokenize, ${name} tokenizer, ${label}: ${inner ? `${inner[2]} MB/s inside the command (${inner[1]} s)` : '?'}; wall incl. start-up and tokenizer load ${r.seconds.toFixed(2)} s = ${rate(bytes, r.seconds)}; peak RSS ${r.peakMB?.toFixed(0)} MB`);
+        console.log(`lmwb tokenize, ${name} tokenizer, ${label}: ${inner ? `${inner[2]} MB/s inside the command (${inner[1]} s)` : '?'}; wall incl. start-up and tokenizer load ${r.seconds.toFixed(2)} s = ${rate(bytes, r.seconds)}; CPU ${r.cpuSeconds?.toFixed(2)} s (user+sys, all threads) = ${r.cpuSeconds ? (bytes / 1e6 / r.cpuSeconds).toFixed(1) : '?'} MB per CPU-second; peak RSS ${r.peakMB?.toFixed(0)} MB`);
       }
     }
 
     // Same text, single thread, in this process: ours (GPT-2 vocab) vs js-tiktoken gpt2.
     const text = webBytes.toString('utf8');
+    const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
     const ours = loadTokenizer(gpt2);
     ours.encode(text.slice(0, 200_000));
+    let c0 = cpu();
     let t = performance.now();
     const a = ours.encode(text);
     const oursS = (performance.now() - t) / 1000;
+    const oursCpu = cpu() - c0;
     const enc = getEncoding('gpt2');
     enc.encode(text.slice(0, 200_000));
+    c0 = cpu();
     t = performance.now();
     const b = enc.encode(text);
     const tkS = (performance.now() - t) / 1000;
+    const tkCpu = cpu() - c0;
     let diff = 0;
     for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) diff++;
-    console.log(`baseline, same run, 16 MB, one thread, GPT-2: js-tiktoken ${rate(webBytes.length, tkS)} (${tkS.toFixed(2)} s); ours ${rate(webBytes.length, oursS)} (${oursS.toFixed(2)} s), ${(tkS / oursS).toFixed(1)}x; token counts ${a.length} vs ${b.length}`);
+    console.log(`baseline, same run, 16 MB, one thread, GPT-2: js-tiktoken ${rate(webBytes.length, tkS)} (${tkS.toFixed(2)} s wall, ${tkCpu.toFixed(2)} CPU s); ours ${rate(webBytes.length, oursS)} (${oursS.toFixed(2)} s wall, ${oursCpu.toFixed(2)} CPU s), ${(tkS / oursS).toFixed(1)}x by wall, ${(tkCpu / oursCpu).toFixed(1)}x by CPU time; token counts ${a.length} vs ${b.length}`);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
