@@ -246,7 +246,7 @@ export class Tokenizer {
     return out.toArray();
   }
 
-  /** Pre-tokens with their ids (for inspection in the app). */
+  /** The text of each token of `text` (for inspection in the app; partial UTF-8 shows as U+FFFD). */
   tokenize(text: string): string[] {
     return Array.from(this.encode(text), (id) => this.decode([id]));
   }
