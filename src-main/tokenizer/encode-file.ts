@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { UserError } from '../util/errors';
 import { tempPathFor, writeFileAtomic } from '../util/atomic-write';
 import { readChunks } from './chunks';
-import { ChunkPool, defaultWorkers, WorkerFailure } from './pool';
+import { ChunkPool, defaultWorkers, WorkerFailure, workersAvailable } from './pool';
 import { decodeChunk, InvalidUtf8Error, type InvalidUtf8Mode } from './text-decode';
 import { IdBuffer, packTokenizerData, type Tokenizer } from './tokenizer';
 
@@ -80,7 +80,7 @@ export async function encodeFile(tokenizer: Tokenizer, input: string, out: strin
   // Below ~24 MB one warm thread beats starting workers with cold caches (measured on 2 cores: 16 MB 29 vs 25 MB/s,
   // 64 MB 38 vs 46 MB/s).
   const wanted = opts.workers ?? (size < 24 * 1024 * 1024 ? 0 : defaultWorkers());
-  const workers = wanted === 0 ? 0 : Math.max(1, Math.min(wanted, Math.ceil(size / chunkSize)));
+  const workers = wanted === 0 || !(await workersAvailable()) ? 0 : Math.max(1, Math.min(wanted, Math.ceil(size / chunkSize)));
   const t0 = performance.now();
   const hash = createHash('sha256');
   const tmp = tempPathFor(out);

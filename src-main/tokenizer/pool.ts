@@ -52,6 +52,14 @@ export function defaultWorkers(): number {
   return Math.max(1, availableParallelism());
 }
 
+/**
+ * Whether worker threads can be started: false when neither the bundled worker nor the TypeScript sources are
+ * there (e.g. inside a single-file bundle of the CLI); callers then do the work in the main thread.
+ */
+export async function workersAvailable(): Promise<boolean> {
+  return (await bundledWorker()) !== undefined || (existsSync(ENTRY) && existsSync(WORKER_TS));
+}
+
 export class WorkerFailure extends Error {
   constructor(message: string, readonly invalidUtf8Offset?: number) {
     super(message);

@@ -9,7 +9,7 @@ import { GPT2_BYTE_ORDER } from './bytes-unicode';
 import { readChunks } from './chunks';
 import { countPretokens, mergePacked, PretokenCounts, type PackedCounts } from './count';
 import { learnMerges } from './bpe-merge';
-import { ChunkPool, defaultWorkers, WorkerFailure } from './pool';
+import { ChunkPool, defaultWorkers, WorkerFailure, workersAvailable } from './pool';
 import { SpecialSplitter } from './specials';
 import { decodeChunk, InvalidUtf8Error, type InvalidUtf8Mode } from './text-decode';
 import { Tokenizer } from './tokenizer';
@@ -123,7 +123,7 @@ export async function trainFromFile(path: string, opts: TrainOptions): Promise<{
   const chunkSize = opts.chunkSize ?? 4 * 1024 * 1024;
   // Small files are counted in this thread (starting workers costs ~0.2 s) unless workers are asked for.
   const wanted = opts.workers ?? (size < 4 * 1024 * 1024 ? 0 : defaultWorkers());
-  const workers = wanted === 0 ? 0 : Math.max(1, Math.min(wanted, Math.ceil(size / chunkSize)));
+  const workers = wanted === 0 || !(await workersAvailable()) ? 0 : Math.max(1, Math.min(wanted, Math.ceil(size / chunkSize)));
   const specialBytes = specials.map((s) => Buffer.from(s, 'utf8'));
   let specialOccurrences = false;
   let counts = new PretokenCounts();
