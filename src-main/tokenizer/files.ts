@@ -197,9 +197,10 @@ export function toHuggingFace(t: Tokenizer): Record<string, unknown> {
       end_of_word_suffix: null,
       fuse_unk: false,
       byte_fallback: false,
-      ignore_merges: false,
       vocab,
-      merges: t.merges.map(([a, b]) => [bytesToUnicode(t.vocab[a]), bytesToUnicode(t.vocab[b])]),
+      // "a b" strings: the form every version of Hugging Face tokenizers reads (pairs as arrays need >= 0.20);
+      // byte-level tokens never contain a space, so it is unambiguous.
+      merges: t.merges.map(([a, b]) => `${bytesToUnicode(t.vocab[a])} ${bytesToUnicode(t.vocab[b])}`),
     },
   };
 }
