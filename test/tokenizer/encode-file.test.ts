@@ -65,6 +65,17 @@ describe('token files', () => {
     }
   });
 
+  it('keeps a stretch without any cut point whole (one 300 KB pre-token), and cuts CRLF text exactly', async () => {
+    const f = join(tmp.dir, 'nocut.txt');
+    const s = 'ab'.repeat(150_000) + ' tail\r\n\r\nmore text\r\n'.repeat(2000) + 'é日😀 x'.repeat(3000);
+    writeFileSync(f, s);
+    const expected = Array.from(tokenizer.encode(s));
+    for (const workers of [0, 2]) {
+      await encodeFile(tokenizer, f, join(tmp.dir, 'nocut.bin'), { workers, chunkSize: 4096 });
+      expect(Array.from(readTokenFile(join(tmp.dir, 'nocut.bin')))).toEqual(expected);
+    }
+  });
+
   it('refuses vocabularies that do not fit uint16, empty input, and invalid UTF-8 (removing the partial output)', async () => {
     noteMissing('uint16 overflow check with GPT-2 + extra specials', haveCs336);
     const empty = join(tmp.dir, 'empty.txt');
