@@ -2,6 +2,9 @@
 import { Command } from 'commander';
 import { UserError } from '../util/errors';
 import { registerTrain } from './commands/train';
+import { registerTokenizer } from './commands/tokenizer';
+import { registerTokenize } from './commands/tokenize';
+import { registerDataset } from './commands/dataset';
 
 const program = new Command();
 program
@@ -10,6 +13,9 @@ program
   .showHelpAfterError();
 
 registerTrain(program);
+registerTokenizer(program);
+registerTokenize(program);
+registerDataset(program);
 
 try {
   await program.parseAsync(process.argv);
