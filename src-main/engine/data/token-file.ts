@@ -2,16 +2,13 @@
 // optionally with a JSON manifest beside them. Opened, never loaded: reads go through a file descriptor.
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { UserError } from '../../util/errors';
+import { manifestPathFor } from '../../tokenizer/encode-file';
 
 export interface TokenFileInfo {
   path: string;
   numTokens: number;
   /** vocab_size from the manifest, when there is one. */
   manifestVocab?: number;
-}
-
-export function manifestPathFor(path: string): string {
-  return `${path}.json`;
 }
 
 /** Opens and checks a uint16 token file: exists, even size, long enough for one window, manifest agrees. */
