@@ -3,7 +3,8 @@
 import { readdirSync, existsSync, statSync } from 'node:fs';
 import { join, resolve, basename } from 'node:path';
 import { openGpu } from '../gpu/device';
-import { checkCase } from './cases';
+import { parseArgs } from 'node:util';
+import { checkCase, setSuitePrecision } from './cases';
 import { UserError } from '../../util/errors';
 
 export function defaultReferenceDir(): string {
@@ -18,20 +19,29 @@ export function listCases(dir: string): string[] {
 }
 
 async function main(): Promise<void> {
-  const dir = resolve(process.argv[2] ?? defaultReferenceDir());
+  const { values, positionals } = parseArgs({ allowPositionals: true, options: { precision: { type: 'string', default: 'f32' } } });
+  if (values.precision !== 'f32' && values.precision !== 'mixed') throw new UserError(`--precision must be f32 or mixed, not ${values.precision}`);
+  setSuitePrecision(values.precision);
+  const dir = resolve(positionals[0] ?? defaultReferenceDir());
   const files = listCases(dir);
   const gpu = await openGpu();
-  process.stdout.write(`reference cases in ${dir} on ${gpu.info.description}\n`);
+  process.stdout.write(`reference cases in ${dir} on ${gpu.info.description}, precision ${values.precision}\n`);
   let passed = 0;
   let failed = 0;
+  let skipped = 0;
   for (const f of files) {
     const r = await checkCase(gpu, f);
+    if (r.skipped) {
+      skipped++;
+      process.stdout.write(`SKIP ${basename(f)} (${r.kind}): ${r.skipped}\n`);
+      continue;
+    }
     if (r.ok) passed++;
     else failed++;
     process.stdout.write(`${r.ok ? 'PASS' : 'FAIL'} ${basename(f)} (${r.kind}, ${r.seconds.toFixed(1)} s)${r.error ? `: ${r.error}` : ''}\n`);
     for (const c of r.checks) if (!c.ok || process.env.VERBOSE) process.stdout.write(`    ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}\n`);
   }
-  process.stdout.write(`${passed} passed, ${failed} failed\n`);
+  process.stdout.write(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
   gpu.destroy();
   process.exit(failed > 0 ? 1 : 0);
 }

@@ -13,6 +13,7 @@ export interface ReferenceRun {
   steps: number;
   batchSize: number;
   init: Map<string, Float32Array>;
+  precision?: 'f32' | 'mixed';
 }
 
 const MODEL_KEYS = ['vocab_size', 'context_length', 'd_model', 'num_layers', 'num_heads', 'd_ff', 'rope_theta', 'rmsnorm_eps', 'norm', 'pos', 'ffn', 'tie_embeddings'];
@@ -27,6 +28,7 @@ export async function runReferenceTraining(gpu: Gpu, r: ReferenceRun): Promise<F
     training: true,
     maxGradNorm: c.max_l2_norm,
     adam: { beta1: c.betas[0], beta2: c.betas[1], eps: c.eps, weightDecay: c.weight_decay },
+    precision: r.precision ?? 'f32',
   });
   try {
     const flat = new Float32Array(rt.layout.totalFloats);
