@@ -6,14 +6,15 @@ import { openGpu, type Gpu } from '../engine/gpu/device';
 import { Program } from '../engine/gpu/program';
 import { kernelSource } from '../engine/gpu/shaders';
 import { createTensor, readBytes, upload, type Tensor } from '../engine/gpu/tensor';
-import { describeLinearBackend, linearBackend, selectLinearBackend } from '../engine/kernels/linear';
+import { describeLinearBackend, f32Variant, linearBackend, selectLinearBackend, setF32Variant } from '../engine/kernels/linear';
 import { chooseSplits, chooseTile, gemmF16, tile, type F16Tile, type Gemm, type GemmEntry } from '../engine/kernels/linear-f16';
 import { linearForward, linearBackwardInput, linearBackwardWeight } from '../engine/kernels/linear';
 
 const env = (k: string, d: number): number => (process.env[k] ? Number(process.env[k]) : d);
 const ROWS = env('ROWS', 32768);
 const HEAD_ROWS = env('HEAD_ROWS', 8192);
-const REPS = env('REPS', 10);
+const REPS = env('REPS', 5);
+const TARGET_MS = env('TARGET_MS', 80);
 const SWEEP = process.env.SWEEP === '1';
 const ONLY = process.env.ONLY;
 
@@ -69,7 +70,7 @@ function refRow(op: Op, l: Layer, r: number, x: Float32Array, W: Float32Array, d
   return o;
 }
 
-interface Variant { name: string; backend: 'f32' | 'f16'; tile?: F16Tile; splits?: number }
+interface Variant { name: string; backend: 'f32' | 'f16'; tile?: F16Tile; splits?: number; f32?: 'gpu' | 'cpu' }
 
 async function main(): Promise<void> {
   const gpu = await openGpu();
@@ -84,16 +85,18 @@ async function main(): Promise<void> {
     for (const m of info.messages) process.stdout.write(`linear_f16.wgsl ${m.type} ${m.lineNum}:${m.linePos} ${m.message}\n`);
   }
   const variants: Variant[] = [];
-  if (ONLY !== 'f16') variants.push({ name: 'f32', backend: 'f32' });
+  if (ONLY !== 'f16') {
+    // F32_VARIANTS=gpu,cpu: both variants of linear.wgsl (default: the one chosen for this adapter)
+    const f32s = (process.env.F32_VARIANTS?.split(',') ?? [f32Variant(gpu.device)]) as Array<'gpu' | 'cpu'>;
+    for (const f of f32s) variants.push({ name: `f32 (${f})`, backend: 'f32', f32: f });
+  }
   if (hasF16 && ONLY !== 'f32') {
     variants.push({ name: 'f16', backend: 'f16' });
     if (SWEEP) {
-      variants.push({ name: 'f16 128x128 2x2sg', backend: 'f16', tile: tile(128, 128, 2, 2) });
-      variants.push({ name: 'f16 128x256 4x2sg', backend: 'f16', tile: tile(128, 256, 4, 2) });
       variants.push({ name: 'f16 256x128 4x2sg', backend: 'f16', tile: tile(256, 128, 4, 2) });
-      variants.push({ name: 'f16 128x128 KS64', backend: 'f16', tile: tile(128, 128, 4, 2, 64) });
-      variants.push({ name: 'f16 64x128 2x2sg', backend: 'f16', tile: tile(64, 128, 2, 2) });
-      variants.push({ name: 'f16 no split-K', backend: 'f16', splits: 1 });
+      variants.push({ name: 'f16 256x128 8x2sg', backend: 'f16', tile: tile(256, 128, 8, 2) });
+      variants.push({ name: 'f16 128x256 2x4sg', backend: 'f16', tile: tile(128, 256, 2, 4) });
+      variants.push({ name: 'f16 128x128 4x2sg', backend: 'f16', tile: tile(128, 128, 4, 2) });
     }
   }
   const table: string[] = [];
@@ -122,6 +125,7 @@ async function main(): Promise<void> {
           const record = (p: Program): void => {
             if (v.backend === 'f16' && (v.tile || v.splits)) { gemmF16(p, gemmOf(op, l, tx, tW, ty, tdW), { tile: v.tile, splits: v.splits }); return; }
             selectLinearBackend(d, v.backend);
+            if (v.f32) setF32Variant(d, v.f32);
             if (op === 'forward') linearForward(p, s, tx, tW, ty);
             else if (op === 'backward_input') linearBackwardInput(p, s, ty, tW, tx);
             else linearBackwardWeight(p, s, ty, tx, tdW);
@@ -133,15 +137,27 @@ async function main(): Promise<void> {
           const got = await readRows(gpu, out, g0.N, sample);
           let maxErr = 0, maxRef = 0;
           got.forEach((row, i) => { for (let n = 0; n < g0.N; n++) { maxErr = Math.max(maxErr, Math.abs(row[n] - refs[i][n])); maxRef = Math.max(maxRef, Math.abs(refs[i][n])); } });
-          // Timing: REPS identical calls in one pass; warm-up once, then two timed submits.
+          // Timing: one pass of identical calls lasting about TARGET_MS (so the submit/wait latency is noise), warmed
+          // up once; the best of three timed submits.
+          const once = new Program(d);
+          record(once);
+          once.submit(); await gpu.sync();
+          let t0 = performance.now();
+          for (let i = 0; i < 3; i++) once.submit();
+          await gpu.sync();
+          const est = (performance.now() - t0) / 3;
+          const reps = Math.max(REPS, Math.min(2000, Math.ceil(TARGET_MS / est)));
           const tp = new Program(d);
-          for (let i = 0; i < REPS; i++) record(tp);
+          for (let i = 0; i < reps; i++) record(tp);
           tp.submit(); await gpu.sync();
-          const t0 = performance.now();
-          tp.submit(); tp.submit(); await gpu.sync();
-          const ms = (performance.now() - t0) / (2 * REPS);
-          const extra = v.backend === 'f16' && !v.tile ? ` [${JSON.stringify(v.tile ?? chooseTile(g0.M, g0.N, g0.K)).replace(/"/g, '')} splits ${chooseSplits(v.tile ?? chooseTile(g0.M, g0.N, g0.K), g0.M, g0.N, g0.K).splits}]` : '';
-          line = `| ${l.name} | ${op} | ${g0.M}×${g0.N}×${g0.K} | ${v.name}${v.name === 'f16' ? extra : ''} | ${ms.toFixed(3)} | ${(flops / ms / 1e9).toFixed(1)} | ${(maxErr / maxRef).toExponential(2)} |`;
+          let ms = Infinity;
+          for (let i = 0; i < 3; i++) {
+            t0 = performance.now();
+            tp.submit(); await gpu.sync();
+            ms = Math.min(ms, (performance.now() - t0) / reps);
+          }
+          const extra = v.backend === 'f16' && !v.tile ? ` [${JSON.stringify(v.tile ?? chooseTile(g0.M, g0.N, g0.K, g0.entry)).replace(/"/g, '')} splits ${chooseSplits(v.tile ?? chooseTile(g0.M, g0.N, g0.K, g0.entry), g0.M, g0.N, g0.K).splits}]` : '';
+          line = `| ${l.name} | ${op} | ${g0.M}×${g0.N}×${g0.K} | ${v.name}${v.name === 'f16' ? extra : ''} | ${ms.toFixed(3)} | ${(flops / ms / 1e9).toFixed(flops / ms / 1e9 < 1 ? 4 : 1)} | ${(maxErr / maxRef).toExponential(2)} |`;
         } catch (e) {
           line = `| ${l.name} | ${op} | ${g0.M}×${g0.N}×${g0.K} | ${v.name} | error | ${(e as Error).message.slice(0, 300).replace(/\n/g, ' ')} | |`;
         }

@@ -38,10 +38,15 @@ export function tile(TM: number, TN: number, SR: number, SC: number, KS = 32, PA
   return { TM, TN, SR, SC, FI, FJ, KS, PAD };
 }
 
-/** Default tile: 128×128 from 4×2 subgroups of 32×64 each; 64-row tiles for short GEMMs. */
-export function chooseTile(M: number, _N: number, _K: number): F16Tile {
+/**
+ * Default tile (the fastest of those tried on the H100 at the CS336 shapes, see BENCHMARKS-matmul.md): 256×128 from
+ * 4×2 subgroups of 64×64 each, or from 8×2 subgroups of 32×64 for backward_weight; 128×128 (4×2 subgroups of
+ * 32×64) and 64×128 for short GEMMs.
+ */
+export function chooseTile(M: number, _N: number, _K: number, entry: GemmEntry = 'linear_forward'): F16Tile {
   if (M <= 64) return tile(64, 128, 2, 2);
-  return tile(128, 128, 4, 2);
+  if (M <= 128) return tile(128, 128, 4, 2);
+  return entry === 'linear_backward_weight' ? tile(256, 128, 8, 2) : tile(256, 128, 4, 2);
 }
 
 /** Enough workgroups to fill the GPU (2 per SM of a 132-SM H100): below this, K is split. */
@@ -64,7 +69,7 @@ function scratchBuffer(device: GPUDevice, bytes: number): GPUBuffer {
   let buf = scratch.get(device);
   if (!buf || buf.size < bytes) {
     // Bind groups recorded earlier keep the old buffer alive.
-    buf = device.createBuffer({ size: alignUp(Math.max(bytes, 16), 256), usage: 0x80 | 0x08 | 0x04, label: 'linear_f16 split-K scratch' });
+    buf = device.createBuffer({ size: alignUp(Math.max(bytes, 1024), 256), usage: 0x80 | 0x08 | 0x04, label: 'linear_f16 split-K scratch' });
     scratch.set(device, buf);
   }
   return buf;
@@ -76,8 +81,9 @@ function bindVec4(t: Tensor): GPUBufferBinding {
   return { buffer: t.buffer, offset: t.byteOffset, size };
 }
 
-function bindF32(t: Tensor): GPUBufferBinding {
-  return { buffer: t.buffer, offset: t.byteOffset, size: Math.max(4, byteLength(t)) };
+/** The output binding: at least 1 KiB, the size Dawn asks for where whole 16×16 f32 tiles are stored (linear.ts checks it fits). */
+function bindOut(t: Tensor): GPUBufferBinding {
+  return { buffer: t.buffer, offset: t.byteOffset, size: Math.min(Math.max(1024, byteLength(t)), t.buffer.size - t.byteOffset) };
 }
 
 const aligned4 = (...xs: number[]): boolean => xs.every((x) => x % 4 === 0);
@@ -103,7 +109,7 @@ export function gemmF16(prog: Program, g: Gemm, o: F16Options = {}): void {
   const offA = g.offA ?? 0;
   const offB = g.offB ?? 0;
   const offC = g.offC ?? 0;
-  const t = o.tile ?? testTile ?? chooseTile(M, N, K);
+  const t = o.tile ?? testTile ?? chooseTile(M, N, K, g.entry);
   let split = chooseSplits(t, M, N, K);
   if (o.splits !== undefined) {
     const kChunk = alignUp(Math.ceil(K / Math.max(1, o.splits)), t.KS);
@@ -124,7 +130,7 @@ export function gemmF16(prog: Program, g: Gemm, o: F16Options = {}): void {
       ['u32', offA], ['u32', offB], ['u32', offC], ['u32', g.accumulate ? 1 : 0],
       ['u32', split.kChunk], ['u32', 0], ['f32', aScale], ['f32', 1 / aScale],
     ]);
-    prog.dispatch({ file: 'linear_f16', entry: g.entry, defines, label: g.label, bindings: [params, bindVec4(g.A), bindVec4(g.B), bindF32(g.C)], workgroups: grid });
+    prog.dispatch({ file: 'linear_f16', entry: g.entry, defines, label: g.label, bindings: [params, bindVec4(g.A), bindVec4(g.B), bindOut(g.C)], workgroups: grid });
     return;
   }
   // Split-K: partial products into scratch[z][M][N], then one pass adds them into C.
@@ -136,7 +142,7 @@ export function gemmF16(prog: Program, g: Gemm, o: F16Options = {}): void {
     ['u32', offA], ['u32', offB], ['u32', 0], ['u32', 0],
     ['u32', split.kChunk], ['u32', part], ['f32', aScale], ['f32', 1 / aScale],
   ]);
-  prog.dispatch({ file: 'linear_f16', entry: g.entry, defines, label: `${g.label} (split-K ${split.splits})`, bindings: [params, bindVec4(g.A), bindVec4(g.B), bindF32(scratchT)], workgroups: grid });
+  prog.dispatch({ file: 'linear_f16', entry: g.entry, defines, label: `${g.label} (split-K ${split.splits})`, bindings: [params, bindVec4(g.A), bindVec4(g.B), bindOut(scratchT)], workgroups: grid });
   const rparams = common([
     ['u32', M], ['u32', N], ['u32', split.splits], ['u32', 0], ['u32', 0], ['u32', g.ldc],
     ['u32', 0], ['u32', 0], ['u32', offC], ['u32', g.accumulate ? 1 : 0],
@@ -144,5 +150,5 @@ export function gemmF16(prog: Program, g: Gemm, o: F16Options = {}): void {
   ]);
   const groups = Math.ceil(part / 256);
   const gx = Math.min(groups, 65535);
-  prog.dispatch({ file: 'linear_f16', entry: 'linear_splitk_reduce', defines, label: `${g.label} (split-K reduce)`, bindings: [rparams, bindVec4(scratchT), undefined, bindF32(g.C)], workgroups: [gx, Math.ceil(groups / gx)] });
+  prog.dispatch({ file: 'linear_f16', entry: 'linear_splitk_reduce', defines, label: `${g.label} (split-K reduce)`, bindings: [rparams, bindVec4(scratchT), undefined, bindOut(g.C)], workgroups: [gx, Math.ceil(groups / gx)] });
 }

@@ -39,7 +39,7 @@ export function linearBackend(device: GPUDevice): LinearBackend {
 export function describeLinearBackend(device: GPUDevice): string {
   return linearBackend(device) === 'f16'
     ? 'linear: f16 tensor cores (subgroup matrices, f32 accumulate)'
-    : 'linear: f32 tiled GEMM';
+    : `linear: f32 tiled GEMM (${f32Variant(device)} variant)`;
 }
 
 export interface LinearOptions {
@@ -51,8 +51,34 @@ export interface LinearOptions {
   aScale?: number;
 }
 
+const f32Variants = new WeakMap<GPUDevice, 'gpu' | 'cpu'>();
+
+/**
+ * Which variant of linear.wgsl the f32 backend uses: 'cpu' (8×8 threads of 8×8 outputs, K step 32) on software
+ * adapters such as llvmpipe, 'gpu' (16×16 threads of 4×4 outputs) elsewhere.
+ */
+export function f32Variant(device: GPUDevice): 'gpu' | 'cpu' {
+  let v = f32Variants.get(device);
+  if (!v) {
+    const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+    const soft = !!info && (info.architecture === 'software' || /llvmpipe|swiftshader|lavapipe/i.test(info.description ?? ''));
+    f32Variants.set(device, (v = soft ? 'cpu' : 'gpu'));
+  }
+  return v;
+}
+
+/** Overrides the f32 variant for a device (benchmarks: the other variant's speed on the same adapter). */
+export function setF32Variant(device: GPUDevice, v: 'gpu' | 'cpu'): void {
+  f32Variants.set(device, v);
+}
+
+/** The f16 kernel stores whole 16×16 result tiles, so its output binding must be at least 1 KiB. */
+function f16Fits(g: Gemm): boolean {
+  return g.C.buffer.size - g.C.byteOffset >= 1024;
+}
+
 function gemm(prog: Program, g: Gemm): void {
-  if (linearBackend(prog.device) === 'f16') {
+  if (linearBackend(prog.device) === 'f16' && f16Fits(g)) {
     gemmF16(prog, g);
     return;
   }
@@ -63,7 +89,7 @@ function gemm(prog: Program, g: Gemm): void {
     ['u32', g.accumulate ? 1 : 0],
   ]);
   prog.dispatch({
-    file: 'linear', entry: g.entry, label: g.label,
+    file: 'linear', entry: f32Variant(prog.device) === 'cpu' ? `${g.entry}_cpu` : g.entry, label: g.label,
     bindings: [params, bind(g.A), bind(g.B), bind(g.C)],
     workgroups: [Math.ceil(g.N / TILE), Math.ceil(g.M / TILE)],
   });
