@@ -1,0 +1,178 @@
+// Matmul benchmark for the linear op: TFLOP/s of the f32 (linear.wgsl) and f16 tensor-core (linear_f16.wgsl)
+// kernels at the CS336 model's shapes (batch 128 × context 256 = 32768 rows, d_model 512, d_ff 1344, vocab 10000),
+// each checked against a float64 CPU product on sampled output rows.
+//   node matmul-bench.mjs            (bundled; env ROWS=32768 HEAD_ROWS=8192 REPS=10 SWEEP=1 ONLY=f16|f32)
+import { openGpu, type Gpu } from '../engine/gpu/device';
+import { Program } from '../engine/gpu/program';
+import { kernelSource } from '../engine/gpu/shaders';
+import { createTensor, readBytes, upload, type Tensor } from '../engine/gpu/tensor';
+import { describeLinearBackend, f32Variant, linearBackend, selectLinearBackend, setF32Variant } from '../engine/kernels/linear';
+import { chooseSplits, chooseTile, gemmF16, tile, type F16Tile, type Gemm, type GemmEntry } from '../engine/kernels/linear-f16';
+import { linearForward, linearBackwardInput, linearBackwardWeight } from '../engine/kernels/linear';
+
+const env = (k: string, d: number): number => (process.env[k] ? Number(process.env[k]) : d);
+const ROWS = env('ROWS', 32768);
+const HEAD_ROWS = env('HEAD_ROWS', 8192);
+const REPS = env('REPS', 5);
+const TARGET_MS = env('TARGET_MS', 80);
+const SWEEP = process.env.SWEEP === '1';
+const ONLY = process.env.ONLY;
+
+function rand(n: number, seed: number, scale: number): Float32Array {
+  let s = seed >>> 0 || 1;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    out[i] = ((s / 4294967296) * 2 - 1) * scale;
+  }
+  return out;
+}
+
+interface Layer { name: string; rows: number; inF: number; outF: number }
+const layers: Layer[] = [
+  { name: 'attn proj 512→512', rows: ROWS, inF: 512, outF: 512 },
+  { name: 'ffn w1/w3 512→1344', rows: ROWS, inF: 512, outF: 1344 },
+  { name: 'ffn w2 1344→512', rows: ROWS, inF: 1344, outF: 512 },
+  { name: `lm head 512→10000 (${HEAD_ROWS} rows)`, rows: HEAD_ROWS, inF: 512, outF: 10000 },
+];
+type Op = 'forward' | 'backward_input' | 'backward_weight';
+const ops: Op[] = ['forward', 'backward_input', 'backward_weight'];
+
+/** The GEMM a linear op records (same mapping as linear.ts). */
+function gemmOf(op: Op, l: Layer, x: Tensor, W: Tensor, y: Tensor, dW: Tensor): Gemm {
+  const { rows, inF, outF } = l;
+  if (op === 'forward') return { entry: 'linear_forward', A: x, B: W, C: y, M: rows, N: outF, K: inF, lda: inF, ldb: inF, ldc: outF, label: op };
+  if (op === 'backward_input') return { entry: 'linear_backward_input', A: y, B: W, C: x, M: rows, N: inF, K: outF, lda: outF, ldb: inF, ldc: inF, label: op };
+  return { entry: 'linear_backward_weight', A: y, B: x, C: dW, M: outF, N: inF, K: rows, lda: outF, ldb: inF, ldc: inF, label: op };
+}
+
+/** Rows [r] of a row-major [?, n] tensor, read back. */
+async function readRows(gpu: Gpu, t: Tensor, n: number, rows: number[]): Promise<Float32Array[]> {
+  const out: Float32Array[] = [];
+  for (const r of rows) out.push(new Float32Array(await readBytes(gpu.device, t.buffer, t.byteOffset + r * n * 4, n * 4)));
+  return out;
+}
+
+function refRow(op: Op, l: Layer, r: number, x: Float32Array, W: Float32Array, dy: Float32Array): Float64Array {
+  const { rows, inF, outF } = l;
+  if (op === 'forward') {
+    const o = new Float64Array(outF);
+    for (let n = 0; n < outF; n++) { let s = 0; for (let k = 0; k < inF; k++) s += x[r * inF + k] * W[n * inF + k]; o[n] = s; }
+    return o;
+  }
+  if (op === 'backward_input') {
+    const o = new Float64Array(inF);
+    for (let k = 0; k < outF; k++) { const a = dy[r * outF + k]; for (let n = 0; n < inF; n++) o[n] += a * W[k * inF + n]; }
+    return o;
+  }
+  const o = new Float64Array(inF);
+  for (let k = 0; k < rows; k++) { const a = dy[k * outF + r]; for (let n = 0; n < inF; n++) o[n] += a * x[k * inF + n]; }
+  return o;
+}
+
+interface Variant { name: string; backend: 'f32' | 'f16'; tile?: F16Tile; splits?: number; f32?: 'gpu' | 'cpu' }
+
+async function main(): Promise<void> {
+  const gpu = await openGpu();
+  process.stdout.write(`adapter: ${gpu.info.description} (${gpu.info.vendor} ${gpu.info.architecture}); features: ${gpu.info.features.join(' ')}\n`);
+  const hasF16 = selectLinearBackend(gpu.device, 'auto') === 'f16';
+  process.stdout.write(`${describeLinearBackend(gpu.device)}\n`);
+  if (hasF16) {
+    // Surface WGSL compile messages of the default variant up front.
+    const t = chooseTile(ROWS, 512, 512);
+    const mod = gpu.device.createShaderModule({ code: kernelSource('linear_f16', { ...t, VA: true, VB: true }) });
+    const info = await mod.getCompilationInfo();
+    for (const m of info.messages) process.stdout.write(`linear_f16.wgsl ${m.type} ${m.lineNum}:${m.linePos} ${m.message}\n`);
+  }
+  const variants: Variant[] = [];
+  if (ONLY !== 'f16') {
+    // F32_VARIANTS=gpu,cpu: both variants of linear.wgsl (default: the one chosen for this adapter)
+    const f32s = (process.env.F32_VARIANTS?.split(',') ?? [f32Variant(gpu.device)]) as Array<'gpu' | 'cpu'>;
+    for (const f of f32s) variants.push({ name: `f32 (${f})`, backend: 'f32', f32: f });
+  }
+  if (hasF16 && ONLY !== 'f32') {
+    variants.push({ name: 'f16', backend: 'f16' });
+    if (SWEEP) {
+      variants.push({ name: 'f16 256x128 4x2sg', backend: 'f16', tile: tile(256, 128, 4, 2) });
+      variants.push({ name: 'f16 256x128 8x2sg', backend: 'f16', tile: tile(256, 128, 8, 2) });
+      variants.push({ name: 'f16 128x256 2x4sg', backend: 'f16', tile: tile(128, 256, 2, 4) });
+      variants.push({ name: 'f16 128x128 4x2sg', backend: 'f16', tile: tile(128, 128, 4, 2) });
+    }
+  }
+  const table: string[] = [];
+  const head = `| layer | op | M×N×K | kernel | ms | TFLOP/s | max rel err |`;
+  table.push(head, '|---|---|---|---|---|---|---|');
+  process.stdout.write(`${head}\n`);
+  const d = gpu.device;
+  for (const l of layers) {
+    const x = rand(l.rows * l.inF, 11, 1), W = rand(l.outF * l.inF, 12, 0.5), dy = rand(l.rows * l.outF, 13, 1);
+    const tx = createTensor(d, [l.rows, l.inF], 'x'), tW = createTensor(d, [l.outF, l.inF], 'W'), ty = createTensor(d, [l.rows, l.outF], 'y');
+    const tdW = createTensor(d, [l.outF, l.inF], 'dW');
+    for (const op of ops) {
+      const g0 = gemmOf(op, l, tx, tW, ty, tdW);
+      const sampleMax = g0.M;
+      const sample = [0, sampleMax - 1, ...Array.from({ length: 6 }, (_, i) => Math.floor(((i + 0.5) / 6) * sampleMax))];
+      const refs = sample.map((r) => refRow(op, l, r, x, W, dy));
+      const flops = 2 * g0.M * g0.N * g0.K;
+      for (const v of variants) {
+        // Inputs are re-uploaded for each variant (backward_input writes x's tensor).
+        upload(d, tx, x); upload(d, tW, W); upload(d, ty, dy);
+        const prog = new Program(d);
+        let line: string;
+        try {
+          const s = { rows: l.rows, inFeatures: l.inF, outFeatures: l.outF };
+          // Correctness run: one call through the public API (or the tile override for sweep variants).
+          const record = (p: Program): void => {
+            if (v.backend === 'f16' && (v.tile || v.splits)) { gemmF16(p, gemmOf(op, l, tx, tW, ty, tdW), { tile: v.tile, splits: v.splits }); return; }
+            selectLinearBackend(d, v.backend);
+            if (v.f32) setF32Variant(d, v.f32);
+            if (op === 'forward') linearForward(p, s, tx, tW, ty);
+            else if (op === 'backward_input') linearBackwardInput(p, s, ty, tW, tx);
+            else linearBackwardWeight(p, s, ty, tx, tdW);
+          };
+          record(prog);
+          prog.submit();
+          await gpu.sync();
+          const out = op === 'forward' ? ty : op === 'backward_input' ? tx : tdW;
+          const got = await readRows(gpu, out, g0.N, sample);
+          let maxErr = 0, maxRef = 0;
+          got.forEach((row, i) => { for (let n = 0; n < g0.N; n++) { maxErr = Math.max(maxErr, Math.abs(row[n] - refs[i][n])); maxRef = Math.max(maxRef, Math.abs(refs[i][n])); } });
+          // Timing: one pass of identical calls lasting about TARGET_MS (so the submit/wait latency is noise), warmed
+          // up once; the best of three timed submits.
+          const once = new Program(d);
+          record(once);
+          once.submit(); await gpu.sync();
+          let t0 = performance.now();
+          for (let i = 0; i < 3; i++) once.submit();
+          await gpu.sync();
+          const est = (performance.now() - t0) / 3;
+          const reps = Math.max(REPS, Math.min(2000, Math.ceil(TARGET_MS / est)));
+          const tp = new Program(d);
+          for (let i = 0; i < reps; i++) record(tp);
+          tp.submit(); await gpu.sync();
+          let ms = Infinity;
+          for (let i = 0; i < 3; i++) {
+            t0 = performance.now();
+            tp.submit(); await gpu.sync();
+            ms = Math.min(ms, (performance.now() - t0) / reps);
+          }
+          const extra = v.backend === 'f16' && !v.tile ? ` [${JSON.stringify(v.tile ?? chooseTile(g0.M, g0.N, g0.K, g0.entry)).replace(/"/g, '')} splits ${chooseSplits(v.tile ?? chooseTile(g0.M, g0.N, g0.K, g0.entry), g0.M, g0.N, g0.K).splits}]` : '';
+          line = `| ${l.name} | ${op} | ${g0.M}×${g0.N}×${g0.K} | ${v.name}${v.name === 'f16' ? extra : ''} | ${ms.toFixed(3)} | ${(flops / ms / 1e9).toFixed(flops / ms / 1e9 < 1 ? 4 : 1)} | ${(maxErr / maxRef).toExponential(2)} |`;
+        } catch (e) {
+          line = `| ${l.name} | ${op} | ${g0.M}×${g0.N}×${g0.K} | ${v.name} | error | ${(e as Error).message.slice(0, 300).replace(/\n/g, ' ')} | |`;
+        }
+        table.push(line);
+        process.stdout.write(`${line}\n`);
+      }
+    }
+    for (const t of [tx, tW, ty, tdW]) t.buffer.destroy();
+  }
+  process.stdout.write(`backend at exit: ${linearBackend(d)}\n`);
+  gpu.destroy();
+  process.exit(0);
+}
+
+void main().catch((e: unknown) => {
+  process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
+  process.exit(1);
+});

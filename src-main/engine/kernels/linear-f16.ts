@@ -1,0 +1,154 @@
+// linear_f16.wgsl: the three linear GEMMs on tensor cores (Dawn's chromium-experimental-subgroup-matrix), with f32
+// tensors in memory, f16 products and f32 accumulation. Used by linear.ts when the f16 backend is selected.
+import { type Program, uniformBuffer } from '../gpu/program';
+import { alignUp, byteLength, type Tensor } from '../gpu/tensor';
+
+export type GemmEntry = 'linear_forward' | 'linear_backward_input' | 'linear_backward_weight';
+
+export interface Gemm {
+  entry: GemmEntry;
+  A: Tensor; B: Tensor; C: Tensor;
+  M: number; N: number; K: number;
+  lda: number; ldb: number; ldc: number;
+  offA?: number; offB?: number; offC?: number;
+  accumulate?: boolean;
+  label: string;
+  /** f16 backend only: A is multiplied by this power of two before the f16 conversion, results by its inverse. */
+  aScale?: number;
+}
+
+/** Workgroup tile TM×TN from SR×SC subgroups of FI×FJ 16×16 accumulators; K step KS; workgroup-memory row padding PAD. */
+export interface F16Tile {
+  TM: number; TN: number; SR: number; SC: number; FI: number; FJ: number; KS: number; PAD: number;
+}
+
+export const F16_FEATURES = ['shader-f16', 'subgroups', 'subgroup-size-control', 'chromium-experimental-subgroup-matrix'] as const;
+
+/** Whether the device was created with everything linear_f16.wgsl needs. */
+export function f16GemmSupported(device: GPUDevice): boolean {
+  return F16_FEATURES.every((f) => device.features.has(f as GPUFeatureName));
+}
+
+export function tile(TM: number, TN: number, SR: number, SC: number, KS = 32, PAD = 8): F16Tile {
+  const FI = TM / SR / 16;
+  const FJ = TN / SC / 16;
+  if (!Number.isInteger(FI) || !Number.isInteger(FJ) || FI < 1 || FI > 4 || FJ < 1 || FJ > 8) throw new Error(`bad f16 tile ${TM}x${TN} ${SR}x${SC}`);
+  const WG = SR * SC * 32;
+  if ((TM * KS) % (4 * WG) !== 0 || (TN * KS) % (4 * WG) !== 0 || KS % 16 !== 0) throw new Error(`bad f16 tile ${TM}x${TN} ${SR}x${SC} KS ${KS}`);
+  return { TM, TN, SR, SC, FI, FJ, KS, PAD };
+}
+
+/**
+ * Default tile (the fastest of those tried on the H100 at the CS336 shapes, see BENCHMARKS-matmul.md): 256×128 from
+ * 4×2 subgroups of 64×64 each, or from 8×2 subgroups of 32×64 for backward_weight; 128×128 (4×2 subgroups of
+ * 32×64) and 64×128 for short GEMMs.
+ */
+export function chooseTile(M: number, _N: number, _K: number, entry: GemmEntry = 'linear_forward'): F16Tile {
+  if (M <= 64) return tile(64, 128, 2, 2);
+  if (M <= 128) return tile(128, 128, 4, 2);
+  return entry === 'linear_backward_weight' ? tile(256, 128, 8, 2) : tile(256, 128, 4, 2);
+}
+
+/** Enough workgroups to fill the GPU (2 per SM of a 132-SM H100): below this, K is split. */
+const TARGET_WORKGROUPS = 264;
+const MIN_K_PER_SPLIT = 256;
+const MAX_SCRATCH_BYTES = 128 * 2 ** 20;
+
+export function chooseSplits(t: F16Tile, M: number, N: number, K: number): { splits: number; kChunk: number } {
+  const tiles = Math.ceil(M / t.TM) * Math.ceil(N / t.TN);
+  let splits = Math.max(1, Math.min(Math.ceil(TARGET_WORKGROUPS / tiles), Math.floor(K / MIN_K_PER_SPLIT), Math.floor(MAX_SCRATCH_BYTES / (M * N * 4))));
+  const kChunk = alignUp(Math.ceil(K / splits), t.KS);
+  splits = Math.ceil(K / kChunk);
+  return splits > 1 ? { splits, kChunk } : { splits: 1, kChunk: Math.max(K, 1) };
+}
+
+const scratch = new WeakMap<GPUDevice, GPUBuffer>();
+
+/** One scratch buffer per device for split-K partial sums (dispatches in a program run in order, so it is shared). */
+function scratchBuffer(device: GPUDevice, bytes: number): GPUBuffer {
+  let buf = scratch.get(device);
+  if (!buf || buf.size < bytes) {
+    // Bind groups recorded earlier keep the old buffer alive.
+    buf = device.createBuffer({ size: alignUp(Math.max(bytes, 1024), 256), usage: 0x80 | 0x08 | 0x04, label: 'linear_f16 split-K scratch' });
+    scratch.set(device, buf);
+  }
+  return buf;
+}
+
+/** Binding of a tensor read as array<vec4<f32>>: its size rounded up to 16 bytes (tensors start 256-aligned in 16-aligned buffers). */
+function bindVec4(t: Tensor): GPUBufferBinding {
+  const size = Math.min(alignUp(Math.max(16, byteLength(t)), 16), t.buffer.size - t.byteOffset);
+  return { buffer: t.buffer, offset: t.byteOffset, size };
+}
+
+/** The output binding: at least 1 KiB, the size Dawn asks for where whole 16×16 f32 tiles are stored (linear.ts checks it fits). */
+function bindOut(t: Tensor): GPUBufferBinding {
+  return { buffer: t.buffer, offset: t.byteOffset, size: Math.min(Math.max(1024, byteLength(t)), t.buffer.size - t.byteOffset) };
+}
+
+const aligned4 = (...xs: number[]): boolean => xs.every((x) => x % 4 === 0);
+
+export interface F16Options {
+  /** Override the tile (benchmarks). */
+  tile?: F16Tile;
+  /** Override the number of K splits (benchmarks); 1 disables split-K. */
+  splits?: number;
+}
+
+let testTile: F16Tile | undefined;
+/** Tests: use this tile for every call (undefined: the default choice). */
+export function setF16TileForTests(t: F16Tile | undefined): void {
+  testTile = t;
+}
+
+export function gemmF16(prog: Program, g: Gemm, o: F16Options = {}): void {
+  const { M, N, K } = g;
+  if (M === 0 || N === 0) return;
+  const ta = g.entry === 'linear_backward_weight';
+  const tb = g.entry === 'linear_forward';
+  const offA = g.offA ?? 0;
+  const offB = g.offB ?? 0;
+  const offC = g.offC ?? 0;
+  const t = o.tile ?? testTile ?? chooseTile(M, N, K, g.entry);
+  let split = chooseSplits(t, M, N, K);
+  if (o.splits !== undefined) {
+    const kChunk = alignUp(Math.ceil(K / Math.max(1, o.splits)), t.KS);
+    split = o.splits > 1 && kChunk < K ? { splits: Math.ceil(K / kChunk), kChunk } : { splits: 1, kChunk: Math.max(K, 1) };
+  }
+  const aScale = g.aScale ?? 1;
+  if (!(aScale > 0) || Math.log2(aScale) % 1 !== 0) throw new Error(`linear f16: aScale must be a power of two, got ${aScale}`);
+  const defines = {
+    ...t,
+    VA: aligned4(ta ? M : K, g.lda, offA),
+    VB: aligned4(tb ? K : N, g.ldb, offB),
+  };
+  const grid: [number, number, number] = [Math.ceil(N / t.TN), Math.ceil(M / t.TM), split.splits];
+  const common = (fields: Array<['u32' | 'f32', number]>): GPUBuffer => uniformBuffer(prog.device, fields, `${g.label} params`);
+  if (split.splits === 1) {
+    const params = common([
+      ['u32', M], ['u32', N], ['u32', K], ['u32', g.lda], ['u32', g.ldb], ['u32', g.ldc],
+      ['u32', offA], ['u32', offB], ['u32', offC], ['u32', g.accumulate ? 1 : 0],
+      ['u32', split.kChunk], ['u32', 0], ['f32', aScale], ['f32', 1 / aScale],
+    ]);
+    prog.dispatch({ file: 'linear_f16', entry: g.entry, defines, label: g.label, bindings: [params, bindVec4(g.A), bindVec4(g.B), bindOut(g.C)], workgroups: grid });
+    return;
+  }
+  // Split-K: partial products into scratch[z][M][N], then one pass adds them into C.
+  const part = M * N;
+  const buf = scratchBuffer(prog.device, split.splits * part * 4);
+  const scratchT: Tensor = { buffer: buf, byteOffset: 0, shape: [split.splits, M, N], dtype: 'f32', label: 'split-K scratch' };
+  const params = common([
+    ['u32', M], ['u32', N], ['u32', K], ['u32', g.lda], ['u32', g.ldb], ['u32', N],
+    ['u32', offA], ['u32', offB], ['u32', 0], ['u32', 0],
+    ['u32', split.kChunk], ['u32', part], ['f32', aScale], ['f32', 1 / aScale],
+  ]);
+  prog.dispatch({ file: 'linear_f16', entry: g.entry, defines, label: `${g.label} (split-K ${split.splits})`, bindings: [params, bindVec4(g.A), bindVec4(g.B), bindOut(scratchT)], workgroups: grid });
+  const rparams = common([
+    ['u32', M], ['u32', N], ['u32', split.splits], ['u32', 0], ['u32', 0], ['u32', g.ldc],
+    ['u32', 0], ['u32', 0], ['u32', offC], ['u32', g.accumulate ? 1 : 0],
+    ['u32', 0], ['u32', part], ['f32', 1], ['f32', 1],
+  ]);
+  const groups = Math.ceil(part / 256);
+  const gx = Math.min(groups, 65535);
+  prog.dispatch({ file: 'linear_f16', entry: 'linear_splitk_reduce', defines, label: `${g.label} (split-K reduce)`, bindings: [rparams, bindVec4(scratchT), undefined, bindOut(g.C)], workgroups: [gx, Math.ceil(groups / gx)] });
+}
