@@ -10,6 +10,8 @@ import { TransformerRuntime } from '../engine/model/transformer';
 import { initParameters } from '../engine/model/parameters';
 import { profileProgram } from '../engine/gpu/profiler';
 import { rngFor, uniformInt } from '../engine/rng';
+import { f16GemmSupported } from '../engine/kernels/linear-f16';
+import { describeLinearBackend } from '../engine/kernels/linear';
 
 const { values: a } = parseArgs({
   options: {
@@ -19,6 +21,7 @@ const { values: a } = parseArgs({
     model: { type: 'string', default: '{}' },
     'no-kernels': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
+    precision: { type: 'string', default: 'auto' },
   },
 });
 
@@ -26,7 +29,9 @@ const cfg = parseModelConfig({ ...CS336_TINYSTORIES, ...(JSON.parse(a.model!) as
 const B = Number(a.batch);
 const T = cfg.context_length;
 const gpu = await openGpu({ precise_timestamps: true });
-const rt = new TransformerRuntime(gpu, cfg, { batchSize: B, seqLen: T, training: true, maxGradNorm: 1 });
+const precision = a.precision === 'auto' ? (f16GemmSupported(gpu.device) ? 'mixed' : 'f32') : a.precision;
+if (precision !== 'f32' && precision !== 'mixed') throw new Error(`--precision f32|mixed|auto, not ${a.precision}`);
+const rt = new TransformerRuntime(gpu, cfg, { batchSize: B, seqLen: T, training: true, maxGradNorm: 1, precision });
 rt.setParameters(initParameters(rt.layout, 0));
 const rng = rngFor(0, 99);
 const ids = new Uint32Array(B * T).map(() => uniformInt(rng, 0, cfg.vocab_size - 1));
@@ -37,6 +42,7 @@ rt.checkAllocation();
 const out = (s: string) => process.stdout.write(`${s}\n`);
 out(`device: ${gpu.info.description} (${gpu.info.vendor} ${gpu.info.architecture})`);
 out(`model: ${JSON.stringify(cfg)}`);
+out(`precision: ${precision} (${describeLinearBackend(gpu.device)})`);
 out(`batch ${B} × ${T} = ${B * T} tokens/step; ${(rt.layout.count / 1e6).toFixed(2)}M parameters; ${(rt.bytesAllocated / 2 ** 20).toFixed(0)} MiB allocated; logits chunk ${rt.chunkRows} rows`);
 for (let i = 0; i < Number(a.warmup); i++) rt.trainStep(1e-3, i + 1);
 await gpu.sync();
@@ -54,7 +60,7 @@ if (!a['no-kernels'] && gpu.device.features.has('timestamp-query')) {
   out(`per-kernel GPU time (one pass per dispatch, timestamp queries), total ${kernels.totalMs.toFixed(1)} ms:`);
   for (const k of kernels.kernels) out(`  ${k.label.padEnd(44)} ${k.calls.toFixed(0).padStart(4)} × ${(k.ms / k.calls).toFixed(3).padStart(9)} ms = ${k.ms.toFixed(2).padStart(9)} ms  ${((100 * k.ms) / kernels.totalMs).toFixed(1).padStart(5)}%`);
 }
-if (a.json) out(JSON.stringify({ device: gpu.info.description, batch: B, seq: T, ms_per_step: ms, tokens_per_s: tps, kernels: kernels?.kernels }));
+if (a.json) out(JSON.stringify({ device: gpu.info.description, precision, batch: B, seq: T, ms_per_step: ms, tokens_per_s: tps, kernels: kernels?.kernels }));
 rt.destroy();
 gpu.destroy();
 process.exit(0);

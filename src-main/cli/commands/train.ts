@@ -52,7 +52,7 @@ export function registerTrain(program: Command): void {
         events: {
           onStart(i) {
             say(`run ${cfg.name} → ${i.runDir}`);
-            say(`device: ${i.device}`);
+            say(`device: ${i.device}; precision ${i.precision}`);
             say(`model: ${(i.parameters / 1e6).toFixed(2)}M parameters (${(i.nonEmbeddingParameters / 1e6).toFixed(2)}M non-embedding); ` +
               `${i.steps} steps × ${i.tokensPerStep} tokens = ${((i.steps * i.tokensPerStep) / 1e6).toFixed(2)}M tokens; train file ${(i.trainTokens / 1e6).toFixed(2)}M tokens` +
               (i.startStep ? `; resuming at step ${i.startStep}` : ''));
@@ -65,7 +65,7 @@ export function registerTrain(program: Command): void {
           onLog(r, eta) {
             const stats = `loss ${r.loss.toFixed(4)} | lr ${r.lr.toExponential(2)} | ${fmtTps(r.tokens_per_s)} tok/s`;
             if (bar) bar.update(r.step, `| ${stats}`);
-            else say(`step ${r.step}/${total} | ${stats} | grad norm ${r.grad_norm.toFixed(3)} | ETA ${formatDuration(eta)}`);
+            else say(`step ${r.step}/${total} | ${stats} | grad norm ${r.grad_norm.toFixed(3)}${r.loss_scale !== undefined ? ` | loss scale ${r.loss_scale}${r.skipped ? ' (overflow: step skipped)' : ''}` : ''} | ETA ${formatDuration(eta)}`);
           },
           onEval(r) {
             say(`eval  step ${r.step}: val loss ${r.val_loss.toFixed(4)} (${r.val_tokens} tokens)`);

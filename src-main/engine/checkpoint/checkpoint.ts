@@ -20,6 +20,8 @@ export interface CheckpointState {
   params: Float32Array;
   m?: Float32Array;
   v?: Float32Array;
+  /** Mixed precision: the dynamic loss scale and its good-step counter, so a resume continues exactly. */
+  lossScale?: { scale: number; goodSteps: number };
   extra?: Record<string, string>;
 }
 
@@ -38,6 +40,7 @@ export function saveCheckpoint(path: string, layout: ParamLayout, s: CheckpointS
     model_config: JSON.stringify(s.model),
     run_config: JSON.stringify(s.runConfig ?? null),
     rng: JSON.stringify(s.rng),
+    ...(s.lossScale ? { loss_scale: JSON.stringify(s.lossScale) } : {}),
     ...(s.extra ?? {}),
   });
 }
@@ -71,6 +74,7 @@ export function loadCheckpoint(path: string, layoutFor: (m: ModelConfig) => Para
     runConfig: JSON.parse(md.run_config ?? 'null'),
     rng: JSON.parse(md.rng) as { seed: number; next_step: number },
     tokensSeen: Number(md.tokens_seen ?? 0),
+    lossScale: md.loss_scale ? (JSON.parse(md.loss_scale) as { scale: number; goodSteps: number }) : undefined,
     params,
     m,
     v,

@@ -7,7 +7,8 @@ import { createTensor, type Tensor, upload, download, STORAGE_USAGE } from '../g
 import { type ModelConfig, headDim } from './config';
 import { parameterSpecs, layoutParameters, type ParamLayout, type ParamSlot } from './parameters';
 import { planActivations, bytesOf, parameterBytes, logitsChunkRows } from './buffers';
-import { linearForward, linearBackwardInput, linearBackwardWeight, type LinearShape } from '../kernels/linear';
+import { linearForward, linearBackwardInput, linearBackwardWeight, selectLinearBackend, type LinearShape } from '../kernels/linear';
+import { f16GemmSupported } from '../kernels/linear-f16';
 import { rmsnormForward, rmsnormBackwardInput, rmsnormBackwardWeight } from '../kernels/rmsnorm';
 import { embeddingForward, embeddingBackward, embeddingSegments } from '../kernels/embedding';
 import { rope, ropeTables } from '../kernels/rope';
@@ -34,7 +35,14 @@ export interface RuntimeOptions {
   adam?: AdamWHyper;
   /** Loss scaling for f16 matmuls: the loss gradient is multiplied by the scale and the update unscaled. */
   lossScale?: { initial: number; dynamic: boolean; growthInterval?: number };
+  /**
+   * f32: every matmul in f32. mixed: matmuls on tensor cores with f16 inputs and f32 accumulation (needs subgroup
+   * matrices), f32 master weights, optimizer state and activations, dynamic loss scaling (2^16 to start).
+   */
+  precision?: 'f32' | 'mixed';
 }
+
+export const MIXED_LOSS_SCALE = { initial: 65536, dynamic: true, growthInterval: 2000 };
 
 const MiB = 1024 * 1024;
 const fmtMiB = (b: number) => `${(b / MiB).toFixed(0)} MiB`;
@@ -54,12 +62,21 @@ export class TransformerRuntime {
   readonly chunkRows: number;
   readonly bytesAllocated: number;
 
-  constructor(readonly gpu: Gpu, readonly cfg: ModelConfig, readonly opts: RuntimeOptions) {
+  readonly precision: 'f32' | 'mixed';
+
+  constructor(readonly gpu: Gpu, readonly cfg: ModelConfig, public opts: RuntimeOptions) {
     const device = gpu.device;
     const { batchSize: B, seqLen: T } = opts;
     if (T > cfg.context_length) throw new UserError(`sequence length ${T} is longer than context_length ${cfg.context_length}`);
     this.BT = B * T;
     this.adam = opts.adam ?? { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 };
+    // The matmul backend is chosen before any program is recorded.
+    if (opts.precision === 'mixed' && !f16GemmSupported(device)) {
+      throw new UserError(`precision "mixed" needs f16 tensor cores through WebGPU subgroup matrices, which ${gpu.info.description} does not expose; use precision "f32" (or "auto")`);
+    }
+    this.precision = opts.precision ?? 'f32';
+    selectLinearBackend(device, this.precision === 'mixed' ? 'f16' : 'f32');
+    if (this.precision === 'mixed' && opts.training && !opts.lossScale) this.opts = { ...opts, lossScale: MIXED_LOSS_SCALE };
     this.layout = layoutParameters(parameterSpecs(cfg));
     const maxBinding = device.limits.maxStorageBufferBindingSize;
     const chunkBytes = opts.logitsChunkBytes ?? 256 * MiB;
@@ -81,7 +98,7 @@ export class TransformerRuntime {
     this.params = flat('parameters');
     if (opts.training) {
       this.stats = createTensor(device, [STATS.size], 'optimizer stats');
-      upload(device, this.stats, initialStats(opts.lossScale?.initial ?? 1));
+      upload(device, this.stats, initialStats(this.opts.lossScale?.initial ?? 1));
       this.grads = flat('gradients');
       this.m = flat('adam m');
       this.v = flat('adam v');
@@ -442,6 +459,18 @@ export class TransformerRuntime {
   setParameters(flat: Float32Array): void {
     if (flat.length !== this.layout.totalFloats) throw new Error('parameter buffer size mismatch');
     upload(this.gpu.device, this.params, flat);
+  }
+
+  /** Restores the loss scale and its good-step counter (from a checkpoint). */
+  setLossScaleState(scale: number, goodSteps: number): void {
+    const s = initialStats(scale);
+    s[STATS.goodSteps] = goodSteps;
+    upload(this.gpu.device, this.stats!, s);
+  }
+
+  async lossScaleState(): Promise<{ scale: number; goodSteps: number }> {
+    const s = await download(this.gpu.device, this.stats!);
+    return { scale: s[STATS.scale], goodSteps: s[STATS.goodSteps] };
   }
 
   setOptimizerState(m: Float32Array, v: Float32Array): void {

@@ -14,6 +14,9 @@ export interface TrainRecord {
   tokens_per_s: number;
   elapsed_s: number;
   time: string;
+  /** Mixed precision only: the loss scale after this step, and whether the step was skipped (overflow). */
+  loss_scale?: number;
+  skipped?: boolean;
 }
 
 export interface EvalRecord {

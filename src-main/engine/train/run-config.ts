@@ -24,6 +24,11 @@ export const TrainingSchema = z
     weight_decay: z.number().nonnegative().default(0.1),
     /** Global gradient-norm clipping; 0 turns it off. */
     max_grad_norm: z.number().nonnegative().default(1.0),
+    /**
+     * auto: mixed where the GPU exposes f16 tensor cores (subgroup matrices), else f32. mixed: f16 matmul inputs,
+     * f32 accumulation, master weights and optimizer state, dynamic loss scaling. f32: everything in f32.
+     */
+    precision: z.enum(['auto', 'f32', 'mixed']).default('auto'),
   })
   .strict();
 

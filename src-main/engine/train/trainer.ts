@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { openGpu, type Gpu } from '../gpu/device';
 import { TransformerRuntime } from '../model/transformer';
+import { f16GemmSupported } from '../kernels/linear-f16';
 import { initParameters, layoutParameters, parameterSpecs, nonEmbeddingCount } from '../model/parameters';
 import { learningRate } from '../optim/schedule';
 import { BatchLoader } from '../data/batch-loader';
@@ -26,6 +27,7 @@ export interface TrainStartInfo {
   device: string;
   tokensPerStep: number;
   trainTokens: number;
+  precision: string;
 }
 
 export interface TrainEvents {
@@ -95,7 +97,9 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
   if (resumed && !resumed.m) throw new UserError('cannot resume: the checkpoint has no optimizer state (it was saved for inference only)');
 
   const gpu = opts.gpu ?? (await openGpu());
+  const precision = cfg.training.precision === 'auto' ? (f16GemmSupported(gpu.device) ? 'mixed' : 'f32') : cfg.training.precision;
   const rt = new TransformerRuntime(gpu, cfg.model, {
+    precision,
     batchSize: B,
     seqLen: T,
     training: true,
@@ -110,6 +114,7 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
     rt.setOptimizerState(resumed.m!, resumed.v!);
     startStep = resumed.step;
     tokensSeen = resumed.tokensSeen;
+    if (resumed.lossScale) rt.setLossScaleState(resumed.lossScale.scale, resumed.lossScale.goodSteps);
     if (resumed.rng.seed !== seed) throw new UserError(`cannot resume: the checkpoint was trained with seed ${resumed.rng.seed}, this config has ${seed}`);
   } else {
     rt.setParameters(initParameters(rt.layout, seed));
@@ -133,6 +138,9 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
   ev.onStart?.({
     runDir, steps: cfg.steps, startStep, parameters: rt.layout.count, nonEmbeddingParameters: nonEmbeddingCount(rt.layout),
     device: gpu.info.description, tokensPerStep: B * T, trainTokens: trainInfo.numTokens,
+    precision: rt.precision === 'mixed'
+      ? 'mixed (f16 tensor-core matmuls with f32 accumulation, f32 weights and optimizer state, dynamic loss scaling)'
+      : `f32${cfg.training.precision === 'auto' ? ' (this adapter has no f16 subgroup matrices)' : ''}`,
   });
 
   const t0 = performance.now();
@@ -183,6 +191,7 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
     saveCheckpoint(path, rt.layout, {
       step, model: cfg.model, runConfig: cfg, rng: { seed, next_step: step }, tokensSeen,
       params: await rt.readFlat('params'), m: await rt.readFlat('m'), v: await rt.readFlat('v'),
+      lossScale: rt.precision === 'mixed' ? await rt.lossScaleState() : undefined,
     });
     lastCheckpoint = path;
     ev.onCheckpoint?.(path, step);
@@ -214,7 +223,8 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
       const isLast = done === cfg.steps;
       if (done % cfg.log.interval === 0 || isLast) {
         const loss = await rt.readLoss();
-        const gradNorm = await rt.readGradNorm();
+        const st = await rt.readStats();
+        const gradNorm = st.gradNorm;
         await gpu.sync();
         if (!Number.isFinite(loss)) {
           throw new UserError(`training diverged: the loss is ${loss} at step ${done} (learning rate ${lr.toExponential(2)}); lower training.max_learning_rate or raise warmup_iters`);
@@ -224,7 +234,10 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
         lastLogStep = done;
         lastLogTime = now;
         finalLoss = loss;
-        const r: TrainRecord = { kind: 'train', step: done, loss, lr, grad_norm: gradNorm, tokens: tokensSeen, tokens_per_s: tps, elapsed_s: elapsed(), time: new Date().toISOString() };
+        const r: TrainRecord = {
+          kind: 'train', step: done, loss, lr, grad_norm: gradNorm, tokens: tokensSeen, tokens_per_s: tps, elapsed_s: elapsed(), time: new Date().toISOString(),
+          ...(rt.precision === 'mixed' ? { loss_scale: st.lossScale, skipped: st.skipped } : {}),
+        };
         metrics.append(r);
         ev.onLog?.(r, ((cfg.steps - done) * B * T) / Math.max(tps, 1e-9));
       }
