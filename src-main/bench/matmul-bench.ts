@@ -104,7 +104,9 @@ async function main(): Promise<void> {
   table.push(head, '|---|---|---|---|---|---|---|');
   process.stdout.write(`${head}\n`);
   const d = gpu.device;
-  for (const l of layers) {
+  // LAYERS=0,3: only those layers (slow adapters)
+  const pick = process.env.LAYERS?.split(',').map(Number);
+  for (const l of layers.filter((_, i) => !pick || pick.includes(i))) {
     const x = rand(l.rows * l.inF, 11, 1), W = rand(l.outF * l.inF, 12, 0.5), dy = rand(l.rows * l.outF, 13, 1);
     const tx = createTensor(d, [l.rows, l.inF], 'x'), tW = createTensor(d, [l.outF, l.inF], 'W'), ty = createTensor(d, [l.rows, l.outF], 'y');
     const tdW = createTensor(d, [l.outF, l.inF], 'dW');
