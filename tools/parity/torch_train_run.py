@@ -80,6 +80,8 @@ def main():
         losses.append(float(loss.detach()))
         if (s + 1) % 250 == 0:
             print(f'torch step {s + 1}: loss {losses[-1]:.4f} ({time.time() - t0:.0f} s)', flush=True)
+    if dev != 'cpu':
+        torch.set_default_device('cpu')  # the case writer converts on the CPU
     tensors = {'data': data, 'batch_starts': starts, 'losses': torch.tensor(losses, dtype=torch.float64, device='cpu')}
     for n, t in init.items():
         tensors['init.' + n] = t
