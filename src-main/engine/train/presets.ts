@@ -53,12 +53,13 @@ export function preset(name: string, outRoot = 'runs'): RunConfigInput {
     }
     case 'cs336-tinystories':
       // The CS336 §7 TinyStories run: 327.68M tokens = 10,000 steps of 128 × 256. Token files from
-      // `lmwb dataset prepare` (vocab 10000); learning rate and warmup are starting points for the sweep.
+      // `lmwb dataset prepare --train data/TinyStoriesV2-GPT4-train.txt --valid … --vocab-size 10000` (its default
+      // folder); learning rate and warmup are starting points for the sweep.
       return {
         name: 'cs336-tinystories',
         out_dir: join(outRoot, 'cs336-tinystories'),
         model: { ...CS336_TINYSTORIES },
-        data: { train: 'data/tinystories/train.bin', valid: 'data/tinystories/valid.bin' },
+        data: { train: 'datasets/TinyStoriesV2-GPT4-bpe10000/train.bin', valid: 'datasets/TinyStoriesV2-GPT4-bpe10000/valid.bin' },
         training: { batch_size: 128, total_tokens: 327_680_000, seed: 0, max_learning_rate: 2e-3, min_learning_rate: 2e-4, warmup_iters: 500, weight_decay: 0.1, max_grad_norm: 1.0 },
         eval: { interval: 500, batches: 20 },
         checkpoint: { interval: 1000, keep_last: 3 },
