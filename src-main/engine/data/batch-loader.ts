@@ -5,6 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import { batchStarts } from './batch';
 import { UserError } from '../../util/errors';
+import { embeddingSegments } from '../kernels/embedding';
 
 export interface LoadedBatch {
   inputs: Uint32Array;
@@ -48,23 +49,10 @@ function workerMain(): void {
           targets[b * T + t] = ids[t + 1];
         }
       }
-      const n = B * T;
-      const order = new Uint32Array(n);
-      for (let i = 0; i < n; i++) order[i] = i;
-      order.sort((a, c) => inputs[a] - inputs[c] || a - c);
-      const segStart = new Uint32Array(n + 1);
-      const segId = new Uint32Array(n);
-      let count = 0;
-      for (let i = 0; i < n; i++) {
-        if (i === 0 || inputs[order[i]] !== inputs[order[i - 1]]) {
-          segStart[count] = i;
-          segId[count] = inputs[order[i]];
-          count++;
-        }
-      }
-      segStart[count] = n;
-      parentPort!.postMessage({ id: msg.id, batch: { inputs, targets, segments: { order, segStart, segId, count } } }, [
-        inputs.buffer, targets.buffer, order.buffer, segStart.buffer, segId.buffer,
+      const segments = (globalThis as unknown as { segmentsOf: typeof embeddingSegments }).segmentsOf(inputs);
+      const { order, segStart, segId } = segments;
+      parentPort!.postMessage({ id: msg.id, batch: { inputs, targets, segments } }, [
+        inputs.buffer, targets.buffer, order.buffer as ArrayBuffer, segStart.buffer as ArrayBuffer, segId.buffer as ArrayBuffer,
       ]);
     } catch (e) {
       parentPort!.postMessage({ id: msg.id, error: (e as Error).message });
@@ -90,7 +78,8 @@ export class BatchLoader {
   private readonly ahead = new Map<number, Promise<LoadedBatch>>();
 
   constructor(readonly o: BatchLoaderOptions) {
-    this.worker = new Worker(`(${workerMain.toString()})()`, {
+    // The worker runs from source text: embeddingSegments travels as a function expression under a fixed name.
+    this.worker = new Worker(`globalThis.segmentsOf = ${embeddingSegments.toString()};\n(${workerMain.toString()})()`, {
       eval: true,
       workerData: { path: o.path, T: o.contextLength, vocab: o.vocabSize },
     });

@@ -144,7 +144,6 @@ export class TransformerRuntime {
   private checkFits(plan: ReturnType<typeof planActivations>, paramBytes: number, actBytes: number): void {
     const device = this.gpu.device;
     const maxBinding = device.limits.maxStorageBufferBindingSize;
-    const perSample = plan.filter((p) => p.shape[0] % this.opts.batchSize === 0 && p.shape[0] >= this.opts.batchSize);
     const tooBig = plan.find((p) => p.bound && bytesOf(p) > maxBinding);
     if (tooBig) {
       const perBatch = bytesOf(tooBig) / this.opts.batchSize;
@@ -154,7 +153,6 @@ export class TransformerRuntime {
           `(maxStorageBufferBindingSize); use batch_size ≤ ${maxB} (or a GPU with larger bindings)`,
       );
     }
-    void perSample;
     const total = paramBytes + actBytes;
     if (this.gpu.info.isSoftware) {
       // A CPU adapter (llvmpipe) allocates from system memory: compare with what is free.
