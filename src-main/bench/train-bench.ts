@@ -3,6 +3,7 @@
 //   npm run bench:cpu                      CS336 model, batch 8 (llvmpipe-sized)
 //   npm run bench:gpu                      CS336 model, batch 128
 //   … -- --batch 16 --steps 5 --model '{"d_model":256}' --no-kernels
+//   … -- --max-batch                        also find the largest batch (doubling) that allocates and trains
 import { parseArgs } from 'node:util';
 import { openGpu } from '../engine/gpu/device';
 import { parseModelConfig, CS336_TINYSTORIES } from '../engine/model/config';
@@ -22,6 +23,7 @@ const { values: a } = parseArgs({
     'no-kernels': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     precision: { type: 'string', default: 'auto' },
+    'max-batch': { type: 'boolean', default: false },
   },
 });
 
@@ -60,7 +62,32 @@ if (!a['no-kernels'] && gpu.device.features.has('timestamp-query')) {
   out(`per-kernel GPU time (one pass per dispatch, timestamp queries), total ${kernels.totalMs.toFixed(1)} ms:`);
   for (const k of kernels.kernels) out(`  ${k.label.padEnd(44)} ${k.calls.toFixed(0).padStart(4)} × ${(k.ms / k.calls).toFixed(3).padStart(9)} ms = ${k.ms.toFixed(2).padStart(9)} ms  ${((100 * k.ms) / kernels.totalMs).toFixed(1).padStart(5)}%`);
 }
-if (a.json) out(JSON.stringify({ device: gpu.info.description, precision, batch: B, seq: T, ms_per_step: ms, tokens_per_s: tps, kernels: kernels?.kernels }));
-rt.destroy();
+let maxBatch: { ok: number; failed?: number; reason?: string } | undefined;
+if (a['max-batch']) {
+  rt.destroy();
+  maxBatch = { ok: B };
+  for (let b = B * 2; b <= 65536; b *= 2) {
+    let trial: TransformerRuntime | undefined;
+    try {
+      trial = new TransformerRuntime(gpu, cfg, { batchSize: b, seqLen: T, training: true, maxGradNorm: 1, precision });
+      const tids = new Uint32Array(b * T).map((_, i) => i % cfg.vocab_size);
+      trial.setBatch(tids, tids);
+      trial.trainStep(1e-3, 1);
+      await gpu.sync();
+      trial.checkAllocation();
+      out(`batch ${b}: fits (${(trial.bytesAllocated / 2 ** 20).toFixed(0)} MiB allocated by the engine)`);
+      maxBatch.ok = b;
+    } catch (e) {
+      maxBatch = { ...maxBatch, failed: b, reason: (e as Error).message.split('\n')[0] };
+      out(`batch ${b}: does not fit: ${maxBatch.reason}`);
+      break;
+    } finally {
+      trial?.destroy();
+    }
+  }
+  out(`largest batch that trains (powers of two from ${B}): ${maxBatch.ok}`);
+}
+if (a.json) out(JSON.stringify({ device: gpu.info.description, precision, batch: B, seq: T, ms_per_step: ms, tokens_per_s: tps, kernels: kernels?.kernels, max_batch: maxBatch }));
+if (!a['max-batch']) rt.destroy();
 gpu.destroy();
 process.exit(0);
