@@ -8,7 +8,8 @@
 // Element (b, h, t, c) lives at b·sB + h·sH + t·sT + c for q, k, v, out and their gradients.
 // Head vectors are held as vec4 (the head dim padded with zeros to a multiple of 4) in registers and in the
 // workgroup tiles, so the inner products run four lanes of work per instruction.
-// defines: DK BK
+// BQ rows (queries or keys) per workgroup, one per thread; BK rows per workgroup-memory tile.
+// defines: DK BK BQ
 
 struct Params { B: u32, H: u32, T: u32, sB: u32, sH: u32, sT: u32, scale: f32, pad: u32 }
 
@@ -24,7 +25,6 @@ struct Params { B: u32, H: u32, T: u32, sB: u32, sH: u32, sT: u32, scale: f32, p
 @group(0) @binding(9) var<storage, read_write> dk: array<f32>;
 @group(0) @binding(10) var<storage, read_write> dv: array<f32>;
 
-const BQ: u32 = 64u; // rows (queries or keys) per workgroup, one per thread
 const DKV: u32 = (DK + 3u) / 4u; // vec4s per head vector
 const NEG_BIG: f32 = -3.0e38;
 

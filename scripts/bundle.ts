@@ -7,6 +7,7 @@ const entries: Record<string, string> = {
   lmwb: 'src-main/cli/main.ts',
   'train-bench': 'src-main/bench/train-bench.ts',
   'test-reference': 'src-main/engine/reference/run-suite.ts',
+  'attention-bench': 'src-main/bench/attention-bench.ts',
 };
 const args = process.argv.slice(2);
 const outIdx = args.indexOf('--outdir');

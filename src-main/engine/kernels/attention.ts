@@ -2,7 +2,25 @@
 import { type Program, uniformBuffer } from '../gpu/program';
 import { bind, type Tensor } from '../gpu/tensor';
 
-const BQ = 64;
+export interface AttentionTiles { BQ: number; BK: number }
+
+let tileOverride: AttentionTiles | undefined;
+/** Benchmarks only: force the tile sizes (undefined restores the defaults). */
+export function setAttentionTilesForBench(t: AttentionTiles | undefined): void {
+  tileOverride = t;
+}
+
+/** Rows per workgroup (BQ) and per shared-memory tile (BK), by head dim (workgroup memory: 2·BK·dk·4 bytes). */
+export function attentionTiles(dk: number): AttentionTiles {
+  if (tileOverride) return tileOverride;
+  const env = process.env.LMWB_ATTENTION_TILES; // "BQ,BK", for tuning experiments
+  if (env) {
+    const [BQ, BK] = env.split(',').map(Number);
+    if (BQ > 0 && BK > 0) return { BQ, BK };
+  }
+  // BK 16 measured best on the H100 at the CS336 shape (scripts: src-main/bench/attention-bench.ts, BENCHMARKS.md).
+  return { BQ: 64, BK: dk <= 128 ? 16 : 8 };
+}
 
 export interface AttentionShape {
   B: number; H: number; T: number; dk: number;
@@ -17,7 +35,8 @@ export function projectionLayout(B: number, T: number, H: number, dk: number): A
 
 function defines(dk: number) {
   if (dk > 256) throw new Error(`attention: head dim ${dk} is larger than 256`);
-  return { DK: dk, BK: dk <= 64 ? 32 : dk <= 128 ? 16 : 8 };
+  const t = attentionTiles(dk);
+  return { DK: dk, BK: t.BK, BQ: t.BQ };
 }
 
 function params(prog: Program, s: AttentionShape): GPUBuffer {
@@ -26,7 +45,7 @@ function params(prog: Program, s: AttentionShape): GPUBuffer {
   ]);
 }
 
-const gridOf = (s: AttentionShape): [number, number, number] => [Math.ceil(s.T / BQ), s.H, s.B];
+const gridOf = (s: AttentionShape): [number, number, number] => [Math.ceil(s.T / attentionTiles(s.dk).BQ), s.H, s.B];
 
 /** out = causal softmax(q·kᵀ/√dk)·v; lse [B,H,T] keeps the row log-sum-exp for the backward. */
 export function attentionForward(prog: Program, s: AttentionShape, q: Tensor, k: Tensor, v: Tensor, out: Tensor, lse: Tensor): void {
