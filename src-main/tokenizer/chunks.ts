@@ -75,18 +75,23 @@ export async function* readChunks(path: string, opts: ChunkOptions): AsyncGenera
     let pendingOffset = 0;
     let total = 0;
     let eof = false;
+    // Appends the next block of the file to `pending` (or notes the end of the file).
+    const readMore = async (): Promise<void> => {
+      const buf = Buffer.allocUnsafe(block);
+      const { bytesRead } = await fh.read(buf, 0, block, null);
+      if (bytesRead === 0) {
+        eof = true;
+        return;
+      }
+      const got = buf.subarray(0, bytesRead);
+      opts.hash?.update(got);
+      total += bytesRead;
+      opts.onRead?.(total);
+      pending = pending.length === 0 ? Buffer.from(got) : Buffer.concat([pending, got]);
+    };
     while (!eof || pending.length > 0) {
       if (!eof && pending.length < opts.chunkSize) {
-        const buf = Buffer.allocUnsafe(block);
-        const { bytesRead } = await fh.read(buf, 0, block, null);
-        if (bytesRead === 0) eof = true;
-        else {
-          const got = buf.subarray(0, bytesRead);
-          opts.hash?.update(got);
-          total += bytesRead;
-          opts.onRead?.(total);
-          pending = pending.length === 0 ? Buffer.from(got) : Buffer.concat([pending, got]);
-        }
+        await readMore();
         continue;
       }
       if (eof) {
@@ -99,16 +104,7 @@ export async function* readChunks(path: string, opts: ChunkOptions): AsyncGenera
       if (cut < 0) cut = findCut(pending, 0, pending.length >> 1, specials);
       if (cut < 0) {
         // No cut point yet: read more (the chunk grows until one appears or the file ends).
-        const buf = Buffer.allocUnsafe(block);
-        const { bytesRead } = await fh.read(buf, 0, block, null);
-        if (bytesRead === 0) eof = true;
-        else {
-          const got = buf.subarray(0, bytesRead);
-          opts.hash?.update(got);
-          total += bytesRead;
-          opts.onRead?.(total);
-          pending = Buffer.concat([pending, got]);
-        }
+        await readMore();
         continue;
       }
       yield { offset: pendingOffset, data: Buffer.from(pending.subarray(0, cut)) };

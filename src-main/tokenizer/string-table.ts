@@ -27,18 +27,22 @@ export class StringTable {
 
   /** Entry of text[start, end), or -1. */
   find(text: string, start: number, end: number): number {
-    const h = StringTable.hash(text, start, end);
+    return this.slots[this.slotOf(text, start, end, StringTable.hash(text, start, end))];
+  }
+
+  /** The slot holding text[start, end) (hash h), or the empty slot where it would go. */
+  private slotOf(text: string, start: number, end: number, h: number): number {
     const n = end - start;
     let slot = h & this.mask;
     for (;;) {
       const ent = this.slots[slot];
-      if (ent < 0) return -1;
+      if (ent < 0) return slot;
       if (this.hashes[ent] === h) {
         const k = this.keys[ent];
         if (k.length === n) {
           let j = 0;
           while (j < n && k.charCodeAt(j) === text.charCodeAt(start + j)) j++;
-          if (j === n) return ent;
+          if (j === n) return slot;
         }
       }
       slot = (slot + 1) & this.mask;
@@ -52,20 +56,8 @@ export class StringTable {
   intern(text: string, start: number, end: number, copyKey = true): number {
     const h = StringTable.hash(text, start, end);
     const n = end - start;
-    let slot = h & this.mask;
-    for (;;) {
-      const ent = this.slots[slot];
-      if (ent < 0) break;
-      if (this.hashes[ent] === h) {
-        const k = this.keys[ent];
-        if (k.length === n) {
-          let j = 0;
-          while (j < n && k.charCodeAt(j) === text.charCodeAt(start + j)) j++;
-          if (j === n) return ent;
-        }
-      }
-      slot = (slot + 1) & this.mask;
-    }
+    const slot = this.slotOf(text, start, end, h);
+    if (this.slots[slot] >= 0) return this.slots[slot];
     const id = this.size++;
     // Copy the key out of the (large) text so the table does not keep the whole chunk alive.
     this.keys.push(n <= 12 || !copyKey ? text.slice(start, end) : (' ' + text.slice(start, end)).slice(1));
