@@ -1,21 +1,25 @@
-// linear on tensor cores: the same three GEMMs as linear.wgsl (same entry points, bindings and transposes),
-// with f32 tensors in global memory converted to f16 on the way into workgroup memory, products on
-// subgroup matrices (16×16 f16 × 16×16 f16 → f32) and f32 accumulation.
+// linear on tensor cores: the same three GEMMs as linear.wgsl (same entry points, bindings and transposes), with
+// products on subgroup matrices (16×16 f16 × 16×16 f16 → f32) and f32 accumulation. Each operand is either f32 in
+// global memory (converted to f16 on the way into workgroup memory) or already f16 (HA / HB: copied as is, half
+// the bytes). Both kinds are bound as array<vec4<f32>>; an f16 operand's vec4 holds 8 halves, taken apart with
+// bitcast.
 //   forward          C = x · Wᵀ      A = x (row-major, k contiguous),   B(k,n) = W[n,k] (k contiguous)
 //   backward_input   C = dy · W      A = dy (row-major),                B = W (row-major, n contiguous)
 //   backward_weight  C = dyᵀ · x     A(m,k) = dy[k,m] (m contiguous),   B = x (row-major)
 // Tiles are kept in workgroup memory in the operand's own storage order (padded rows) and read with row_major or
-// col_major subgroup-matrix loads, so every global load is a contiguous run of 4 elements (one vec4 when aligned).
+// col_major subgroup-matrix loads, so every global load is a contiguous run of EA (EB) elements: 4 for f32, 8 for
+// f16, one vec4 load when aligned (VA / VB).
 // A workgroup computes a TM×TN tile of C with SR×SC subgroups of 32 lanes, each holding FI×FJ 16×16 accumulators;
 // K advances KS per step, with the next step's global loads in flight (in registers) while the current one is
-// multiplied. Interior tiles load and store without bounds checks; edge tiles zero-fill on load and store through
-// workgroup memory element by element. Split-K: workgroup z covers K range [z·kChunk, (z+1)·kChunk) and writes its
-// partial sum at C + z·splitStride; linear_splitk_reduce adds the partials into the real output.
-// A is multiplied by scaleA before the f16 conversion (a power of two, to keep small gradients out of the f16
-// subnormal range) and results by unscale = 1/scaleA.
+// multiplied (loading straight into workgroup memory instead measured 15-70% slower on the H100). Interior tiles
+// load and store without bounds checks; edge tiles zero-fill on load and store through workgroup memory element by
+// element. Split-K: workgroup z covers K range [z·kChunk, (z+1)·kChunk) and writes its
+// partial sum at C + z·splitStride; linear_splitk_reduce adds the partials (f32) into the real output.
+// An f32 A is multiplied by scaleA before the f16 conversion (a power of two, to keep small gradients out of the f16
+// subnormal range) and results by unscale = 1/scaleA; an f16 A must come with scaleA = 1 (the host checks).
 // This file is generated with the accumulator code written out for FI <= 4, FJ <= 8; the const conditions
 // drop the unused ones at compile time.
-// defines: TM TN SR SC FI FJ KS PAD VA VB
+// defines: TM TN SR SC FI FJ KS PAD VA VB HA HB
 enable f16;
 enable subgroups;
 enable subgroup_size_control;
@@ -42,26 +46,53 @@ const ASTR_N: u32 = KS + PAD;  // A not transposed: As[m][k]
 const ASTR_T: u32 = TM + PAD;  // A transposed:     As[k][m]
 const BSTR_T: u32 = KS + PAD;  // B transposed:     Bs[n][k]
 const BSTR_N: u32 = TN + PAD;  // B not transposed: Bs[k][n]
-const NA: u32 = TM * KS / 4u / WG;
-const NB: u32 = TN * KS / 4u / WG;
+const EA: u32 = select(4u, 8u, HA);
+const EB: u32 = select(4u, 8u, HB);
+const NA: u32 = TM * KS / EA / WG;
+const NB: u32 = TN * KS / EB / WG;
 var<workgroup> As: array<f16, max(TM * ASTR_N, KS * ASTR_T)>;
 var<workgroup> Bs: array<f16, max(TN * BSTR_T, KS * BSTR_N)>;
 var<workgroup> St: array<f32, SR * SC * 256u>;
 
-fn a1(i: u32) -> f32 { return A[i >> 2u][i & 3u]; }
-fn b1(i: u32) -> f32 { return B[i >> 2u][i & 3u]; }
+fn a1(i: u32) -> f32 {
+  if (HA) { return f32(bitcast<vec2<f16>>(A[i >> 3u][(i >> 1u) & 3u])[i & 1u]); }
+  return A[i >> 2u][i & 3u];
+}
+fn b1(i: u32) -> f32 {
+  if (HB) { return f32(bitcast<vec2<f16>>(B[i >> 3u][(i >> 1u) & 3u])[i & 1u]); }
+  return B[i >> 2u][i & 3u];
+}
 
-// Four consecutive elements along the contiguous dimension, at (outer o, inner i) of the operand's storage;
-// zero outside o < oLim, i < iLim when checked.
+// Eight halves from element `base` of an f16 operand, those from the n-th on zero, packed into a vec4's bits.
+fn half8a(base: u32, n: u32) -> vec4f {
+  let lo = vec4f(select(0.0, a1(base), n > 0u), select(0.0, a1(base + 1u), n > 1u), select(0.0, a1(base + 2u), n > 2u), select(0.0, a1(base + 3u), n > 3u));
+  let hi = vec4f(select(0.0, a1(base + 4u), n > 4u), select(0.0, a1(base + 5u), n > 5u), select(0.0, a1(base + 6u), n > 6u), select(0.0, a1(base + 7u), n > 7u));
+  return pack8(lo, hi);
+}
+fn half8b(base: u32, n: u32) -> vec4f {
+  let lo = vec4f(select(0.0, b1(base), n > 0u), select(0.0, b1(base + 1u), n > 1u), select(0.0, b1(base + 2u), n > 2u), select(0.0, b1(base + 3u), n > 3u));
+  let hi = vec4f(select(0.0, b1(base + 4u), n > 4u), select(0.0, b1(base + 5u), n > 5u), select(0.0, b1(base + 6u), n > 6u), select(0.0, b1(base + 7u), n > 7u));
+  return pack8(lo, hi);
+}
+// Eight values as eight halves in a vec4<f32>'s bits (the register form of an f16 operand's load).
+fn pack8(v0: vec4f, v1: vec4f) -> vec4f {
+  return bitcast<vec4f>(vec4<u32>(pack2x16float(v0.xy), pack2x16float(v0.zw), pack2x16float(v1.xy), pack2x16float(v1.zw)));
+}
+
+// EA consecutive elements along the contiguous dimension (4 f32, or 8 halves in a vec4's bits), at (outer o,
+// inner i) of the operand's storage; zero outside o < oLim, i < iLim when checked. (The f32 paths are kept exactly
+// in this shape: a restructured version with helper calls ran 2x slower on the H100.)
 fn load4a(o: u32, i: u32, oLim: u32, iLim: u32, checked: bool) -> vec4f {
   let base = p.offA + o * p.lda + i;
   if (!checked) {
-    if (VA) { return A[base >> 2u]; }
+    if (VA) { return A[base / EA]; }
+    if (HA) { return half8a(base, 8u); }
     return vec4f(a1(base), a1(base + 1u), a1(base + 2u), a1(base + 3u));
   }
   var v = vec4f(0.0);
   if (o >= oLim) { return v; }
-  if (VA) { if (i < iLim) { v = A[base >> 2u]; } return v; }
+  if (VA) { if (i < iLim) { v = A[base / EA]; } return v; }
+  if (HA) { return half8a(base, select(0u, min(iLim - i, 8u), i < iLim)); }
   if (i < iLim) { v.x = a1(base); }
   if (i + 1u < iLim) { v.y = a1(base + 1u); }
   if (i + 2u < iLim) { v.z = a1(base + 2u); }
@@ -72,12 +103,14 @@ fn load4a(o: u32, i: u32, oLim: u32, iLim: u32, checked: bool) -> vec4f {
 fn load4b(o: u32, i: u32, oLim: u32, iLim: u32, checked: bool) -> vec4f {
   let base = p.offB + o * p.ldb + i;
   if (!checked) {
-    if (VB) { return B[base >> 2u]; }
+    if (VB) { return B[base / EB]; }
+    if (HB) { return half8b(base, 8u); }
     return vec4f(b1(base), b1(base + 1u), b1(base + 2u), b1(base + 3u));
   }
   var v = vec4f(0.0);
   if (o >= oLim) { return v; }
-  if (VB) { if (i < iLim) { v = B[base >> 2u]; } return v; }
+  if (VB) { if (i < iLim) { v = B[base / EB]; } return v; }
+  if (HB) { return half8b(base, select(0u, min(iLim - i, 8u), i < iLim)); }
   if (i < iLim) { v.x = b1(base); }
   if (i + 1u < iLim) { v.y = b1(base + 1u); }
   if (i + 2u < iLim) { v.z = b1(base + 2u); }
@@ -87,12 +120,12 @@ fn load4b(o: u32, i: u32, oLim: u32, iLim: u32, checked: bool) -> vec4f {
 
 // Item it (0 .. TM·KS/4) of the A tile at (row0, k0): its outer/inner coordinates inside the tile.
 fn item_a(it: u32, ta: bool) -> vec2u {
-  if (ta) { return vec2u(it / (TM / 4u), (it % (TM / 4u)) * 4u); } // outer k, inner m
-  return vec2u(it / (KS / 4u), (it % (KS / 4u)) * 4u);             // outer m, inner k
+  if (ta) { return vec2u(it / (TM / EA), (it % (TM / EA)) * EA); } // outer k, inner m
+  return vec2u(it / (KS / EA), (it % (KS / EA)) * EA);             // outer m, inner k
 }
 fn item_b(it: u32, tb: bool) -> vec2u {
-  if (tb) { return vec2u(it / (KS / 4u), (it % (KS / 4u)) * 4u); } // outer n, inner k
-  return vec2u(it / (TN / 4u), (it % (TN / 4u)) * 4u);             // outer k, inner n
+  if (tb) { return vec2u(it / (KS / EB), (it % (KS / EB)) * EB); } // outer n, inner k
+  return vec2u(it / (TN / EB), (it % (TN / EB)) * EB);             // outer k, inner n
 }
 
 fn fetch_a(it: u32, row0: u32, k0: u32, kEnd: u32, ta: bool, checked: bool) -> vec4f {
@@ -109,14 +142,28 @@ fn fetch_b(it: u32, col0: u32, k0: u32, kEnd: u32, tb: bool, checked: bool) -> v
 fn put_a(it: u32, v: vec4f, ta: bool) {
   let t = item_a(it, ta);
   let o = t.x * select(ASTR_N, ASTR_T, ta) + t.y;
-  let h = vec4<f16>(v * p.scaleA);
-  As[o] = h.x; As[o + 1u] = h.y; As[o + 2u] = h.z; As[o + 3u] = h.w;
+  if (HA) {
+    let h0 = bitcast<vec2<f16>>(v.x); let h1 = bitcast<vec2<f16>>(v.y);
+    let h2 = bitcast<vec2<f16>>(v.z); let h3 = bitcast<vec2<f16>>(v.w);
+    As[o] = h0.x; As[o + 1u] = h0.y; As[o + 2u] = h1.x; As[o + 3u] = h1.y;
+    As[o + 4u] = h2.x; As[o + 5u] = h2.y; As[o + 6u] = h3.x; As[o + 7u] = h3.y;
+  } else {
+    let h = vec4<f16>(v * p.scaleA);
+    As[o] = h.x; As[o + 1u] = h.y; As[o + 2u] = h.z; As[o + 3u] = h.w;
+  }
 }
 fn put_b(it: u32, v: vec4f, tb: bool) {
   let t = item_b(it, tb);
   let o = t.x * select(BSTR_N, BSTR_T, tb) + t.y;
-  let h = vec4<f16>(v);
-  Bs[o] = h.x; Bs[o + 1u] = h.y; Bs[o + 2u] = h.z; Bs[o + 3u] = h.w;
+  if (HB) {
+    let h0 = bitcast<vec2<f16>>(v.x); let h1 = bitcast<vec2<f16>>(v.y);
+    let h2 = bitcast<vec2<f16>>(v.z); let h3 = bitcast<vec2<f16>>(v.w);
+    Bs[o] = h0.x; Bs[o + 1u] = h0.y; Bs[o + 2u] = h1.x; Bs[o + 3u] = h1.y;
+    Bs[o + 4u] = h2.x; Bs[o + 5u] = h2.y; Bs[o + 6u] = h3.x; Bs[o + 7u] = h3.y;
+  } else {
+    let h = vec4<f16>(v);
+    Bs[o] = h.x; Bs[o + 1u] = h.y; Bs[o + 2u] = h.z; Bs[o + 3u] = h.w;
+  }
 }
 
 // 16×16 blocks of the tiles in workgroup memory: left (m, k) at tile row m, k; right (k, n).
@@ -403,7 +450,7 @@ fn linear_splitk_reduce(@builtin(global_invocation_id) gid: vec3u, @builtin(num_
   let m = idx / p.N;
   let n = idx % p.N;
   var s = 0.0;
-  for (var z = 0u; z < p.K; z++) { s += a1(p.offA + z * p.splitStride + idx); }
+  for (var z = 0u; z < p.K; z++) { let ii = p.offA + z * p.splitStride + idx; s += A[ii >> 2u][ii & 3u]; }
   let o = p.offC + m * p.ldc + n;
   if (p.accumulate != 0u) { C[o] = C[o] + s; } else { C[o] = s; }
 }

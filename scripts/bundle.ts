@@ -8,6 +8,7 @@ const entries: Record<string, string> = {
   'train-bench': 'src-main/bench/train-bench.ts',
   'test-reference': 'src-main/engine/reference/run-suite.ts',
   'attention-bench': 'src-main/bench/attention-bench.ts',
+  'matmul-bench': 'src-main/bench/matmul-bench.ts',
 };
 const args = process.argv.slice(2);
 const outIdx = args.indexOf('--outdir');

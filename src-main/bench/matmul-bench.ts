@@ -7,8 +7,9 @@ import { Program } from '../engine/gpu/program';
 import { kernelSource } from '../engine/gpu/shaders';
 import { createTensor, readBytes, upload, type Tensor } from '../engine/gpu/tensor';
 import { describeLinearBackend, f32Variant, linearBackend, selectLinearBackend, setF32Variant } from '../engine/kernels/linear';
-import { chooseSplits, chooseTile, gemmF16, tile, type F16Tile, type Gemm, type GemmEntry } from '../engine/kernels/linear-f16';
+import { chooseSplits, chooseTile, gemmF16, parseTile, type F16Tile, type Gemm, type GemmEntry } from '../engine/kernels/linear-f16';
 import { linearForward, linearBackwardInput, linearBackwardWeight } from '../engine/kernels/linear';
+import { castF16 } from '../engine/kernels/cast';
 
 const env = (k: string, d: number): number => (process.env[k] ? Number(process.env[k]) : d);
 const ROWS = env('ROWS', 32768);
@@ -70,7 +71,8 @@ function refRow(op: Op, l: Layer, r: number, x: Float32Array, W: Float32Array, d
   return o;
 }
 
-interface Variant { name: string; backend: 'f32' | 'f16'; tile?: F16Tile; splits?: number; f32?: 'gpu' | 'cpu' }
+/** half: A and B as f16 copies (mixed-precision training's operands), else f32 converted in the kernel. */
+interface Variant { name: string; backend: 'f32' | 'f16'; tile?: F16Tile; splits?: number; f32?: 'gpu' | 'cpu'; half?: boolean }
 
 async function main(): Promise<void> {
   const gpu = await openGpu();
@@ -80,7 +82,7 @@ async function main(): Promise<void> {
   if (hasF16) {
     // Surface WGSL compile messages of the default variant up front.
     const t = chooseTile(ROWS, 512, 512);
-    const mod = gpu.device.createShaderModule({ code: kernelSource('linear_f16', { ...t, VA: true, VB: true }) });
+    const mod = gpu.device.createShaderModule({ code: kernelSource('linear_f16', { ...t, VA: true, VB: true, HA: true, HB: false }) });
     const info = await mod.getCompilationInfo();
     for (const m of info.messages) process.stdout.write(`linear_f16.wgsl ${m.type} ${m.lineNum}:${m.linePos} ${m.message}\n`);
   }
@@ -92,11 +94,13 @@ async function main(): Promise<void> {
   }
   if (hasF16 && ONLY !== 'f32') {
     variants.push({ name: 'f16', backend: 'f16' });
+    variants.push({ name: 'f16 ops', backend: 'f16', half: true });
     if (SWEEP) {
-      variants.push({ name: 'f16 256x128 4x2sg', backend: 'f16', tile: tile(256, 128, 4, 2) });
-      variants.push({ name: 'f16 256x128 8x2sg', backend: 'f16', tile: tile(256, 128, 8, 2) });
-      variants.push({ name: 'f16 128x256 2x4sg', backend: 'f16', tile: tile(128, 256, 2, 4) });
-      variants.push({ name: 'f16 128x128 4x2sg', backend: 'f16', tile: tile(128, 128, 4, 2) });
+      // SWEEP_TILES="TM,TN,SR,SC,KS;…" picks the f16-operand tiles to compare.
+      for (const spec of (process.env.SWEEP_TILES ?? '256,128,4,2,32;128,256,2,4,32;256,128,8,2,32;128,128,2,2,32').split(';')) {
+        const t = parseTile(spec);
+        variants.push({ name: `f16 ops ${t.TM}x${t.TN} ${t.SR}x${t.SC}sg KS${t.KS}`, backend: 'f16', half: true, tile: t });
+      }
     }
   }
   const table: string[] = [];
@@ -110,6 +114,7 @@ async function main(): Promise<void> {
     const x = rand(l.rows * l.inF, 11, 1), W = rand(l.outF * l.inF, 12, 0.5), dy = rand(l.rows * l.outF, 13, 1);
     const tx = createTensor(d, [l.rows, l.inF], 'x'), tW = createTensor(d, [l.outF, l.inF], 'W'), ty = createTensor(d, [l.rows, l.outF], 'y');
     const tdW = createTensor(d, [l.outF, l.inF], 'dW');
+    const hx = createTensor(d, [l.rows, l.inF], 'x16', 'f16'), hW = createTensor(d, [l.outF, l.inF], 'W16', 'f16'), hy = createTensor(d, [l.rows, l.outF], 'y16', 'f16');
     for (const op of ops) {
       const g0 = gemmOf(op, l, tx, tW, ty, tdW);
       const sampleMax = g0.M;
@@ -119,12 +124,22 @@ async function main(): Promise<void> {
       for (const v of variants) {
         // Inputs are re-uploaded for each variant (backward_input writes x's tensor).
         upload(d, tx, x); upload(d, tW, W); upload(d, ty, dy);
+        if (v.half) {
+          const c = new Program(d);
+          castF16(c, tx, hx); castF16(c, tW, hW); castF16(c, ty, hy);
+          c.submit();
+        }
         const prog = new Program(d);
         let line: string;
         try {
           const s = { rows: l.rows, inFeatures: l.inF, outFeatures: l.outF };
           // Correctness run: one call through the public API (or the tile override for sweep variants).
           const record = (p: Program): void => {
+            if (v.half) {
+              const g = gemmOf(op, l, hx, hW, hy, tdW);
+              gemmF16(p, { ...g, C: op === 'forward' ? ty : op === 'backward_input' ? tx : tdW }, { tile: v.tile, splits: v.splits });
+              return;
+            }
             if (v.backend === 'f16' && (v.tile || v.splits)) { gemmF16(p, gemmOf(op, l, tx, tW, ty, tdW), { tile: v.tile, splits: v.splits }); return; }
             selectLinearBackend(d, v.backend);
             if (v.f32) setF32Variant(d, v.f32);
@@ -158,8 +173,9 @@ async function main(): Promise<void> {
             tp.submit(); await gpu.sync();
             ms = Math.min(ms, (performance.now() - t0) / reps);
           }
-          const extra = v.backend === 'f16' && !v.tile ? ` [${JSON.stringify(v.tile ?? chooseTile(g0.M, g0.N, g0.K, g0.entry)).replace(/"/g, '')} splits ${chooseSplits(v.tile ?? chooseTile(g0.M, g0.N, g0.K, g0.entry), g0.M, g0.N, g0.K).splits}]` : '';
-          line = `| ${l.name} | ${op} | ${g0.M}×${g0.N}×${g0.K} | ${v.name}${v.name === 'f16' ? extra : ''} | ${ms.toFixed(3)} | ${(flops / ms / 1e9).toFixed(flops / ms / 1e9 < 1 ? 4 : 1)} | ${(maxErr / maxRef).toExponential(2)} |`;
+          const dt = v.tile ?? chooseTile(g0.M, g0.N, g0.K, g0.entry, !!v.half);
+          const extra = v.backend === 'f16' && !v.tile ? ` [${dt.TM}×${dt.TN} ${dt.SR}×${dt.SC}sg KS${dt.KS}, splits ${chooseSplits(dt, g0.M, g0.N, g0.K).splits}]` : '';
+          line = `| ${l.name} | ${op} | ${g0.M}×${g0.N}×${g0.K} | ${v.name}${extra} | ${ms.toFixed(3)} | ${(flops / ms / 1e9).toFixed(flops / ms / 1e9 < 1 ? 4 : 1)} | ${(maxErr / maxRef).toExponential(2)} |`;
         } catch (e) {
           line = `| ${l.name} | ${op} | ${g0.M}×${g0.N}×${g0.K} | ${v.name} | error | ${(e as Error).message.slice(0, 300).replace(/\n/g, ' ')} | |`;
         }
@@ -167,7 +183,7 @@ async function main(): Promise<void> {
         process.stdout.write(`${line}\n`);
       }
     }
-    for (const t of [tx, tW, ty, tdW]) t.buffer.destroy();
+    for (const t of [tx, tW, ty, tdW, hx, hW, hy]) t.buffer.destroy();
   }
   process.stdout.write(`backend at exit: ${linearBackend(d)}\n`);
   gpu.destroy();

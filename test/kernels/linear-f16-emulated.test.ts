@@ -69,6 +69,7 @@ export function emulate(src: string): string {
 const dir = mkdtempSync(join(tmpdir(), 'lmwb-f16emu-'));
 const kernels = resolve(__dirname, '../../kernels');
 copyFileSync(join(kernels, 'linear.wgsl'), join(dir, 'linear.wgsl'));
+copyFileSync(join(kernels, 'cast.wgsl'), join(dir, 'cast.wgsl'));
 writeFileSync(join(dir, 'linear_f16.wgsl'), emulate(readFileSync(join(kernels, 'linear_f16.wgsl'), 'utf8')));
 process.env.LMWB_KERNELS_DIR = dir;
 process.env.XDG_RUNTIME_DIR ??= '/tmp';
@@ -89,12 +90,18 @@ const cases: Case[] = [
   ...awkwardCases.slice(0, 9),
   { op: 'backward_weight', rows: 1100, inF: 36, outF: 20, accumulate: true }, // split-K, vectorised
   { op: 'backward_weight', rows: 1100, inF: 37, outF: 21, xRows: 1102, xRow: 1, yRow: 0, aScale: 1024, yScale: 1e-6 },
+  // f16 operands (mixed-precision training): vectorised (multiples of 8) and scalar (odd sizes, row ranges) paths
+  // (few: each new combination of defines is another pipeline, and llvmpipe compiles these slowly)
+  ...awkwardCases.slice(3, 6).map((c) => ({ ...c, half: true })), // odd sizes, row ranges, accumulate: scalar paths
+  { op: 'forward', rows: 96, inF: 64, outF: 128, half: true },
+  { op: 'backward_input', rows: 96, inF: 64, outF: 128, half: true, accumulate: true },
+  { op: 'backward_weight', rows: 1100, inF: 40, outF: 24, half: true, accumulate: true }, // split-K, vectorised
 ];
 
 describe.skipIf(!ok)('linear f16 kernel logic (emulated subgroup matrices)', () => {
   for (const t of tiles) {
     for (const c of cases) {
-      it(`tile ${t.TM}x${t.TN} ${t.SR}x${t.SC} KS ${t.KS}: ${c.op} rows ${c.rows} in ${c.inF} out ${c.outF}${c.xRow || c.yRow ? ' (row range)' : ''}${c.accumulate ? ' accumulate' : ''}`, async () => {
+      it(`tile ${t.TM}x${t.TN} ${t.SR}x${t.SC} KS ${t.KS}: ${c.op} rows ${c.rows} in ${c.inF} out ${c.outF}${c.xRow || c.yRow ? ' (row range)' : ''}${c.accumulate ? ' accumulate' : ''}${c.half ? ', f16 operands' : ''}`, async () => {
         setF16TileForTests(t);
         const r = await checkCase(gpu, c);
         expect(r.relErr).toBeLessThan(5e-3);

@@ -3,6 +3,7 @@ import { Program } from '../../src-main/engine/gpu/program';
 import { createTensor, download, upload, type Tensor } from '../../src-main/engine/gpu/tensor';
 import type { Gpu } from '../../src-main/engine/gpu/device';
 import { linearBackwardInput, linearBackwardWeight, linearForward, type LinearOptions } from '../../src-main/engine/kernels/linear';
+import { castF16 } from '../../src-main/engine/kernels/cast';
 
 export function rand(n: number, seed: number, scale = 1): Float32Array {
   let s = seed >>> 0 || 1;
@@ -25,6 +26,8 @@ export interface Case {
   aScale?: number;
   /** Magnitude of the dy / y operand values. */
   yScale?: number;
+  /** Operands as f16 copies (cast.wgsl), as mixed-precision training passes them: x, W and y all f16. */
+  half?: boolean;
 }
 
 /** Runs one linear op on the GPU and the same product in float64 on the CPU; returns max |gpu − ref| / max |ref|. */
@@ -40,12 +43,21 @@ export async function checkCase(gpu: Gpu, c: Case): Promise<{ relErr: number; ma
   upload(d, tx, x); upload(d, tW, W); upload(d, ty, y);
   upload(d, out, init);
   const prog = new Program(d);
+  // Half: f16 copies of the operands (the output stays f32). The reference still uses the f32 values, so the error
+  // includes rounding both inputs to f16, as in training.
+  const halfCopy = (t: Tensor): Tensor => {
+    if (!c.half) return t;
+    const h = createTensor(d, t.shape, `${t.label}16`, 'f16');
+    castF16(prog, t, h);
+    return h;
+  };
+  const [hx, hW, hy] = [tx, tW, ty].map(halfCopy);
   const acc = c.accumulate ?? false;
   const s = { rows, inFeatures: inF, outFeatures: outF, xRow, yRow };
   const o: LinearOptions = { aScale: c.aScale };
-  if (c.op === 'forward') linearForward(prog, s, tx, tW, ty, acc, 'fwd', o);
-  else if (c.op === 'backward_input') linearBackwardInput(prog, s, ty, tW, tx, acc, 'bwd_in', o);
-  else linearBackwardWeight(prog, s, ty, tx, out, acc, 'bwd_w', o);
+  if (c.op === 'forward') linearForward(prog, s, hx, hW, ty, acc, 'fwd', o);
+  else if (c.op === 'backward_input') linearBackwardInput(prog, s, hy, hW, tx, acc, 'bwd_in', o);
+  else linearBackwardWeight(prog, s, hy, hx, out, acc, 'bwd_w', o);
   prog.submit();
   await gpu.sync();
   const got = await download(d, out);
@@ -75,7 +87,7 @@ export async function checkCase(gpu: Gpu, c: Case): Promise<{ relErr: number; ma
     maxErr = Math.max(maxErr, Math.abs(got[i] - ref[i]));
     maxRef = Math.max(maxRef, Math.abs(ref[i]));
   }
-  for (const t of [tx, tW, ty]) t.buffer.destroy();
+  for (const t of new Set([tx, tW, ty, hx, hW, hy])) t.buffer.destroy();
   if (c.op === 'backward_weight') out.buffer.destroy();
   return { relErr: maxErr / (maxRef || 1), maxRef };
 }

@@ -1,6 +1,7 @@
 // Loads WGSL kernels from kernels/ (one op per file, forward and backward entry points together) and caches
 // compute pipelines. Compile-time sizes (head dim, tile sizes) are `const` declarations the host prepends:
-// a kernel file lists the ones it expects in a `// defines:` comment on its first lines.
+// a kernel file lists the ones it expects in a `// defines:` comment on its first lines. `// include: NAME` pulls in
+// kernels/include/NAME.wgsl.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,7 +28,9 @@ export type Defines = Record<string, number | boolean>;
 export function kernelSource(file: string, defines: Defines = {}): string {
   let src = sourceCache.get(file);
   if (src === undefined) {
-    src = readFileSync(join(findKernelsDir(), `${file}.wgsl`), 'utf8');
+    // `// include: NAME` lines pull in kernels/include/NAME.wgsl (shared helpers; WGSL has no includes of its own).
+    src = readFileSync(join(findKernelsDir(), `${file}.wgsl`), 'utf8').replace(/^\/\/ include: ([\w-]+)\s*$/gm, (_m, name: string) =>
+      readFileSync(join(findKernelsDir(), 'include', `${name}.wgsl`), 'utf8'));
     sourceCache.set(file, src);
   }
   const declared = /\/\/\s*defines:\s*([^\n]*)/.exec(src)?.[1]?.split(/[\s,]+/).filter(Boolean) ?? [];

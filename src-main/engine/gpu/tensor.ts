@@ -1,6 +1,9 @@
 // A typed view of (part of) a GPU buffer. Tensors inside a shared buffer (the flat parameter buffer) start at
 // 256-byte boundaries so that each can be bound on its own.
-export type DType = 'f32' | 'u32';
+export type DType = 'f32' | 'u32' | 'f16';
+
+/** Bytes per element. */
+export const bytesPerElement = (d: DType): number => (d === 'f16' ? 2 : 4);
 
 export interface Tensor {
   buffer: GPUBuffer;
@@ -18,7 +21,7 @@ export function numel(shape: readonly number[]): number {
 }
 
 export function byteLength(t: Tensor): number {
-  return numel(t.shape) * 4;
+  return numel(t.shape) * bytesPerElement(t.dtype);
 }
 
 export function alignUp(n: number, a: number): number {
@@ -33,7 +36,7 @@ export function bind(t: Tensor): GPUBufferBinding {
 export const STORAGE_USAGE = 0x80 /* STORAGE */ | 0x08 /* COPY_DST */ | 0x04; /* COPY_SRC */
 
 export function createTensor(device: GPUDevice, shape: number[], label: string, dtype: DType = 'f32'): Tensor {
-  const size = alignUp(Math.max(4, numel(shape) * 4), 16);
+  const size = alignUp(Math.max(4, numel(shape) * bytesPerElement(dtype)), 16);
   const buffer = device.createBuffer({ size, usage: STORAGE_USAGE, label });
   return { buffer, byteOffset: 0, shape, dtype, label };
 }
@@ -45,6 +48,7 @@ export function upload(device: GPUDevice, t: Tensor, data: Float32Array | Uint32
 
 /** Reads a tensor back to the CPU (waits for the queue). */
 export async function download(device: GPUDevice, t: Tensor): Promise<Float32Array> {
+  if (t.dtype === 'f16') return halfToFloat(new Uint16Array(await readBytes(device, t.buffer, t.byteOffset, alignUp(byteLength(t), 4))), numel(t.shape));
   const raw = await readBytes(device, t.buffer, t.byteOffset, byteLength(t));
   return new Float32Array(raw);
 }
@@ -64,4 +68,17 @@ export async function readBytes(device: GPUDevice, buffer: GPUBuffer, offset: nu
   staging.unmap();
   staging.destroy();
   return copy;
+}
+
+/** IEEE half-precision bits to f32 values (first n). */
+export function halfToFloat(h: Uint16Array, n = h.length): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const b = h[i];
+    const sign = b & 0x8000 ? -1 : 1;
+    const e = (b >> 10) & 0x1f;
+    const m = b & 0x3ff;
+    out[i] = e === 0 ? sign * m * 2 ** -24 : e === 31 ? (m ? NaN : sign * Infinity) : sign * (1 + m / 1024) * 2 ** (e - 15);
+  }
+  return out;
 }

@@ -1,5 +1,6 @@
 // linear_f16.wgsl: the three linear GEMMs on tensor cores (Dawn's chromium-experimental-subgroup-matrix), with f32
-// tensors in memory, f16 products and f32 accumulation. Used by linear.ts when the f16 backend is selected.
+// or f16 operands in memory (A and B each), f16 products and f32 accumulation into an f32 output. Used by linear.ts
+// when the f16 backend is selected.
 import { type Program, uniformBuffer } from '../gpu/program';
 import { alignUp, byteLength, type Tensor } from '../gpu/tensor';
 
@@ -13,7 +14,7 @@ export interface Gemm {
   offA?: number; offB?: number; offC?: number;
   accumulate?: boolean;
   label: string;
-  /** f16 backend only: A is multiplied by this power of two before the f16 conversion, results by its inverse. */
+  /** f16 backend only, f32 A only: A is multiplied by this power of two before the f16 conversion, results by its inverse. */
   aScale?: number;
 }
 
@@ -34,8 +35,21 @@ export function tile(TM: number, TN: number, SR: number, SC: number, KS = 32, PA
   const FJ = TN / SC / 16;
   if (!Number.isInteger(FI) || !Number.isInteger(FJ) || FI < 1 || FI > 4 || FJ < 1 || FJ > 8) throw new Error(`bad f16 tile ${TM}x${TN} ${SR}x${SC}`);
   const WG = SR * SC * 32;
-  if ((TM * KS) % (4 * WG) !== 0 || (TN * KS) % (4 * WG) !== 0 || KS % 16 !== 0) throw new Error(`bad f16 tile ${TM}x${TN} ${SR}x${SC} KS ${KS}`);
+  // Every thread loads whole groups of 8 elements (f16 operands) or 4 (f32) per tile.
+  if ((TM * KS) % (8 * WG) !== 0 || (TN * KS) % (8 * WG) !== 0 || KS % 16 !== 0) throw new Error(`bad f16 tile ${TM}x${TN} ${SR}x${SC} KS ${KS}`);
   return { TM, TN, SR, SC, FI, FJ, KS, PAD };
+}
+
+/** "TM,TN,SR,SC[,KS]" */
+export function parseTile(spec: string): F16Tile {
+  const [TM, TN, SR, SC, KS] = spec.split(',').map(Number);
+  return tile(TM, TN, SR, SC, KS || 32);
+}
+
+/** LMWB_F16_TILE (forward, backward_input) and LMWB_F16_TILE_BW (backward_weight): tuning experiments in the full step. */
+function envTile(entry: GemmEntry): F16Tile | undefined {
+  const e = entry === 'linear_backward_weight' ? process.env.LMWB_F16_TILE_BW ?? process.env.LMWB_F16_TILE : process.env.LMWB_F16_TILE;
+  return e ? parseTile(e) : undefined;
 }
 
 /**
@@ -43,9 +57,14 @@ export function tile(TM: number, TN: number, SR: number, SC: number, KS = 32, PA
  * 4×2 subgroups of 64×64 each, or from 8×2 subgroups of 32×64 for backward_weight; 128×128 (4×2 subgroups of
  * 32×64) and 64×128 for short GEMMs.
  */
-export function chooseTile(M: number, _N: number, _K: number, entry: GemmEntry = 'linear_forward'): F16Tile {
+export function chooseTile(M: number, _N: number, _K: number, entry: GemmEntry = 'linear_forward', halfOperands = false): F16Tile {
+  const fromEnv = envTile(entry);
+  if (fromEnv) return fromEnv;
   if (M <= 64) return tile(64, 128, 2, 2);
   if (M <= 128) return tile(128, 128, 4, 2);
+  // f16 operands (BENCHMARKS.md, tile sweep): 128×128 from 2×2 subgroups of 64×64 for forward and backward_input,
+  // 256×128 from 8×2 subgroups of 32×64 for backward_weight.
+  if (halfOperands) return entry === 'linear_backward_weight' ? tile(256, 128, 8, 2) : tile(128, 128, 2, 2);
   return entry === 'linear_backward_weight' ? tile(256, 128, 8, 2) : tile(256, 128, 4, 2);
 }
 
@@ -75,7 +94,7 @@ function scratchBuffer(device: GPUDevice, bytes: number): GPUBuffer {
   return buf;
 }
 
-/** Binding of a tensor read as array<vec4<f32>>: its size rounded up to 16 bytes (tensors start 256-aligned in 16-aligned buffers). */
+/** Binding of a tensor read as array<vec4<u32>>: its size rounded up to 16 bytes (tensors start 256-aligned in 16-aligned buffers). */
 function bindVec4(t: Tensor): GPUBufferBinding {
   const size = Math.min(alignUp(Math.max(16, byteLength(t)), 16), t.buffer.size - t.byteOffset);
   return { buffer: t.buffer, offset: t.byteOffset, size };
@@ -86,7 +105,7 @@ function bindOut(t: Tensor): GPUBufferBinding {
   return { buffer: t.buffer, offset: t.byteOffset, size: Math.min(Math.max(1024, byteLength(t)), t.buffer.size - t.byteOffset) };
 }
 
-const aligned4 = (...xs: number[]): boolean => xs.every((x) => x % 4 === 0);
+const alignedTo = (e: number, ...xs: number[]): boolean => xs.every((x) => x % e === 0);
 
 export interface F16Options {
   /** Override the tile (benchmarks). */
@@ -109,7 +128,10 @@ export function gemmF16(prog: Program, g: Gemm, o: F16Options = {}): void {
   const offA = g.offA ?? 0;
   const offB = g.offB ?? 0;
   const offC = g.offC ?? 0;
-  const t = o.tile ?? testTile ?? chooseTile(M, N, K, g.entry);
+  const HA = g.A.dtype === 'f16';
+  const HB = g.B.dtype === 'f16';
+  if (g.C.dtype !== 'f32') throw new Error(`linear f16: the output ${g.C.label} must be f32`);
+  const t = o.tile ?? testTile ?? chooseTile(M, N, K, g.entry, HA || HB);
   let split = chooseSplits(t, M, N, K);
   if (o.splits !== undefined) {
     const kChunk = alignUp(Math.ceil(K / Math.max(1, o.splits)), t.KS);
@@ -117,10 +139,13 @@ export function gemmF16(prog: Program, g: Gemm, o: F16Options = {}): void {
   }
   const aScale = g.aScale ?? 1;
   if (!(aScale > 0) || Math.log2(aScale) % 1 !== 0) throw new Error(`linear f16: aScale must be a power of two, got ${aScale}`);
-  const defines = {
+  if (HA && aScale !== 1) throw new Error('linear f16: aScale needs an f32 A (an f16 A is already rounded)');
+  const base = {
     ...t,
-    VA: aligned4(ta ? M : K, g.lda, offA),
-    VB: aligned4(tb ? K : N, g.ldb, offB),
+    VA: alignedTo(HA ? 8 : 4, ta ? M : K, g.lda, offA),
+    VB: alignedTo(HB ? 8 : 4, tb ? K : N, g.ldb, offB),
+    HA,
+    HB,
   };
   const grid: [number, number, number] = [Math.ceil(N / t.TN), Math.ceil(M / t.TM), split.splits];
   const common = (fields: Array<['u32' | 'f32', number]>): GPUBuffer => uniformBuffer(prog.device, fields, `${g.label} params`);
@@ -130,7 +155,7 @@ export function gemmF16(prog: Program, g: Gemm, o: F16Options = {}): void {
       ['u32', offA], ['u32', offB], ['u32', offC], ['u32', g.accumulate ? 1 : 0],
       ['u32', split.kChunk], ['u32', 0], ['f32', aScale], ['f32', 1 / aScale],
     ]);
-    prog.dispatch({ file: 'linear_f16', entry: g.entry, defines, label: g.label, bindings: [params, bindVec4(g.A), bindVec4(g.B), bindOut(g.C)], workgroups: grid });
+    prog.dispatch({ file: 'linear_f16', entry: g.entry, defines: base, label: g.label, bindings: [params, bindVec4(g.A), bindVec4(g.B), bindOut(g.C)], workgroups: grid });
     return;
   }
   // Split-K: partial products into scratch[z][M][N], then one pass adds them into C.
@@ -142,7 +167,7 @@ export function gemmF16(prog: Program, g: Gemm, o: F16Options = {}): void {
     ['u32', offA], ['u32', offB], ['u32', 0], ['u32', 0],
     ['u32', split.kChunk], ['u32', part], ['f32', aScale], ['f32', 1 / aScale],
   ]);
-  prog.dispatch({ file: 'linear_f16', entry: g.entry, defines, label: `${g.label} (split-K ${split.splits})`, bindings: [params, bindVec4(g.A), bindVec4(g.B), bindOut(scratchT)], workgroups: grid });
+  prog.dispatch({ file: 'linear_f16', entry: g.entry, defines: base, label: `${g.label} (split-K ${split.splits})`, bindings: [params, bindVec4(g.A), bindVec4(g.B), bindOut(scratchT)], workgroups: grid });
   const rparams = common([
     ['u32', M], ['u32', N], ['u32', split.splits], ['u32', 0], ['u32', 0], ['u32', g.ldc],
     ['u32', 0], ['u32', 0], ['u32', offC], ['u32', g.accumulate ? 1 : 0],
@@ -150,5 +175,5 @@ export function gemmF16(prog: Program, g: Gemm, o: F16Options = {}): void {
   ]);
   const groups = Math.ceil(part / 256);
   const gx = Math.min(groups, 65535);
-  prog.dispatch({ file: 'linear_f16', entry: 'linear_splitk_reduce', defines, label: `${g.label} (split-K reduce)`, bindings: [rparams, bindVec4(scratchT), undefined, bindOut(g.C)], workgroups: [gx, Math.ceil(groups / gx)] });
+  prog.dispatch({ file: 'linear_f16', entry: 'linear_splitk_reduce', defines: base, label: `${g.label} (split-K reduce)`, bindings: [rparams, bindVec4(scratchT), undefined, bindOut(g.C)], workgroups: [gx, Math.ceil(groups / gx)] });
 }

@@ -3,7 +3,7 @@
 //   'f16'  linear_f16.wgsl, tensor cores through chromium-experimental-subgroup-matrix: f32 tensors, f16 products,
 //          f32 accumulation (see linear-f16.ts). Chosen per device with selectLinearBackend().
 import { type Program, uniformBuffer } from '../gpu/program';
-import { bind, type Tensor } from '../gpu/tensor';
+import { bind, byteLength, type Tensor } from '../gpu/tensor';
 import { f16GemmSupported, gemmF16, type Gemm } from './linear-f16';
 
 const TILE = 64;
@@ -77,11 +77,28 @@ function f16Fits(g: Gemm): boolean {
   return g.C.buffer.size - g.C.byteOffset >= 1024;
 }
 
+const smallOut = new WeakMap<GPUDevice, GPUBuffer>();
+
 function gemm(prog: Program, g: Gemm): void {
-  if (linearBackend(prog.device) === 'f16' && f16Fits(g)) {
-    gemmF16(prog, g);
-    return;
+  const half = g.A.dtype === 'f16' || g.B.dtype === 'f16';
+  if (linearBackend(prog.device) === 'f16') {
+    if (f16Fits(g)) {
+      gemmF16(prog, g);
+      return;
+    }
+    if (half) {
+      // Output under 1 KiB with f16 operands (tiny models): compute into a 1 KiB scratch and copy the result over.
+      let buf = smallOut.get(prog.device);
+      if (!buf) smallOut.set(prog.device, (buf = prog.device.createBuffer({ size: 1024, usage: 0x80 | 0x08 | 0x04, label: 'linear small output' })));
+      const bytes = byteLength(g.C);
+      const tmp: Tensor = { buffer: buf, byteOffset: 0, shape: g.C.shape, dtype: 'f32', label: 'linear small output' };
+      if (g.accumulate) prog.copy(g.C.buffer, g.C.byteOffset, buf, 0, bytes, `${g.label} (old output)`);
+      gemmF16(prog, { ...g, C: tmp });
+      prog.copy(buf, 0, g.C.buffer, g.C.byteOffset, bytes, `${g.label} (small output)`);
+      return;
+    }
   }
+  if (half) throw new Error(`linear ${g.label}: f16 operands need the f16 backend (selectLinearBackend)`);
   const params = uniformBuffer(prog.device, [
     ['u32', g.M], ['u32', g.N], ['u32', g.K],
     ['u32', g.lda], ['u32', g.ldb], ['u32', g.ldc],
