@@ -3,6 +3,7 @@
 //   the logits in place with d loss/d logits = (softmax − onehot(target)) · inv_n (when write_grad = 1), so the
 //   softmax is never stored. Works on a chunk of rows (row_offset) so the logits never need the whole batch.
 //   The gradient is multiplied by the loss scale scale[3] (1 without mixed precision; see grad_clip.wgsl).
+//   forward_backward_half (mixed precision) writes the gradient as f16 into grad16 instead, for the LM head's GEMMs.
 // reduce: loss[0] = inv_n · Σ row losses, summed in a fixed order by one workgroup (deterministic).
 
 struct Params { rows: u32, V: u32, row_offset: u32, write_grad: u32, inv_n: f32, total_rows: u32, p0: u32, p1: u32 }
@@ -13,6 +14,9 @@ struct Params { rows: u32, V: u32, row_offset: u32, write_grad: u32, inv_n: f32,
 @group(0) @binding(3) var<storage, read_write> row_loss: array<f32>;
 @group(0) @binding(4) var<storage, read_write> loss: array<f32>;
 @group(0) @binding(5) var<storage, read> scale: array<f32>;
+@group(0) @binding(6) var<storage, read_write> grad16: array<u32>;
+
+// include: f16_pack
 
 const WG: u32 = 256u;
 var<workgroup> red: array<f32, WG>;
@@ -31,10 +35,8 @@ fn reduce(lid: u32, v: f32, is_max: bool) -> f32 {
   return r;
 }
 
-@compute @workgroup_size(WG)
-fn cross_entropy_forward_backward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let row = wg.y * nwg.x + wg.x;
-  if (row >= p.rows) { return; }
+// The row's max and Σexp (all lanes get them), and its loss written by lane 0.
+fn row_stats(row: u32, lid: u32) -> vec2<f32> {
   let base = row * p.V;
   var mx = -3.0e38;
   for (var c = lid; c < p.V; c += WG) { mx = max(mx, logits[base + c]); }
@@ -43,16 +45,42 @@ fn cross_entropy_forward_backward(@builtin(workgroup_id) wg: vec3u, @builtin(num
   for (var c = lid; c < p.V; c += WG) { se += exp(logits[base + c] - mx); }
   se = reduce(lid, se, false);
   let tgt = targets[p.row_offset + row];
-  let lse = mx + log(se);
-  if (lid == 0u) { row_loss[p.row_offset + row] = lse - logits[base + tgt]; }
+  if (lid == 0u) { row_loss[p.row_offset + row] = mx + log(se) - logits[base + tgt]; }
   workgroupBarrier();
+  return vec2<f32>(mx, se);
+}
+
+@compute @workgroup_size(WG)
+fn cross_entropy_forward_backward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let row = wg.y * nwg.x + wg.x;
+  if (row >= p.rows) { return; }
+  let st = row_stats(row, lid);
   if (p.write_grad != 0u) {
-    let inv_se = 1.0 / se;
+    let base = row * p.V;
+    let tgt = targets[p.row_offset + row];
+    let inv_se = 1.0 / st.y;
     let k = p.inv_n * scale[3];
     for (var c = lid; c < p.V; c += WG) {
-      let pr = exp(logits[base + c] - mx) * inv_se;
+      let pr = exp(logits[base + c] - st.x) * inv_se;
       logits[base + c] = (pr - select(0.0, 1.0, c == tgt)) * k;
     }
+  }
+}
+
+// Mixed precision: the gradient only as an f16 copy (grad16, two per u32; V even), the logits left as they are.
+@compute @workgroup_size(WG)
+fn cross_entropy_forward_backward_half(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let row = wg.y * nwg.x + wg.x;
+  if (row >= p.rows) { return; }
+  let st = row_stats(row, lid);
+  let base = row * p.V;
+  let tgt = targets[p.row_offset + row];
+  let inv_se = 1.0 / st.y;
+  let k = p.inv_n * scale[3];
+  for (var c = 2u * lid; c < p.V; c += 2u * WG) {
+    let pr = exp(vec2<f32>(logits[base + c], logits[base + c + 1u]) - st.x) * inv_se;
+    let onehot = vec2<f32>(select(0.0, 1.0, c == tgt), select(0.0, 1.0, c + 1u == tgt));
+    grad16[(base + c) / 2u] = pack_half2((pr - onehot) * k);
   }
 }
 

@@ -1,6 +1,6 @@
 // cross_entropy.wgsl: fused softmax cross-entropy with its gradient written in place over the logits.
 import { type Program, uniformBuffer, rowGrid } from '../gpu/program';
-import { bind, type Tensor } from '../gpu/tensor';
+import { alignUp, bind, numel, type Tensor } from '../gpu/tensor';
 
 export interface CrossEntropyArgs {
   /** Rows in this chunk of logits. */
@@ -13,11 +13,24 @@ export interface CrossEntropyArgs {
   writeGrad: boolean;
 }
 
-/** `stats` is the optimizer's stats buffer: stats[3] is the loss scale applied to the gradient (any 4-float tensor when writeGrad is false). */
-export function crossEntropyForwardBackward(prog: Program, a: CrossEntropyArgs, logits: Tensor, targets: Tensor, rowLoss: Tensor, stats: Tensor): void {
+/**
+ * `stats` is the optimizer's stats buffer: stats[3] is the loss scale applied to the gradient (any 4-float tensor
+ * when writeGrad is false). With `grad16` (an f16 tensor of at least rows·V; V even) the gradient goes there as f16
+ * and the logits are left unchanged.
+ */
+export function crossEntropyForwardBackward(prog: Program, a: CrossEntropyArgs, logits: Tensor, targets: Tensor, rowLoss: Tensor, stats: Tensor, grad16?: Tensor): void {
   const params = uniformBuffer(prog.device, [
     ['u32', a.rows], ['u32', a.V], ['u32', a.rowOffset], ['u32', a.writeGrad ? 1 : 0], ['f32', 1 / a.totalRows], ['u32', a.totalRows], ['u32', 0], ['u32', 0],
   ]);
+  if (grad16) {
+    if (!a.writeGrad || a.V % 2 !== 0 || grad16.dtype !== 'f16' || numel(grad16.shape) < a.rows * a.V) throw new Error('cross_entropy: an f16 gradient needs writeGrad, an even vocabulary and an f16 tensor of rows·V');
+    prog.dispatch({
+      file: 'cross_entropy', entry: 'cross_entropy_forward_backward_half',
+      bindings: [params, bind(logits), bind(targets), bind(rowLoss), undefined, bind(stats), { buffer: grad16.buffer, offset: grad16.byteOffset, size: alignUp(a.rows * a.V * 2, 4) }],
+      workgroups: rowGrid(a.rows),
+    });
+    return;
+  }
   prog.dispatch({
     file: 'cross_entropy', entry: 'cross_entropy_forward_backward',
     bindings: [params, bind(logits), bind(targets), bind(rowLoss), undefined, bind(stats)], workgroups: rowGrid(a.rows),

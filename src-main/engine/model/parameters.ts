@@ -12,7 +12,7 @@ export interface ParamSpec {
 }
 
 export interface ParamSlot extends ParamSpec {
-  /** Offset in floats inside the flat buffer (a multiple of 64). */
+  /** Offset in floats inside the flat buffer (a multiple of SLOT_ALIGN_FLOATS). */
   offset: number;
   numel: number;
 }
@@ -34,7 +34,7 @@ export function parameterSpecs(c: ModelConfig): ParamSpec[] {
   return specs;
 }
 
-export const SLOT_ALIGN_FLOATS = 64;
+export const SLOT_ALIGN_FLOATS = 128; // 512 bytes: an f16 copy of the flat buffer keeps every tensor 256-byte aligned too
 
 export interface ParamLayout {
   slots: ParamSlot[];

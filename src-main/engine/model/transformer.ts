@@ -12,12 +12,13 @@ import { f16GemmSupported } from '../kernels/linear-f16';
 import { rmsnormForward, rmsnormBackwardInput, rmsnormBackwardWeight } from '../kernels/rmsnorm';
 import { embeddingForward, embeddingBackward, embeddingSegments } from '../kernels/embedding';
 import { rope, ropeTables } from '../kernels/rope';
-import { swigluForward, swigluBackward, siluForward, siluBackward } from '../kernels/ffn-activation';
+import { swigluForward, swigluBackward, swigluForwardHalf, swigluBackwardHalf, siluForward, siluBackward } from '../kernels/ffn-activation';
 import { residualForward } from '../kernels/residual';
 import { attentionForward, attentionBackward, projectionLayout } from '../kernels/attention';
 import { crossEntropyForwardBackward, crossEntropyReduce } from '../kernels/cross-entropy';
 import { gradNorm, partialsNeeded, initialStats, STATS } from '../kernels/grad-clip';
 import { adamwStep, setAdamWStep, type AdamWHyper } from '../kernels/adamw';
+import { castF16 } from '../kernels/cast';
 import { UserError } from '../../util/errors';
 
 export interface RuntimeOptions {
@@ -37,7 +38,8 @@ export interface RuntimeOptions {
   lossScale?: { initial: number; dynamic: boolean; growthInterval?: number };
   /**
    * f32: every matmul in f32. mixed: matmuls on tensor cores with f16 inputs and f32 accumulation (needs subgroup
-   * matrices), f32 master weights, optimizer state and activations, dynamic loss scaling (2^16 to start).
+   * matrices), f32 master weights, optimizer state and activations, dynamic loss scaling (2^16 to start). The GEMMs
+   * read f16 copies of their operands (cast.wgsl): the weights once per step, activations and gradients as made.
    */
   precision?: 'f32' | 'mixed';
 }
@@ -51,6 +53,8 @@ export class TransformerRuntime {
   readonly layout: ParamLayout;
   readonly BT: number;
   readonly params: Tensor;
+  /** Mixed precision: the parameters in f16 (same element offsets), refreshed at the start of every forward. */
+  private readonly params16?: Tensor;
   readonly grads?: Tensor;
   private readonly m?: Tensor;
   private readonly v?: Tensor;
@@ -81,8 +85,9 @@ export class TransformerRuntime {
     const maxBinding = device.limits.maxStorageBufferBindingSize;
     const chunkBytes = opts.logitsChunkBytes ?? 256 * MiB;
     this.chunkRows = logitsChunkRows(cfg, this.BT, chunkBytes, maxBinding);
-    const plan = planActivations(cfg, { batchSize: B, seqLen: T, logitsChunkBytes: chunkBytes, maxBindingBytes: maxBinding, training: opts.training, captureLogits: opts.captureLogits });
-    const paramBytes = parameterBytes(this.layout.totalFloats, opts.training);
+    const half = this.precision === 'mixed';
+    const plan = planActivations(cfg, { batchSize: B, seqLen: T, logitsChunkBytes: chunkBytes, maxBindingBytes: maxBinding, training: opts.training, captureLogits: opts.captureLogits, halfCopies: half });
+    const paramBytes = parameterBytes(this.layout.totalFloats, opts.training, half);
     const actBytes = plan.reduce((s, p) => s + bytesOf(p), 0);
     this.bytesAllocated = paramBytes + actBytes;
     this.checkFits(plan, paramBytes, actBytes);
@@ -96,6 +101,7 @@ export class TransformerRuntime {
       return { buffer: device.createBuffer({ size, usage: STORAGE_USAGE, label }), byteOffset: 0, shape: [this.layout.totalFloats], dtype: 'f32' as const, label };
     };
     this.params = flat('parameters');
+    if (half) this.params16 = createTensor(device, [this.layout.totalFloats], 'parameters (f16 copy)', 'f16');
     if (opts.training) {
       this.stats = createTensor(device, [STATS.size], 'optimizer stats');
       upload(device, this.stats, initialStats(this.opts.lossScale?.initial ?? 1));
@@ -103,7 +109,7 @@ export class TransformerRuntime {
       this.m = flat('adam m');
       this.v = flat('adam v');
     }
-    for (const p of plan) this.act.set(p.name, createTensor(device, p.shape, p.name, ['ids', 'targets', 'positions', 'seg_order', 'seg_start', 'seg_id', 'seg_meta'].includes(p.name) ? 'u32' : 'f32'));
+    for (const p of plan) this.act.set(p.name, createTensor(device, p.shape, p.name, p.dtype));
     // A failed allocation shows up in the error scope; report it as a user error with the figures.
     void device.popErrorScope().then((err) => {
       if (err) this.oomError = err.message;
@@ -190,6 +196,35 @@ export class TransformerRuntime {
     return this.view(this.params, this.slot(name));
   }
 
+  /** A weight as a GEMM operand: its f16 copy in mixed precision, else the f32 parameter. */
+  private wm(name: string): Tensor {
+    if (!this.params16) return this.w(name);
+    const s = this.slot(name);
+    return { buffer: this.params16.buffer, byteOffset: s.offset * 2, shape: s.shape, dtype: 'f16', label: `${s.name} (f16)` };
+  }
+
+  /** A GEMM operand: in mixed precision, x cast into the f16 buffer `half` (returned); else x itself. */
+  private operand(p: Program, x: Tensor, half: string, rows?: number): Tensor {
+    if (!this.params16) return x;
+    const h = this.t(half);
+    castF16(p, x, h, rows === undefined ? undefined : rows * x.shape[x.shape.length - 1], `cast ${x.label} → f16`);
+    return h;
+  }
+
+  /** The f16 copy the forward made of an operand (mixed precision), else the f32 tensor itself. */
+  private half(name: string, x: Tensor): Tensor {
+    return this.params16 ? this.t(name) : x;
+  }
+
+  /** Mixed precision: refresh the f16 copy of the parameters (start of every forward; the optimizer updates the f32 ones). */
+  private castParameters(p: Program): void {
+    if (!this.params16) return;
+    for (const r of this.ranges(this.params)) {
+      const h: Tensor = { buffer: this.params16.buffer, byteOffset: r.byteOffset / 2, shape: r.shape, dtype: 'f16', label: 'parameters (f16)' };
+      castF16(p, r, h, undefined, 'cast parameters → f16');
+    }
+  }
+
   g(name: string): Tensor {
     if (!this.grads) throw new Error('runtime was built without gradients');
     return this.view(this.grads, this.slot(name));
@@ -209,6 +244,7 @@ export class TransformerRuntime {
     const BT = this.BT;
     const norm = { rows: BT, D: d, eps: c.rmsnorm_eps };
     const att = projectionLayout(this.opts.batchSize, this.opts.seqLen, c.num_heads, headDim(c));
+    this.castParameters(p);
     embeddingForward(p, { rows: BT, D: d, vocab: c.vocab_size }, this.t('ids'), this.w('token_embeddings.weight'), this.t('x0'));
     for (let l = 0; l < c.num_layers; l++) {
       const L = `layers.${l}.`;
@@ -220,16 +256,17 @@ export class TransformerRuntime {
         ain = this.t(`${L}n1`);
       }
       const [q, k, v, o] = ['q', 'k', 'v', 'o'].map((n) => this.t(`${L}${n}`));
-      linearForward(p, this.lin(), ain, this.w(`${L}attn.q_proj.weight`), q);
-      linearForward(p, this.lin(), ain, this.w(`${L}attn.k_proj.weight`), k);
-      linearForward(p, this.lin(), ain, this.w(`${L}attn.v_proj.weight`), v);
+      const ainOp = this.operand(p, ain, `${L}ain16`);
+      linearForward(p, this.lin(), ainOp, this.wm(`${L}attn.q_proj.weight`), q);
+      linearForward(p, this.lin(), ainOp, this.wm(`${L}attn.k_proj.weight`), k);
+      linearForward(p, this.lin(), ainOp, this.wm(`${L}attn.v_proj.weight`), v);
       if (c.pos === 'rope') {
         rope(p, att, q, this.t('positions'), this.t('rope_cos'), this.t('rope_sin'), false);
         rope(p, att, k, this.t('positions'), this.t('rope_cos'), this.t('rope_sin'), false);
       }
       attentionForward(p, att, q, k, v, o, this.t(`${L}lse`));
       const proj = this.t('proj');
-      linearForward(p, this.lin(), o, this.w(`${L}attn.output_proj.weight`), proj);
+      linearForward(p, this.lin(), this.operand(p, o, `${L}o16`), this.wm(`${L}attn.output_proj.weight`), proj);
       const xmid = this.t(`${L}xmid`);
       if (c.norm === 'post') {
         residualForward(p, BT * d, x, proj, this.t(`${L}s1`));
@@ -243,15 +280,25 @@ export class TransformerRuntime {
         fin = this.t(`${L}n2`);
       }
       const a = this.t(`${L}a`);
-      const h = this.t(`${L}h`);
-      linearForward(p, this.lin(BT, d, c.d_ff), fin, this.w(`${L}ffn.w1.weight`), a);
+      const finOp = this.operand(p, fin, `${L}fin16`);
+      linearForward(p, this.lin(BT, d, c.d_ff), finOp, this.wm(`${L}ffn.w1.weight`), a);
+      let hOp: Tensor;
       if (c.ffn === 'swiglu') {
-        linearForward(p, this.lin(BT, d, c.d_ff), fin, this.w(`${L}ffn.w3.weight`), this.t(`${L}b`));
-        swigluForward(p, BT * c.d_ff, a, this.t(`${L}b`), h);
+        const b = this.t(`${L}b`);
+        linearForward(p, this.lin(BT, d, c.d_ff), finOp, this.wm(`${L}ffn.w3.weight`), b);
+        if (this.params16) {
+          // Mixed precision: the gate's output only as the f16 operand of w2 (fused cast).
+          hOp = this.t(`${L}h16`);
+          swigluForwardHalf(p, BT * c.d_ff, a, b, hOp);
+        } else {
+          hOp = this.t(`${L}h`);
+          swigluForward(p, BT * c.d_ff, a, b, hOp);
+        }
       } else {
-        siluForward(p, BT * c.d_ff, a, h);
+        siluForward(p, BT * c.d_ff, a, this.t(`${L}h`));
+        hOp = this.operand(p, this.t(`${L}h`), `${L}h16`);
       }
-      linearForward(p, this.lin(BT, c.d_ff, d), h, this.w(`${L}ffn.w2.weight`), proj);
+      linearForward(p, this.lin(BT, c.d_ff, d), hOp, this.wm(`${L}ffn.w2.weight`), proj);
       if (c.norm === 'post') {
         residualForward(p, BT * d, xmid, proj, this.t(`${L}s2`));
         rmsnormForward(p, norm, this.t(`${L}s2`), this.w(`${L}ln2.weight`), xnext, this.t(`${L}r2`));
@@ -267,18 +314,22 @@ export class TransformerRuntime {
     }
     // LM head and loss over row chunks; in training the head's backward runs per chunk too, so the logits
     // buffer only ever holds one chunk.
-    const head = this.w(this.headName());
+    const head = this.wm(this.headName());
+    const xfOp = this.operand(p, xf, 'xf16');
     const logits = this.t('logits');
     for (let r0 = 0; r0 < BT; r0 += this.chunkRows) {
       const rows = Math.min(this.chunkRows, BT - r0);
       const s: LinearShape = { rows, inFeatures: d, outFeatures: c.vocab_size, xRow: r0, yRow: 0 };
-      linearForward(p, s, xf, head, logits, false, 'lm_head_forward');
+      linearForward(p, s, xfOp, head, logits, false, 'lm_head_forward');
       if (this.opts.captureLogits) p.copy(logits.buffer, 0, this.t('logits_capture').buffer, r0 * c.vocab_size * 4, rows * c.vocab_size * 4, 'capture logits');
-      crossEntropyForwardBackward(p, { rows, V: c.vocab_size, rowOffset: r0, totalRows: BT, writeGrad: training }, logits, this.t('targets'), this.t('row_loss'), this.stats ?? this.t('loss'));
+      // Mixed precision with an even vocabulary: the gradient straight into the f16 operand of the head's backward.
+      const grad16 = training && this.params16 && c.vocab_size % 2 === 0 ? this.t('logits16') : undefined;
+      crossEntropyForwardBackward(p, { rows, V: c.vocab_size, rowOffset: r0, totalRows: BT, writeGrad: training }, logits, this.t('targets'), this.t('row_loss'), this.stats ?? this.t('loss'), grad16);
       if (training) {
         // The head's gradient accumulates over chunks (gradients are zeroed at the start of the step).
-        linearBackwardWeight(p, s, logits, xf, this.g(this.headName()), true, 'lm_head_backward_weight');
-        linearBackwardInput(p, s, logits, head, this.t('dxf'), false, 'lm_head_backward_input');
+        const dlogits = grad16 ?? this.operand(p, logits, 'logits16', rows);
+        linearBackwardWeight(p, s, dlogits, xfOp, this.g(this.headName()), true, 'lm_head_backward_weight');
+        linearBackwardInput(p, s, dlogits, head, this.t('dxf'), false, 'lm_head_backward_input');
       }
     }
   }
@@ -307,7 +358,6 @@ export class TransformerRuntime {
       const x = this.t(`x${l}`);
       const xmid = this.t(`${L}xmid`);
       const a = this.t(`${L}a`);
-      const h = this.t(`${L}h`);
       // FFN branch. df is the gradient at the FFN's output (and, for pre/none, of the residual stream).
       let df = G;
       if (c.norm === 'post') {
@@ -316,20 +366,33 @@ export class TransformerRuntime {
         rmsnormBackwardWeight(p, norm, this.t(`${L}s2`), G, this.t(`${L}r2`), this.g(`${L}ln2.weight`), this.t('norm_partial'));
         df = S;
       }
-      linearBackwardInput(p, this.lin(BT, f, d), df, this.w(`${L}ffn.w2.weight`), dh);
-      linearBackwardWeight(p, this.lin(BT, f, d), df, h, this.g(`${L}ffn.w2.weight`));
-      if (c.ffn === 'swiglu') swigluBackward(p, BT * f, a, this.t(`${L}b`), dh);
-      else siluBackward(p, BT * f, a, dh);
-      // a now holds d/da (and b d/db). Gradient at the FFN input: into dN (pre) or onto the residual (post/none).
+      const dfOp = this.operand(p, df, 'gd16');
+      linearBackwardInput(p, this.lin(BT, f, d), dfOp, this.wm(`${L}ffn.w2.weight`), dh);
+      const hOp = this.params16 ? this.t(`${L}h16`) : this.t(`${L}h`);
+      linearBackwardWeight(p, this.lin(BT, f, d), dfOp, hOp, this.g(`${L}ffn.w2.weight`));
+      // d/da (and d/db): in place over a (and b), or in mixed precision with SwiGLU straight into f16 operands.
+      let daOp: Tensor;
+      let dbOp: Tensor | undefined;
+      if (c.ffn === 'swiglu' && this.params16) {
+        daOp = this.t('gf16');
+        dbOp = this.t('gf16b');
+        swigluBackwardHalf(p, BT * f, a, this.t(`${L}b`), dh, daOp, dbOp);
+      } else {
+        if (c.ffn === 'swiglu') swigluBackward(p, BT * f, a, this.t(`${L}b`), dh);
+        else siluBackward(p, BT * f, a, dh);
+        daOp = this.operand(p, a, 'gf16');
+      }
+      // Gradient at the FFN input: into dN (pre) or onto the residual (post/none).
       const fin = c.norm === 'pre' ? this.t(`${L}n2`) : xmid;
       const finGrad = c.norm === 'pre' ? dN : df;
       const accIn = c.norm !== 'pre';
-      linearBackwardInput(p, this.lin(BT, d, f), a, this.w(`${L}ffn.w1.weight`), finGrad, accIn);
-      linearBackwardWeight(p, this.lin(BT, d, f), a, fin, this.g(`${L}ffn.w1.weight`));
+      const finOp = this.half(`${L}fin16`, fin);
+      linearBackwardInput(p, this.lin(BT, d, f), daOp, this.wm(`${L}ffn.w1.weight`), finGrad, accIn);
+      linearBackwardWeight(p, this.lin(BT, d, f), daOp, finOp, this.g(`${L}ffn.w1.weight`));
       if (c.ffn === 'swiglu') {
-        const b = this.t(`${L}b`);
-        linearBackwardInput(p, this.lin(BT, d, f), b, this.w(`${L}ffn.w3.weight`), finGrad, true);
-        linearBackwardWeight(p, this.lin(BT, d, f), b, fin, this.g(`${L}ffn.w3.weight`));
+        dbOp ??= this.operand(p, this.t(`${L}b`), 'gf16');
+        linearBackwardInput(p, this.lin(BT, d, f), dbOp, this.wm(`${L}ffn.w3.weight`), finGrad, true);
+        linearBackwardWeight(p, this.lin(BT, d, f), dbOp, finOp, this.g(`${L}ffn.w3.weight`));
       }
       if (c.norm === 'pre') {
         rmsnormBackwardInput(p, norm, xmid, this.w(`${L}ln2.weight`), dN, this.t(`${L}r2`), G, true);
@@ -344,8 +407,9 @@ export class TransformerRuntime {
         dproj = G;
       }
       const [q, k, v, o] = ['q', 'k', 'v', 'o'].map((n) => this.t(`${L}${n}`));
-      linearBackwardInput(p, this.lin(), dproj, this.w(`${L}attn.output_proj.weight`), dO);
-      linearBackwardWeight(p, this.lin(), dproj, o, this.g(`${L}attn.output_proj.weight`));
+      const dprojOp = this.operand(p, dproj, 'gd16');
+      linearBackwardInput(p, this.lin(), dprojOp, this.wm(`${L}attn.output_proj.weight`), dO);
+      linearBackwardWeight(p, this.lin(), dprojOp, this.half(`${L}o16`, o), this.g(`${L}attn.output_proj.weight`));
       attentionBackward(p, att, q, k, v, o, this.t(`${L}lse`), dO, { dq, dk, dv, dsum: this.t('dsum') });
       if (c.pos === 'rope') {
         rope(p, att, dq, this.t('positions'), this.t('rope_cos'), this.t('rope_sin'), true);
@@ -355,9 +419,11 @@ export class TransformerRuntime {
       const ainGrad = c.norm === 'pre' ? dN : G;
       const acc = c.norm !== 'pre';
       const projs: Array<[Tensor, string]> = [[dq, 'q_proj'], [dk, 'k_proj'], [dv, 'v_proj']];
+      const ainOp = this.half(`${L}ain16`, ain);
       projs.forEach(([dy, name], i) => {
-        linearBackwardInput(p, this.lin(), dy, this.w(`${L}attn.${name}.weight`), ainGrad, acc || i > 0);
-        linearBackwardWeight(p, this.lin(), dy, ain, this.g(`${L}attn.${name}.weight`));
+        const dyOp = this.operand(p, dy, 'gd16');
+        linearBackwardInput(p, this.lin(), dyOp, this.wm(`${L}attn.${name}.weight`), ainGrad, acc || i > 0);
+        linearBackwardWeight(p, this.lin(), dyOp, ainOp, this.g(`${L}attn.${name}.weight`));
       });
       if (c.norm === 'pre') {
         rmsnormBackwardInput(p, norm, x, this.w(`${L}ln1.weight`), dN, this.t(`${L}r1`), G, true);
@@ -373,7 +439,7 @@ export class TransformerRuntime {
 
   /** Flat buffers cut into bindable ranges (AdamW and the grad norm run over all parameters at once). */
   private ranges(flat: Tensor): Tensor[] {
-    const maxFloats = Math.floor(this.gpu.device.limits.maxStorageBufferBindingSize / 4 / 64) * 64;
+    const maxFloats = Math.floor(this.gpu.device.limits.maxStorageBufferBindingSize / 4 / 128) * 128; // f16 views stay 256-byte aligned
     const out: Tensor[] = [];
     for (let start = 0; start < this.layout.totalFloats; start += maxFloats) {
       const n = Math.min(maxFloats, this.layout.totalFloats - start);
@@ -484,6 +550,6 @@ export class TransformerRuntime {
 
   destroy(): void {
     for (const t of this.act.values()) t.buffer.destroy();
-    for (const t of [this.params, this.grads, this.m, this.v]) t?.buffer.destroy();
+    for (const t of [this.params, this.params16, this.grads, this.m, this.v]) t?.buffer.destroy();
   }
 }

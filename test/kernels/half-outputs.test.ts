@@ -1,0 +1,80 @@
+// The kernels that write f16 copies for mixed precision (swiglu_*_half, cross_entropy_forward_backward_half)
+// against their f32 entries on the same inputs: every value equal to the f32 result rounded to f16 (relative
+// 2^-11, plus the f16 subnormal step), odd sizes included, and the f32 inputs left unchanged.
+import { afterAll, describe, expect, it } from 'vitest';
+import { Program } from '../../src-main/engine/gpu/program';
+import { createTensor, download, upload, type Tensor } from '../../src-main/engine/gpu/tensor';
+import { swigluBackward, swigluBackwardHalf, swigluForward, swigluForwardHalf } from '../../src-main/engine/kernels/ffn-activation';
+import { crossEntropyForwardBackward } from '../../src-main/engine/kernels/cross-entropy';
+import { initialStats } from '../../src-main/engine/kernels/grad-clip';
+import { testGpu } from '../helpers';
+import { rand } from './linear-helpers';
+
+const gpu = await testGpu();
+const d = gpu.device;
+afterAll(() => gpu.destroy());
+
+const f32 = (n: number, data?: Float32Array): Tensor => {
+  const t = createTensor(d, [n], 'f32');
+  if (data) upload(d, t, data);
+  return t;
+};
+const f16 = (n: number): Tensor => createTensor(d, [n], 'f16', 'f16');
+
+function expectHalfOf(got: Float32Array, want: Float32Array, what: string): void {
+  expect(got.length).toBe(want.length);
+  for (let i = 0; i < want.length; i++) {
+    const tol = Math.abs(want[i]) * 2 ** -11 + 2 ** -24;
+    if (!(Math.abs(got[i] - want[i]) <= tol)) throw new Error(`${what}[${i}]: ${got[i]} vs ${want[i]}`);
+  }
+}
+
+describe('f16 outputs of the mixed-precision kernels', () => {
+  it.each([1, 2, 255, 1001])('swiglu forward and backward, n = %i', async (n) => {
+    const a = rand(n, 1, 4), b = rand(n, 2, 3), dh = rand(n, 3, 50);
+    const [ta, tb, tdh, th] = [f32(n, a), f32(n, b), f32(n, dh), f32(n)];
+    const [h16, da16, db16] = [f16(n), f16(n), f16(n)];
+    const p = new Program(d);
+    swigluForwardHalf(p, n, ta, tb, h16);
+    swigluBackwardHalf(p, n, ta, tb, tdh, da16, db16);
+    swigluForward(p, n, ta, tb, th);
+    p.submit();
+    const [gotH, gotDa, gotDb, wantH, aAfter] = await Promise.all([download(d, h16), download(d, da16), download(d, db16), download(d, th), download(d, ta)]);
+    expect(Array.from(aAfter)).toEqual(Array.from(a)); // the half entries leave a (and b) alone
+    expectHalfOf(gotH, wantH, 'h');
+    const q = new Program(d);
+    swigluBackward(q, n, ta, tb, tdh); // in place: a ← da, b ← db
+    q.submit();
+    expectHalfOf(gotDa, await download(d, ta), 'da');
+    expectHalfOf(gotDb, await download(d, tb), 'db');
+  });
+
+  it('cross entropy gradient as f16, with the loss scale', async () => {
+    const rows = 5, V = 1002;
+    const logits = rand(rows * V, 4, 6);
+    const targets = Uint32Array.from({ length: rows }, (_, i) => (i * 397) % V);
+    const tl = f32(rows * V, logits);
+    const tt = createTensor(d, [rows], 'targets', 'u32');
+    upload(d, tt, targets);
+    const stats = createTensor(d, [8], 'stats');
+    upload(d, stats, initialStats(1024));
+    const [rl16, rl32] = [f32(rows), f32(rows)];
+    const g16 = f16(rows * V);
+    const args = { rows, V, rowOffset: 0, totalRows: rows, writeGrad: true };
+    const p = new Program(d);
+    crossEntropyForwardBackward(p, args, tl, tt, rl16, stats, g16);
+    p.submit();
+    const [got, lossHalf, untouched] = [await download(d, g16), await download(d, rl16), await download(d, tl)];
+    expect(Array.from(untouched)).toEqual(Array.from(logits));
+    const q = new Program(d);
+    crossEntropyForwardBackward(q, args, tl, tt, rl32, stats);
+    q.submit();
+    expectHalfOf(got, await download(d, tl), 'dlogits');
+    expect(Array.from(lossHalf)).toEqual(Array.from(await download(d, rl32)));
+  });
+
+  it('cross entropy refuses an f16 gradient for an odd vocabulary', () => {
+    const t = f32(6);
+    expect(() => crossEntropyForwardBackward(new Program(d), { rows: 2, V: 3, rowOffset: 0, totalRows: 2, writeGrad: true }, t, t, t, t, f16(6))).toThrow(/even vocabulary/);
+  });
+});
