@@ -35,6 +35,9 @@ fn reduce(lid: u32, v: f32, is_max: bool) -> f32 {
   return r;
 }
 
+// The row's target, kept inside the row (the data loaders reject ids ≥ vocab_size; embedding clamps the same way).
+fn target_of(row: u32) -> u32 { return min(targets[p.row_offset + row], p.V - 1u); }
+
 // The row's max and Σexp (all lanes get them), and its loss written by lane 0.
 fn row_stats(row: u32, lid: u32) -> vec2<f32> {
   let base = row * p.V;
@@ -44,7 +47,7 @@ fn row_stats(row: u32, lid: u32) -> vec2<f32> {
   var se = 0.0;
   for (var c = lid; c < p.V; c += WG) { se += exp(logits[base + c] - mx); }
   se = reduce(lid, se, false);
-  let tgt = targets[p.row_offset + row];
+  let tgt = target_of(row);
   if (lid == 0u) { row_loss[p.row_offset + row] = mx + log(se) - logits[base + tgt]; }
   workgroupBarrier();
   return vec2<f32>(mx, se);
@@ -57,7 +60,7 @@ fn cross_entropy_forward_backward(@builtin(workgroup_id) wg: vec3u, @builtin(num
   let st = row_stats(row, lid);
   if (p.write_grad != 0u) {
     let base = row * p.V;
-    let tgt = targets[p.row_offset + row];
+    let tgt = target_of(row);
     let inv_se = 1.0 / st.y;
     let k = p.inv_n * scale[3];
     for (var c = lid; c < p.V; c += WG) {
@@ -74,7 +77,7 @@ fn cross_entropy_forward_backward_half(@builtin(workgroup_id) wg: vec3u, @builti
   if (row >= p.rows) { return; }
   let st = row_stats(row, lid);
   let base = row * p.V;
-  let tgt = targets[p.row_offset + row];
+  let tgt = target_of(row);
   let inv_se = 1.0 / st.y;
   let k = p.inv_n * scale[3];
   for (var c = 2u * lid; c < p.V; c += 2u * WG) {

@@ -30,7 +30,7 @@ fn embedding_forward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) 
 fn embedding_backward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let seg = wg.y * nwg.x + wg.x;
   if (seg >= seg_meta[0]) { return; }
-  let v = seg_id[seg];
+  let v = min(seg_id[seg], p.vocab - 1u); // as in the forward (ids ≥ vocab never reach here: the loaders reject them)
   let a = seg_start[seg];
   let b = seg_start[seg + 1u];
   for (var c = lid; c < p.D; c += WG) {

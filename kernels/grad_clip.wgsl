@@ -38,7 +38,9 @@ fn grad_clip_partial(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) 
     if (i < p.n) { let v = g[i]; s = fma(v, v, s); }
   }
   let total = reduce(lid, s);
-  if (lid == 0u) { partials[p.part_offset + w] = total; }
+  // A 2-D grid (over 65535 workgroups) overshoots: its extra workgroups own no slot (the next range's, or past the
+  // end of partials for the last range).
+  if (lid == 0u && start < p.n) { partials[p.part_offset + w] = total; }
 }
 
 @compute @workgroup_size(WG)

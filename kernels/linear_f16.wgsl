@@ -64,14 +64,32 @@ fn b1(i: u32) -> f32 {
 }
 
 // Eight halves from element `base` of an f16 operand, those from the n-th on zero, packed into a vec4's bits.
+// (Guarded with if, not select: select evaluates both operands, and the elements from the n-th on may lie past
+// the end of the binding; without Dawn's robustness clamps that read is undefined.)
 fn half8a(base: u32, n: u32) -> vec4f {
-  let lo = vec4f(select(0.0, a1(base), n > 0u), select(0.0, a1(base + 1u), n > 1u), select(0.0, a1(base + 2u), n > 2u), select(0.0, a1(base + 3u), n > 3u));
-  let hi = vec4f(select(0.0, a1(base + 4u), n > 4u), select(0.0, a1(base + 5u), n > 5u), select(0.0, a1(base + 6u), n > 6u), select(0.0, a1(base + 7u), n > 7u));
+  var lo = vec4f(0.0);
+  var hi = vec4f(0.0);
+  if (n > 0u) { lo.x = a1(base); }
+  if (n > 1u) { lo.y = a1(base + 1u); }
+  if (n > 2u) { lo.z = a1(base + 2u); }
+  if (n > 3u) { lo.w = a1(base + 3u); }
+  if (n > 4u) { hi.x = a1(base + 4u); }
+  if (n > 5u) { hi.y = a1(base + 5u); }
+  if (n > 6u) { hi.z = a1(base + 6u); }
+  if (n > 7u) { hi.w = a1(base + 7u); }
   return pack8(lo, hi);
 }
 fn half8b(base: u32, n: u32) -> vec4f {
-  let lo = vec4f(select(0.0, b1(base), n > 0u), select(0.0, b1(base + 1u), n > 1u), select(0.0, b1(base + 2u), n > 2u), select(0.0, b1(base + 3u), n > 3u));
-  let hi = vec4f(select(0.0, b1(base + 4u), n > 4u), select(0.0, b1(base + 5u), n > 5u), select(0.0, b1(base + 6u), n > 6u), select(0.0, b1(base + 7u), n > 7u));
+  var lo = vec4f(0.0);
+  var hi = vec4f(0.0);
+  if (n > 0u) { lo.x = b1(base); }
+  if (n > 1u) { lo.y = b1(base + 1u); }
+  if (n > 2u) { lo.z = b1(base + 2u); }
+  if (n > 3u) { lo.w = b1(base + 3u); }
+  if (n > 4u) { hi.x = b1(base + 4u); }
+  if (n > 5u) { hi.y = b1(base + 5u); }
+  if (n > 6u) { hi.z = b1(base + 6u); }
+  if (n > 7u) { hi.w = b1(base + 7u); }
   return pack8(lo, hi);
 }
 // Eight values as eight halves in a vec4<f32>'s bits (the register form of an f16 operand's load).

@@ -2,7 +2,7 @@
 // subgroup-matrix builtins are replaced by plain WGSL that computes the same 16×16 products (each invocation
 // holding the whole matrix), so llvmpipe and CI run the kernel's own indexing code. This does not check the real
 // builtins' data layouts; linear-f16.test.ts (needs subgroup matrices) and the matmul bench do.
-import { mkdtempSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -70,6 +70,8 @@ const dir = mkdtempSync(join(tmpdir(), 'lmwb-f16emu-'));
 const kernels = resolve(__dirname, '../../kernels');
 copyFileSync(join(kernels, 'linear.wgsl'), join(dir, 'linear.wgsl'));
 copyFileSync(join(kernels, 'cast.wgsl'), join(dir, 'cast.wgsl'));
+mkdirSync(join(dir, 'include'));
+for (const f of readdirSync(join(kernels, 'include'))) copyFileSync(join(kernels, 'include', f), join(dir, 'include', f));
 writeFileSync(join(dir, 'linear_f16.wgsl'), emulate(readFileSync(join(kernels, 'linear_f16.wgsl'), 'utf8')));
 process.env.LMWB_KERNELS_DIR = dir;
 process.env.XDG_RUNTIME_DIR ??= '/tmp';
