@@ -8,7 +8,7 @@ set -uo pipefail
 L=${OUT:-/tmp}/log
 say() { echo "== $*" | tee -a "$L"; }
 # SECTIONS picks what runs (default all): ref, bench, soak, parity (needs PARITY_STEPS > 0), torch; also
-# mm (matmul bench with the tile sweep) and tiles (the full step with each f16 tile in TILES, "TM,TN,SR,SC[,KS]" ;-separated)
+# mm (matmul bench; SWEEP=1 adds the tile sweep) and tiles (the full step with each f16 tile in TILES, "TM,TN,SR,SC[,KS]" ;-separated)
 S=",${SECTIONS:-ref,bench,soak,parity,torch},"
 want() { [[ "$S" == *",$1,"* ]]; }
 run() { "$@" 2>&1 | grep -v '^Warning' | tee -a "$L"; }
@@ -20,9 +20,11 @@ fi
 if want bench; then
 say "bench f32 batch 128";    run timeout 120 node dist/train-bench.mjs --batch 128 --steps 10 --warmup 2 --precision f32 --no-kernels
 say "bench mixed batch 128";  run timeout 120 node dist/train-bench.mjs --batch 128 --steps 20 --warmup 3 --precision mixed
+say "bench mixed batch 128, Dawn bounds clamping on (LMWB_SAFE_KERNELS=1)"
+LMWB_SAFE_KERNELS=1 run timeout 120 node dist/train-bench.mjs --batch 128 --steps 20 --warmup 3 --precision mixed --no-kernels
 fi
 if want mm; then
-say "matmul bench (f16, tile sweep)"; ONLY=f16 SWEEP=1 run timeout 300 node dist/matmul-bench.mjs
+say "matmul bench (f16: f32 and f16 operands)"; ONLY=f16 run timeout 300 node dist/matmul-bench.mjs
 fi
 if want tiles; then
   IFS=';' read -ra TS <<< "${TILES:-128,128,2,2;256,128,4,2;128,256,2,4;128,128,2,2,64}"

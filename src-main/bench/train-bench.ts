@@ -44,7 +44,7 @@ rt.checkAllocation();
 const out = (s: string) => process.stdout.write(`${s}\n`);
 out(`device: ${gpu.info.description} (${gpu.info.vendor} ${gpu.info.architecture})`);
 out(`model: ${JSON.stringify(cfg)}`);
-out(`precision: ${precision} (${describeLinearBackend(gpu.device)})`);
+out(`precision: ${precision} (${describeLinearBackend(gpu.device)}); Dawn bounds clamping ${gpu.info.boundsChecks ? 'on' : 'off'}`);
 out(`batch ${B} × ${T} = ${B * T} tokens/step; ${(rt.layout.count / 1e6).toFixed(2)}M parameters; ${(rt.bytesAllocated / 2 ** 20).toFixed(0)} MiB allocated; logits chunk ${rt.chunkRows} rows`);
 for (let i = 0; i < Number(a.warmup); i++) rt.trainStep(1e-3, i + 1);
 await gpu.sync();

@@ -52,7 +52,7 @@ export function registerTrain(program: Command): void {
         events: {
           onStart(i) {
             say(`run ${cfg.name} → ${i.runDir}`);
-            say(`device: ${i.device}; precision ${i.precision}`);
+            say(`device: ${i.device}; precision ${i.precision}; ${i.kernels}`);
             say(`model: ${(i.parameters / 1e6).toFixed(2)}M parameters (${(i.nonEmbeddingParameters / 1e6).toFixed(2)}M non-embedding); ` +
               `${i.steps} steps × ${i.tokensPerStep} tokens = ${((i.steps * i.tokensPerStep) / 1e6).toFixed(2)}M tokens; train file ${(i.trainTokens / 1e6).toFixed(2)}M tokens` +
               (i.startStep ? `; resuming at step ${i.startStep}` : ''));

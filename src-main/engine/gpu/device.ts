@@ -13,6 +13,15 @@ const held: unknown[] = [];
 
 export const DAWN_FLAGS = ['enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia'];
 
+/**
+ * Dawn clamps every array index in every shader (its robustness transform) unless told otherwise. Our kernels keep
+ * their accesses in bounds themselves (audited; the test suite runs without the clamps), and the clamps cost the
+ * tensor-core GEMMs about 1.5x on the H100 (BENCHMARKS.md), so they are off unless LMWB_SAFE_KERNELS=1.
+ */
+export function safeKernels(): boolean {
+  return process.env.LMWB_SAFE_KERNELS === '1';
+}
+
 const WANTED_FEATURES = [
   'shader-f16',
   'subgroups',
@@ -30,6 +39,8 @@ export interface GpuInfo {
   maxBufferSize: number;
   maxStorageBufferBindingSize: number;
   subgroupMatrix: boolean;
+  /** Dawn's shader bounds clamping (robustness) is on: LMWB_SAFE_KERNELS=1. */
+  boundsChecks: boolean;
 }
 
 export interface Gpu {
@@ -76,7 +87,9 @@ export async function openGpu(opts: OpenGpuOptions = {}): Promise<Gpu> {
     Object.assign(globalThis, globals);
     globalsInstalled = true;
   }
-  const flags = [...DAWN_FLAGS];
+  // Extra Dawn toggles: disable_robustness (see safeKernels), and LMWB_DAWN_TOGGLES="a,b" for measurements.
+  const toggles = [...(safeKernels() ? [] : ['disable_robustness']), ...(process.env.LMWB_DAWN_TOGGLES?.split(',').filter(Boolean) ?? [])];
+  const flags = DAWN_FLAGS.map((f) => (f.startsWith('enable-dawn-features=') && toggles.length ? `${f},${toggles.join(',')}` : f));
   if (opts.precise_timestamps) flags.push('disable-dawn-features=timestamp_quantization');
   if (opts.extraFlags) flags.push(...opts.extraFlags);
   const gpu = create(flags);
@@ -122,6 +135,7 @@ export async function openGpu(opts: OpenGpuOptions = {}): Promise<Gpu> {
     maxBufferSize: device.limits.maxBufferSize,
     maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
     subgroupMatrix: features.includes('chromium-experimental-subgroup-matrix' as GPUFeatureName),
+    boundsChecks: safeKernels(),
   };
 
   return {

@@ -87,12 +87,13 @@ function gemm(prog: Program, g: Gemm): void {
       return;
     }
     if (half) {
-      // Output under 1 KiB with f16 operands (tiny models): compute into a 1 KiB scratch and copy the result over.
+      // Output under 1 KiB with f16 operands (tiny models): compute into a 1 KiB scratch holding a copy of C (so
+      // rows outside a row range and accumulate both keep C's values) and copy it back.
       let buf = smallOut.get(prog.device);
       if (!buf) smallOut.set(prog.device, (buf = prog.device.createBuffer({ size: 1024, usage: 0x80 | 0x08 | 0x04, label: 'linear small output' })));
       const bytes = byteLength(g.C);
       const tmp: Tensor = { buffer: buf, byteOffset: 0, shape: g.C.shape, dtype: 'f32', label: 'linear small output' };
-      if (g.accumulate) prog.copy(g.C.buffer, g.C.byteOffset, buf, 0, bytes, `${g.label} (old output)`);
+      prog.copy(g.C.buffer, g.C.byteOffset, buf, 0, bytes, `${g.label} (old output)`);
       gemmF16(prog, { ...g, C: tmp });
       prog.copy(buf, 0, g.C.buffer, g.C.byteOffset, bytes, `${g.label} (small output)`);
       return;

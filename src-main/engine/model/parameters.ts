@@ -1,4 +1,4 @@
-// The model's parameters in CS336 order and names, laid out in one flat buffer (each tensor at a 256-byte
+// The model's parameters in CS336 order and names, laid out in one flat buffer (each tensor at a 512-byte
 // boundary so it can be bound alone), and their initialisation.
 import type { ModelConfig } from './config';
 import { rngFor, STREAM_INIT, truncatedNormal } from '../rng';

@@ -28,6 +28,8 @@ export interface TrainStartInfo {
   tokensPerStep: number;
   trainTokens: number;
   precision: string;
+  /** Whether Dawn clamps shader array indices (see safeKernels in gpu/device.ts). */
+  kernels: string;
 }
 
 export interface TrainEvents {
@@ -141,6 +143,7 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
     precision: rt.precision === 'mixed'
       ? 'mixed (f16 tensor-core matmuls with f32 accumulation, f32 weights and optimizer state, dynamic loss scaling)'
       : `f32${cfg.training.precision === 'auto' ? ' (this adapter has no f16 subgroup matrices)' : ''}`,
+    kernels: gpu.info.boundsChecks ? "Dawn's bounds clamping on (LMWB_SAFE_KERNELS=1)" : "Dawn's bounds clamping off (faster; LMWB_SAFE_KERNELS=1 turns it on)",
   });
 
   const t0 = performance.now();
