@@ -1,63 +1,256 @@
 // Attention kernel benchmark: forward and backward time of the causal attention kernels at the CS336 shape
-// (batch 128, 16 heads, T 256, head dim 32 by default) for several tile sizes, each checked against the default
-// tiles' results.   npx tsx src-main/bench/attention-bench.ts [--batch 128 --heads 16 --seq 256 --dk 32]
+// (batch 128, 16 heads, T 256, head dim 32 by default), for the f32 kernel (attention.wgsl) and the tensor-core f16
+// kernel (attention_f16.wgsl), with the f16 results checked against the f32 kernel's on the full shape and on
+// awkward shapes (PASS/FAIL lines: this is the f16 kernel's correctness check on the GPU machine).
+//   npx tsx src-main/bench/attention-bench.ts [--batch 128 --heads 16 --seq 256 --dk 32]
+//     --backend f32|f16|both   which kernels to time (default both; f16 alone skips the full-shape comparison)
+//     --check / --no-check     the awkward-shape comparison (default on where f16 runs)
+//     --f16-sweep              time the f16 kernels over several tiles
+//     --f32-sweep              time the f32 kernel over several tile sizes (the previous tile sweep)
+//     --toggles a,b            extra Dawn toggles (disable_workgroup_init, disable_robustness), for comparison
 import { parseArgs } from 'node:util';
 import { openGpu } from '../engine/gpu/device';
 import { Program } from '../engine/gpu/program';
-import { createTensor, upload, download } from '../engine/gpu/tensor';
-import { attentionForward, attentionBackward, projectionLayout, setAttentionTilesForBench, attentionTiles, type AttentionTiles } from '../engine/kernels/attention';
+import { profileProgram } from '../engine/gpu/profiler';
+import { createTensor, upload, download, type Tensor } from '../engine/gpu/tensor';
+import {
+  attentionForward, attentionBackward, projectionLayout, selectAttentionBackend, setAttentionTilesForBench, attentionTiles,
+  type AttentionShape, type AttentionTiles, type AttentionBackend,
+} from '../engine/kernels/attention';
+import { f16AttentionSupported, f16AttentionTile, setF16AttentionTiles, type AttentionPass, type F16AttentionTile } from '../engine/kernels/attention-f16';
 import { rngFor, normal } from '../engine/rng';
 
-const { values: a } = parseArgs({ options: { batch: { type: 'string', default: '128' }, heads: { type: 'string', default: '16' }, seq: { type: 'string', default: '256' }, dk: { type: 'string', default: '32' }, reps: { type: 'string', default: '10' } } });
+const { values: a } = parseArgs({
+  options: {
+    batch: { type: 'string', default: '128' }, heads: { type: 'string', default: '16' }, seq: { type: 'string', default: '256' },
+    dk: { type: 'string', default: '32' }, reps: { type: 'string', default: '20' }, backend: { type: 'string', default: 'both' },
+    check: { type: 'boolean', default: true }, 'no-check': { type: 'boolean', default: false },
+    'f16-sweep': { type: 'boolean', default: false }, 'f32-sweep': { type: 'boolean', default: false },
+    toggles: { type: 'string', default: '' },
+  },
+});
 const [B, H, T, dk, reps] = [a.batch, a.heads, a.seq, a.dk, a.reps].map(Number);
-const gpu = await openGpu();
+// --toggles: extra Dawn toggles (e.g. disable_workgroup_init, disable_robustness), to measure what they cost
+const gpu = await openGpu(a.toggles ? { extraFlags: [`enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia,${a.toggles}`] } : {});
 const d = gpu.device;
-const s = projectionLayout(B, T, H, dk);
-const n = B * T * H * dk;
-const rng = rngFor(1, 7);
-const mk = (label: string, fill: boolean) => {
-  const t = createTensor(d, [n], label);
-  if (fill) upload(d, t, Float32Array.from({ length: n }, () => normal(rng)));
-  return t;
-};
-const [q, k, v, dout] = ['q', 'k', 'v', 'dout'].map((l) => mk(l, true));
-const out = mk('out', false);
-const lse = createTensor(d, [B * H * T], 'lse');
-const g = { dq: mk('dq', false), dk: mk('dk', false), dv: mk('dv', false), dsum: createTensor(d, [B * H * T], 'dsum') };
-const flops = 2 * 2 * B * H * (T * (T + 1)) / 2 * dk; // QKᵀ and PV over the causal half
+const hasF16 = f16AttentionSupported(d);
+const runF32 = a.backend !== 'f16';
+const runF16 = a.backend !== 'f32' && hasF16;
+if (a.backend !== 'f32' && !hasF16) process.stdout.write('f16 attention: this adapter has no subgroup matrices; f16 skipped\n');
 
-async function time(p: Program): Promise<number> {
-  p.submit();
-  await gpu.sync();
-  const t0 = performance.now();
-  for (let i = 0; i < reps; i++) p.submit();
-  await gpu.sync();
-  return (performance.now() - t0) / reps;
+interface Problem { s: AttentionShape; n: number; q: Tensor; k: Tensor; v: Tensor; dout: Tensor }
+interface Outputs { out: Tensor; lse: Tensor; dq: Tensor; dk: Tensor; dv: Tensor; dsum: Tensor }
+
+function problem(s: AttentionShape, seed: number): Problem {
+  const n = s.B * s.H * s.T * s.dk;
+  const rng = rngFor(seed, 7);
+  const mk = (label: string) => {
+    const t = createTensor(d, [n], label);
+    upload(d, t, Float32Array.from({ length: n }, () => normal(rng)));
+    return t;
+  };
+  return { s, n, q: mk('q'), k: mk('k'), v: mk('v'), dout: mk('dout') };
 }
 
-let refOut: Float32Array | undefined;
-let refDq: Float32Array | undefined;
-const configs: Array<AttentionTiles | undefined> = [undefined, { BQ: 32, BK: 32 }, { BQ: 64, BK: 16 }, { BQ: 64, BK: 64 }, { BQ: 128, BK: 32 }, { BQ: 128, BK: 16 }, { BQ: 32, BK: 16 }, { BQ: 256, BK: 16 }];
-process.stdout.write(`device: ${gpu.info.description}; B ${B} H ${H} T ${T} dk ${dk}\n`);
-for (const c of configs) {
-  setAttentionTilesForBench(c);
-  const tiles = attentionTiles(dk);
-  try {
-    const fwd = new Program(d);
-    attentionForward(fwd, s, q, k, v, out, lse);
-    const bwd = new Program(d);
-    attentionBackward(bwd, s, q, k, v, out, lse, dout, g);
-    const tf = await time(fwd);
-    const tb = await time(bwd);
-    const o = await download(d, out);
-    const dq = await download(d, g.dq);
-    refOut ??= o;
-    refDq ??= dq;
-    let err = 0;
-    for (let i = 0; i < o.length; i += 97) err = Math.max(err, Math.abs(o[i] - refOut[i]), Math.abs(dq[i] - refDq[i]));
-    process.stdout.write(`BQ ${String(tiles.BQ).padStart(3)} BK ${String(tiles.BK).padStart(2)}${c ? '' : ' (default)'}: forward ${tf.toFixed(3)} ms (${(flops / tf / 1e9).toFixed(1)} TFLOP/s), backward ${tb.toFixed(3)} ms, max diff vs default ${err.toExponential(1)}\n`);
-  } catch (e) {
-    process.stdout.write(`BQ ${tiles.BQ} BK ${tiles.BK}: failed: ${(e as Error).message.split('\n')[0]}\n`);
+function outputs(p: Problem, label: string): Outputs {
+  const rows = p.s.B * p.s.H * p.s.T;
+  const mk = (name: string, n: number) => createTensor(d, [n], `${label}.${name}`);
+  return { out: mk('out', p.n), lse: mk('lse', rows), dq: mk('dq', p.n), dk: mk('dk', p.n), dv: mk('dv', p.n), dsum: mk('dsum', rows) };
+}
+
+function record(p: Problem, o: Outputs, backend: AttentionBackend): { fwd: Program; bwd: Program } {
+  selectAttentionBackend(d, backend);
+  const fwd = new Program(d);
+  attentionForward(fwd, p.s, p.q, p.k, p.v, o.out, o.lse);
+  const bwd = new Program(d);
+  attentionBackward(bwd, p.s, p.q, p.k, p.v, o.out, o.lse, p.dout, { dq: o.dq, dk: o.dk, dv: o.dv, dsum: o.dsum });
+  return { fwd, bwd };
+}
+
+/**
+ * Wall-clock ms per run: `reps` copies of the program in one command buffer, best of three, after at least 300 ms
+ * of the same work (the H100's clocks drop within seconds of idling, e.g. while results are checked on the CPU,
+ * and a cold start reads several times slower).
+ */
+async function time(p: Program): Promise<number> {
+  const many = new Program(d);
+  for (let i = 0; i < reps; i++) many.append(p);
+  const w0 = performance.now();
+  do {
+    many.submit();
+    await gpu.sync();
+  } while (performance.now() - w0 < 300);
+  let best = Infinity;
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    many.submit();
+    await gpu.sync();
+    best = Math.min(best, (performance.now() - t0) / reps);
+  }
+  return best;
+}
+
+const maxAbs = (x: Float32Array): number => x.reduce((m, y) => Math.max(m, Math.abs(y)), 0);
+
+/** max |x − ref| / max(max |ref|, floor) (lse: max |x − ref|, it is a log). */
+function err(x: Float32Array, ref: Float32Array, floor = 0, absolute = false): number {
+  let dd = 0;
+  for (let i = 0; i < ref.length; i++) dd = Math.max(dd, Math.abs(x[i] - ref[i]));
+  return absolute ? dd : dd / Math.max(maxAbs(ref), floor, 1e-30);
+}
+
+// Bounds of test/kernels/attention-f16.test.ts (f16 rounding of q, k, v, dout and P/dS, f32 accumulation).
+const LIMITS = { out: 5e-3, lse: 5e-3, dq: 1e-2, dk: 1e-2, dv: 1e-2 } as const;
+type Errors = Record<keyof typeof LIMITS, number>;
+
+/** Errors of x against ref; dq and dk relative to max(max |ref|, max |ref dv|), as in the test (they can be ~0). */
+async function compare(x: Outputs, ref: Outputs): Promise<Errors> {
+  const get = (t: Tensor) => download(d, t);
+  const dvRef = await get(ref.dv);
+  const g = maxAbs(dvRef);
+  return {
+    out: err(await get(x.out), await get(ref.out)),
+    lse: err(await get(x.lse), await get(ref.lse), 0, true),
+    dq: err(await get(x.dq), await get(ref.dq), g),
+    dk: err(await get(x.dk), await get(ref.dk), g),
+    dv: err(await get(x.dv), dvRef),
+  };
+}
+
+const pass = (e: Errors) => (Object.keys(LIMITS) as Array<keyof typeof LIMITS>).every((k) => e[k] < LIMITS[k]);
+const fmtErr = (e: Errors) => `out ${e.out.toExponential(2)} lse ${e.lse.toExponential(2)} dq ${e.dq.toExponential(2)} dk ${e.dk.toExponential(2)} dv ${e.dv.toExponential(2)}`;
+const tileStr = (t: F16AttentionTile | undefined) => (t ? `${t.NSG}x${t.BK}` : 'none');
+const f16Tiles = (dkk: number) => (['forward', 'backward_query', 'backward_key'] as const).map((p) => `${p} ${tileStr(f16AttentionTile(d, p, dkk))}`).join(', ');
+const destroy = (...ts: Tensor[]) => ts.forEach((t) => t.buffer.destroy());
+let failures = 0;
+
+process.stdout.write(`device: ${gpu.info.description}; B ${B} H ${H} T ${T} dk ${dk}; ${reps} runs per timing\n`);
+const s = projectionLayout(B, T, H, dk);
+const flops = 2 * 2 * B * H * (T * (T + 1)) / 2 * dk; // QKᵀ and PV over the causal half
+const main = problem(s, 1);
+const o32 = outputs(main, 'f32');
+const o16 = outputs(main, 'f16');
+
+if (runF32) {
+  const p = record(main, o32, 'f32');
+  const tf = await time(p.fwd);
+  const tb = await time(p.bwd);
+  p.fwd.submit();
+  p.bwd.submit();
+  await gpu.sync();
+  process.stdout.write(`f32 (BQ ${attentionTiles(dk).BQ} BK ${attentionTiles(dk).BK}): forward ${tf.toFixed(3)} ms (${(flops / tf / 1e9).toFixed(1)} TFLOP/s), backward ${tb.toFixed(3)} ms, total ${(tf + tb).toFixed(3)} ms per layer\n`);
+  if (d.features.has('timestamp-query')) {
+    const prof = new Program(d);
+    prof.append(p.fwd);
+    prof.append(p.bwd);
+    const r = await profileProgram(d, prof, 10);
+    process.stdout.write(`  per kernel (timestamps): ${r.kernels.map((k) => `${k.label} ${k.ms.toFixed(3)} ms`).join(', ')}\n`);
   }
 }
-process.exit(0);
+if (runF16) {
+  const p = record(main, o16, 'f16');
+  const tf = await time(p.fwd);
+  const tb = await time(p.bwd);
+  p.fwd.submit();
+  p.bwd.submit();
+  await gpu.sync();
+  process.stdout.write(`f16 (tiles ${f16Tiles(dk)}): forward ${tf.toFixed(3)} ms (${(flops / tf / 1e9).toFixed(1)} TFLOP/s), backward ${tb.toFixed(3)} ms, total ${(tf + tb).toFixed(3)} ms per layer\n`);
+  if (d.features.has('timestamp-query')) {
+    const prof = new Program(d);
+    prof.append(p.fwd);
+    prof.append(p.bwd);
+    const r = await profileProgram(d, prof, 10);
+    process.stdout.write(`  per kernel (timestamps): ${r.kernels.map((k) => `${k.label} ${k.ms.toFixed(3)} ms`).join(', ')}\n`);
+  }
+  if (runF32) {
+    const e = await compare(o16, o32);
+    if (!pass(e)) failures++;
+    process.stdout.write(`  full shape f16 vs f32: ${fmtErr(e)} ${pass(e) ? 'PASS' : 'FAIL'}\n`);
+  }
+}
+
+if (runF16 && a['f16-sweep']) {
+  const fwdTiles: F16AttentionTile[] = [{ NSG: 4, BK: 16 }, { NSG: 4, BK: 32 }, { NSG: 4, BK: 64 }, { NSG: 2, BK: 16 }, { NSG: 8, BK: 16 }, { NSG: 8, BK: 32 }];
+  const bwdTiles: F16AttentionTile[] = [{ NSG: 4, BK: 32 }, { NSG: 4, BK: 16 }, { NSG: 2, BK: 32 }, { NSG: 2, BK: 16 }, { NSG: 2, BK: 64 }, { NSG: 1, BK: 32 }, { NSG: 1, BK: 64 }];
+  const sweep: Array<Partial<Record<AttentionPass, F16AttentionTile>>> = [
+    ...fwdTiles.map((t) => ({ forward: t })),
+    ...bwdTiles.map((t) => ({ backward_query: t, backward_key: t })),
+  ];
+  for (const tiles of sweep) {
+    try {
+      setF16AttentionTiles(tiles);
+      const p = record(main, o16, 'f16');
+      const prog = tiles.forward ? p.fwd : p.bwd;
+      const ms = await time(prog);
+      const r = await profileProgram(d, prog, 10);
+      process.stdout.write(`  sweep ${JSON.stringify(tiles)}: ${tiles.forward ? 'forward' : 'backward'} ${ms.toFixed(3)} ms; timestamps ${r.kernels.map((k) => `${k.label} ${k.ms.toFixed(3)}`).join(', ')}\n`);
+    } catch (e) {
+      process.stdout.write(`  sweep ${JSON.stringify(tiles)}: failed: ${(e as Error).message.split('\n')[0]}\n`);
+    }
+  }
+  setF16AttentionTiles({});
+}
+
+if (runF16 && a.check && !a['no-check']) {
+  interface Awkward { B: number; H: number; T: number; dk: number; bhtd?: boolean; tiles?: Partial<Record<AttentionPass, F16AttentionTile>> }
+  const cases: Awkward[] = [
+    { B: 2, H: 3, T: 1, dk: 32 },
+    { B: 2, H: 3, T: 17, dk: 16 },
+    { B: 3, H: 2, T: 100, dk: 32 },
+    { B: 2, H: 2, T: 100, dk: 64, bhtd: true },
+    { B: 4, H: 4, T: 256, dk: 32 },
+    { B: 1, H: 3, T: 333, dk: 64 },
+    { B: 1, H: 2, T: 200, dk: 128 },
+    { B: 2, H: 2, T: 77, dk: 48, bhtd: true },
+    { B: 1, H: 2, T: 90, dk: 16, tiles: { forward: { NSG: 1, BK: 64 }, backward_query: { NSG: 1, BK: 32 }, backward_key: { NSG: 1, BK: 64 } } },
+    { B: 1, H: 2, T: 130, dk: 32, tiles: { forward: { NSG: 2, BK: 16 }, backward_query: { NSG: 4, BK: 16 }, backward_key: { NSG: 2, BK: 64 } } },
+  ];
+  for (const c of cases) {
+    const sh: AttentionShape = c.bhtd
+      ? { B: c.B, H: c.H, T: c.T, dk: c.dk, sB: c.H * c.T * c.dk, sH: c.T * c.dk, sT: c.dk }
+      : projectionLayout(c.B, c.T, c.H, c.dk);
+    const pr = problem(sh, 2 + c.T);
+    const r32 = outputs(pr, 'ref');
+    const r16 = outputs(pr, 'x');
+    const name = `B ${c.B} H ${c.H} T ${c.T} dk ${c.dk}${c.bhtd ? ' [B,H,T,dk]' : ''}${c.tiles ? ` tiles ${JSON.stringify(c.tiles)}` : ''}`;
+    try {
+      setAttentionTilesForBench(undefined);
+      const p32 = record(pr, r32, 'f32');
+      setF16AttentionTiles(c.tiles ?? {});
+      const p16 = record(pr, r16, 'f16');
+      const kinds = p16.fwd.steps.concat(p16.bwd.steps).filter((st) => st.label.startsWith('attention_f16')).length;
+      for (const p of [p32.fwd, p32.bwd, p16.fwd, p16.bwd]) p.submit();
+      await gpu.sync();
+      const e = await compare(r16, r32);
+      const ok = pass(e) && kinds === 3;
+      if (!ok) failures++;
+      process.stdout.write(`  check ${name}: ${fmtErr(e)}${kinds === 3 ? '' : ' (f32 fallback ran)'} ${ok ? 'PASS' : 'FAIL'}\n`);
+    } catch (e) {
+      failures++;
+      process.stdout.write(`  check ${name}: error: ${(e as Error).message.split('\n')[0]} FAIL\n`);
+    } finally {
+      setF16AttentionTiles({});
+      destroy(pr.q, pr.k, pr.v, pr.dout, ...Object.values(r32), ...Object.values(r16));
+    }
+  }
+}
+
+if (runF32 && a['f32-sweep']) {
+  const configs: Array<AttentionTiles | undefined> = [undefined, { BQ: 32, BK: 32 }, { BQ: 64, BK: 64 }, { BQ: 128, BK: 32 }, { BQ: 128, BK: 16 }, { BQ: 32, BK: 16 }];
+  for (const c of configs) {
+    setAttentionTilesForBench(c);
+    const tiles = attentionTiles(dk);
+    try {
+      const p = record(main, o32, 'f32');
+      const tf = await time(p.fwd);
+      const tb = await time(p.bwd);
+      process.stdout.write(`f32 BQ ${String(tiles.BQ).padStart(3)} BK ${String(tiles.BK).padStart(2)}${c ? '' : ' (default)'}: forward ${tf.toFixed(3)} ms, backward ${tb.toFixed(3)} ms\n`);
+    } catch (e) {
+      process.stdout.write(`f32 BQ ${tiles.BQ} BK ${tiles.BK}: failed: ${(e as Error).message.split('\n')[0]}\n`);
+    }
+  }
+  setAttentionTilesForBench(undefined);
+}
+
+if (runF16) process.stdout.write(failures ? `f16 attention: ${failures} check(s) FAILED\n` : 'f16 attention: all checks PASS\n');
+process.exit(failures ? 1 : 0);
