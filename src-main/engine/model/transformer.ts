@@ -14,7 +14,7 @@ import { embeddingForward, embeddingBackward, embeddingSegments } from '../kerne
 import { rope, ropeTables } from '../kernels/rope';
 import { swigluForward, swigluBackward, swigluForwardHalf, swigluBackwardHalf, siluForward, siluBackward } from '../kernels/ffn-activation';
 import { residualForward } from '../kernels/residual';
-import { attentionForward, attentionBackward, projectionLayout } from '../kernels/attention';
+import { attentionForward, attentionBackward, projectionLayout, selectAttentionBackend } from '../kernels/attention';
 import { crossEntropyForwardBackward, crossEntropyReduce } from '../kernels/cross-entropy';
 import { gradNorm, partialsNeeded, initialStats, STATS } from '../kernels/grad-clip';
 import { adamwStep, setAdamWStep, type AdamWHyper } from '../kernels/adamw';
@@ -40,6 +40,7 @@ export interface RuntimeOptions {
    * f32: every matmul in f32. mixed: matmuls on tensor cores with f16 inputs and f32 accumulation (needs subgroup
    * matrices), f32 master weights, optimizer state and activations, dynamic loss scaling (2^16 to start). The GEMMs
    * read f16 copies of their operands (cast.wgsl): the weights once per step, activations and gradients as made.
+   * Attention runs on tensor cores too (attention_f16.wgsl: f16 products, f32 softmax statistics).
    */
   precision?: 'f32' | 'mixed';
 }
@@ -80,6 +81,7 @@ export class TransformerRuntime {
     }
     this.precision = opts.precision ?? 'f32';
     selectLinearBackend(device, this.precision === 'mixed' ? 'f16' : 'f32');
+    selectAttentionBackend(device, this.precision === 'mixed' ? 'f16' : 'f32');
     if (this.precision === 'mixed' && opts.training && !opts.lossScale) this.opts = { ...opts, lossScale: MIXED_LOSS_SCALE };
     this.layout = layoutParameters(parameterSpecs(cfg));
     const maxBinding = device.limits.maxStorageBufferBindingSize;

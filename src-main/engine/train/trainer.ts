@@ -141,7 +141,7 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
     runDir, steps: cfg.steps, startStep, parameters: rt.layout.count, nonEmbeddingParameters: nonEmbeddingCount(rt.layout),
     device: gpu.info.description, tokensPerStep: B * T, trainTokens: trainInfo.numTokens,
     precision: rt.precision === 'mixed'
-      ? 'mixed (f16 tensor-core matmuls with f32 accumulation, f32 weights and optimizer state, dynamic loss scaling)'
+      ? 'mixed (f16 tensor-core matmuls and attention with f32 accumulation, f32 weights and optimizer state, dynamic loss scaling)'
       : `f32${cfg.training.precision === 'auto' ? ' (this adapter has no f16 subgroup matrices)' : ''}`,
     kernels: gpu.info.boundsChecks ? "Dawn's bounds clamping on (LMWB_SAFE_KERNELS=1)" : "Dawn's bounds clamping off (faster; LMWB_SAFE_KERNELS=1 turns it on)",
   });
