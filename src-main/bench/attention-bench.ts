@@ -131,14 +131,15 @@ const main = problem(s, 1);
 const o32 = outputs(main, 'f32');
 const o16 = outputs(main, 'f16');
 
-if (runF32) {
-  const p = record(main, o32, 'f32');
+
+/** Times a recorded forward and backward, prints ms per layer and (with timestamp queries) the per-kernel split. */
+async function timeAndReport(p: { fwd: Program; bwd: Program }, name: string): Promise<void> {
   const tf = await time(p.fwd);
   const tb = await time(p.bwd);
   p.fwd.submit();
   p.bwd.submit();
   await gpu.sync();
-  process.stdout.write(`f32 (BQ ${attentionTiles(dk).BQ} BK ${attentionTiles(dk).BK}): forward ${tf.toFixed(3)} ms (${(flops / tf / 1e9).toFixed(1)} TFLOP/s), backward ${tb.toFixed(3)} ms, total ${(tf + tb).toFixed(3)} ms per layer\n`);
+  process.stdout.write(`${name}: forward ${tf.toFixed(3)} ms (${(flops / tf / 1e9).toFixed(1)} TFLOP/s), backward ${tb.toFixed(3)} ms, total ${(tf + tb).toFixed(3)} ms per layer\n`);
   if (d.features.has('timestamp-query')) {
     const prof = new Program(d);
     prof.append(p.fwd);
@@ -147,21 +148,12 @@ if (runF32) {
     process.stdout.write(`  per kernel (timestamps): ${r.kernels.map((k) => `${k.label} ${k.ms.toFixed(3)} ms`).join(', ')}\n`);
   }
 }
+
+if (runF32) {
+  await timeAndReport(record(main, o32, 'f32'), `f32 (BQ ${attentionTiles(dk).BQ} BK ${attentionTiles(dk).BK})`);
+}
 if (runF16) {
-  const p = record(main, o16, 'f16');
-  const tf = await time(p.fwd);
-  const tb = await time(p.bwd);
-  p.fwd.submit();
-  p.bwd.submit();
-  await gpu.sync();
-  process.stdout.write(`f16 (tiles ${f16Tiles(dk)}): forward ${tf.toFixed(3)} ms (${(flops / tf / 1e9).toFixed(1)} TFLOP/s), backward ${tb.toFixed(3)} ms, total ${(tf + tb).toFixed(3)} ms per layer\n`);
-  if (d.features.has('timestamp-query')) {
-    const prof = new Program(d);
-    prof.append(p.fwd);
-    prof.append(p.bwd);
-    const r = await profileProgram(d, prof, 10);
-    process.stdout.write(`  per kernel (timestamps): ${r.kernels.map((k) => `${k.label} ${k.ms.toFixed(3)} ms`).join(', ')}\n`);
-  }
+  await timeAndReport(record(main, o16, 'f16'), `f16 (tiles ${f16Tiles(dk)})`);
   if (runF32) {
     const e = await compare(o16, o32);
     if (!pass(e)) failures++;
