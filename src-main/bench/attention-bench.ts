@@ -7,9 +7,9 @@
 //     --check / --no-check     the awkward-shape comparison (default on where f16 runs)
 //     --f16-sweep              time the f16 kernels over several tiles
 //     --f32-sweep              time the f32 kernel over several tile sizes (the previous tile sweep)
-//     --toggles a,b            extra Dawn toggles (disable_workgroup_init, disable_robustness), for comparison
+//   LMWB_DAWN_TOGGLES=a,b (read by openGpu) adds Dawn toggles, e.g. disable_workgroup_init, for comparison
 import { parseArgs } from 'node:util';
-import { openGpu } from '../engine/gpu/device';
+import { hasF16TensorCores, openGpu } from '../engine/gpu/device';
 import { Program } from '../engine/gpu/program';
 import { profileProgram } from '../engine/gpu/profiler';
 import { createTensor, upload, download, type Tensor } from '../engine/gpu/tensor';
@@ -17,7 +17,7 @@ import {
   attentionForward, attentionBackward, projectionLayout, selectAttentionBackend, setAttentionTilesForBench, attentionTiles,
   type AttentionShape, type AttentionTiles, type AttentionBackend,
 } from '../engine/kernels/attention';
-import { f16AttentionSupported, f16AttentionTile, setF16AttentionTiles, type AttentionPass, type F16AttentionTile } from '../engine/kernels/attention-f16';
+import { f16AttentionTile, setF16AttentionTiles, type AttentionPass, type F16AttentionTile } from '../engine/kernels/attention-f16';
 import { rngFor, normal } from '../engine/rng';
 
 const { values: a } = parseArgs({
@@ -26,14 +26,12 @@ const { values: a } = parseArgs({
     dk: { type: 'string', default: '32' }, reps: { type: 'string', default: '20' }, backend: { type: 'string', default: 'both' },
     check: { type: 'boolean', default: true }, 'no-check': { type: 'boolean', default: false },
     'f16-sweep': { type: 'boolean', default: false }, 'f32-sweep': { type: 'boolean', default: false },
-    toggles: { type: 'string', default: '' },
   },
 });
 const [B, H, T, dk, reps] = [a.batch, a.heads, a.seq, a.dk, a.reps].map(Number);
-// --toggles: extra Dawn toggles (e.g. disable_workgroup_init, disable_robustness), to measure what they cost
-const gpu = await openGpu(a.toggles ? { extraFlags: [`enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia,${a.toggles}`] } : {});
+const gpu = await openGpu();
 const d = gpu.device;
-const hasF16 = f16AttentionSupported(d);
+const hasF16 = hasF16TensorCores(d);
 const runF32 = a.backend !== 'f16';
 const runF16 = a.backend !== 'f32' && hasF16;
 if (a.backend !== 'f32' && !hasF16) process.stdout.write('f16 attention: this adapter has no subgroup matrices; f16 skipped\n');

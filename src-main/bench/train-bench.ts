@@ -5,13 +5,12 @@
 //   … -- --batch 16 --steps 5 --model '{"d_model":256}' --no-kernels
 //   … -- --max-batch                        also find the largest batch (doubling) that allocates and trains
 import { parseArgs } from 'node:util';
-import { openGpu } from '../engine/gpu/device';
+import { hasF16TensorCores, openGpu } from '../engine/gpu/device';
 import { parseModelConfig, CS336_TINYSTORIES } from '../engine/model/config';
 import { TransformerRuntime } from '../engine/model/transformer';
 import { initParameters } from '../engine/model/parameters';
 import { profileProgram } from '../engine/gpu/profiler';
 import { rngFor, uniformInt } from '../engine/rng';
-import { f16GemmSupported } from '../engine/kernels/linear-f16';
 import { describeLinearBackend } from '../engine/kernels/linear';
 
 const { values: a } = parseArgs({
@@ -31,7 +30,7 @@ const cfg = parseModelConfig({ ...CS336_TINYSTORIES, ...(JSON.parse(a.model!) as
 const B = Number(a.batch);
 const T = cfg.context_length;
 const gpu = await openGpu({ precise_timestamps: true });
-const precision = a.precision === 'auto' ? (f16GemmSupported(gpu.device) ? 'mixed' : 'f32') : a.precision;
+const precision = a.precision === 'auto' ? (hasF16TensorCores(gpu.device) ? 'mixed' : 'f32') : a.precision;
 if (precision !== 'f32' && precision !== 'mixed') throw new Error(`--precision f32|mixed|auto, not ${a.precision}`);
 const rt = new TransformerRuntime(gpu, cfg, { batchSize: B, seqLen: T, training: true, maxGradNorm: 1, precision });
 rt.setParameters(initParameters(rt.layout, 0));

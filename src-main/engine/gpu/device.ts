@@ -22,6 +22,14 @@ export function safeKernels(): boolean {
   return process.env.LMWB_SAFE_KERNELS === '1';
 }
 
+/** What the tensor-core kernels (linear_f16.wgsl, attention_f16.wgsl) need: f16 subgroup matrices. */
+export const F16_TENSOR_CORE_FEATURES = ['shader-f16', 'subgroups', 'subgroup-size-control', 'chromium-experimental-subgroup-matrix'] as const;
+
+/** Whether the device was created with everything the tensor-core kernels need. */
+export function hasF16TensorCores(device: GPUDevice): boolean {
+  return F16_TENSOR_CORE_FEATURES.every((f) => device.features.has(f as GPUFeatureName));
+}
+
 const WANTED_FEATURES = [
   'shader-f16',
   'subgroups',

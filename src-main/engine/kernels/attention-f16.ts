@@ -8,13 +8,6 @@ import { type Program, uniformBuffer } from '../gpu/program';
 import { bind, type Tensor } from '../gpu/tensor';
 import type { AttentionGrads, AttentionShape } from './attention';
 
-export const F16_ATTENTION_FEATURES = ['shader-f16', 'subgroups', 'subgroup-size-control', 'chromium-experimental-subgroup-matrix'] as const;
-
-/** Whether the device was created with everything attention_f16.wgsl needs. */
-export function f16AttentionSupported(device: GPUDevice): boolean {
-  return F16_ATTENTION_FEATURES.every((f) => device.features.has(f as GPUFeatureName));
-}
-
 /** Head dims the f16 kernels take: multiples of 16 (whole subgroup matrices) up to 128. */
 export const F16_MAX_HEAD_DIM = 128;
 
@@ -88,10 +81,11 @@ function defines(pass: AttentionPass, dk: number, t: F16AttentionTile) {
   return { DK: dk, NSG: t.NSG, BK: t.BK, PASS: PASS_ID[pass] };
 }
 
-function params(prog: Program, s: AttentionShape): GPUBuffer {
+/** The Params uniform both attention kernels (attention.wgsl, attention_f16.wgsl) declare. */
+export function attentionParams(prog: Program, s: AttentionShape): GPUBuffer {
   return uniformBuffer(prog.device, [
     ['u32', s.B], ['u32', s.H], ['u32', s.T], ['u32', s.sB], ['u32', s.sH], ['u32', s.sT], ['f32', 1 / Math.sqrt(s.dk)], ['u32', 0],
-  ], 'attention_f16 params');
+  ], 'attention params');
 }
 
 const grid = (s: AttentionShape, t: F16AttentionTile): [number, number, number] => [s.H, s.B, Math.ceil(s.T / (16 * t.NSG))];
@@ -102,13 +96,13 @@ export function attentionForwardF16(prog: Program, s: AttentionShape, q: Tensor,
   prog.dispatch({
     file: 'attention_f16', entry: 'attention_forward', defines: defines('forward', s.dk, t), label: 'attention_f16:forward',
     // binding 6 (dout) is named by the tile loader shared with the backward; the forward never reads it: q stands in
-    bindings: [params(prog, s), bind(q), bind(k), bind(v), bind(out), bind(lse), bind(q)], workgroups: grid(s, t),
+    bindings: [attentionParams(prog, s), bind(q), bind(k), bind(v), bind(out), bind(lse), bind(q)], workgroups: grid(s, t),
   });
 }
 
 /** dq, dk, dv from the forward's out and lse; g.dsum receives rowsum(dout∘out). */
 export function attentionBackwardF16(prog: Program, s: AttentionShape, q: Tensor, k: Tensor, v: Tensor, out: Tensor, lse: Tensor, dout: Tensor, g: AttentionGrads): void {
-  const u = params(prog, s);
+  const u = attentionParams(prog, s);
   const tq = tileOf(prog.device, 'backward_query', s.dk);
   const tk = tileOf(prog.device, 'backward_key', s.dk);
   prog.dispatch({

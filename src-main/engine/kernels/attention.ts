@@ -4,9 +4,10 @@
 //   'f16'  attention_f16.wgsl, tensor cores through subgroup matrices: f16 products, f32 accumulation and softmax
 //          statistics (see attention-f16.ts). Shapes it does not take (head dim not a multiple of 16 or above
 //          128, strides not multiples of 4) still run on the f32 kernels.
-import { type Program, uniformBuffer } from '../gpu/program';
+import type { Program } from '../gpu/program';
 import { bind, type Tensor } from '../gpu/tensor';
-import { attentionBackwardF16, attentionForwardF16, f16AttentionShapeSupported, f16AttentionSupported } from './attention-f16';
+import { hasF16TensorCores } from '../gpu/device';
+import { attentionBackwardF16, attentionForwardF16, attentionParams, f16AttentionShapeSupported } from './attention-f16';
 
 export type AttentionBackend = 'f32' | 'f16';
 
@@ -18,7 +19,7 @@ const backends = new WeakMap<GPUDevice, AttentionBackend>();
  * otherwise). The f16 backward converts dout to f16: it expects loss-scaled gradients, as mixed precision gives.
  */
 export function selectAttentionBackend(device: GPUDevice, backend: AttentionBackend): void {
-  if (backend === 'f16' && !f16AttentionSupported(device)) {
+  if (backend === 'f16' && !hasF16TensorCores(device)) {
     throw new Error('attention backend f16 needs the device features shader-f16, subgroups, subgroup-size-control and chromium-experimental-subgroup-matrix');
   }
   backends.set(device, backend);
@@ -73,12 +74,6 @@ function defines(dk: number) {
   return { DK: dk, BK: t.BK, BQ: t.BQ };
 }
 
-function params(prog: Program, s: AttentionShape): GPUBuffer {
-  return uniformBuffer(prog.device, [
-    ['u32', s.B], ['u32', s.H], ['u32', s.T], ['u32', s.sB], ['u32', s.sH], ['u32', s.sT], ['f32', 1 / Math.sqrt(s.dk)], ['u32', 0],
-  ]);
-}
-
 const gridOf = (s: AttentionShape): [number, number, number] => [Math.ceil(s.T / attentionTiles(s.dk).BQ), s.H, s.B];
 
 /** out = causal softmax(q·kᵀ/√dk)·v; lse [B,H,T] keeps the row log-sum-exp for the backward. */
@@ -89,7 +84,7 @@ export function attentionForward(prog: Program, s: AttentionShape, q: Tensor, k:
   }
   prog.dispatch({
     file: 'attention', entry: 'attention_forward', defines: defines(s.dk),
-    bindings: [params(prog, s), bind(q), bind(k), bind(v), bind(out), bind(lse)], workgroups: gridOf(s),
+    bindings: [attentionParams(prog, s), bind(q), bind(k), bind(v), bind(out), bind(lse)], workgroups: gridOf(s),
   });
 }
 
@@ -100,7 +95,7 @@ export function attentionBackward(prog: Program, s: AttentionShape, q: Tensor, k
     attentionBackwardF16(prog, s, q, k, v, out, lse, dout, g);
     return;
   }
-  const u = params(prog, s);
+  const u = attentionParams(prog, s);
   const d = defines(s.dk);
   prog.dispatch({
     file: 'attention', entry: 'attention_backward_prepare', defines: d,

@@ -2,7 +2,7 @@
 // or f16 operands in memory (A and B each), f16 products and f32 accumulation into an f32 output. Used by linear.ts
 // when the f16 backend is selected.
 import { type Program, uniformBuffer } from '../gpu/program';
-import { alignUp, byteLength, type Tensor } from '../gpu/tensor';
+import { alignUp, byteLength, STORAGE_USAGE, type Tensor } from '../gpu/tensor';
 
 export type GemmEntry = 'linear_forward' | 'linear_backward_input' | 'linear_backward_weight';
 
@@ -21,13 +21,6 @@ export interface Gemm {
 /** Workgroup tile TM×TN from SR×SC subgroups of FI×FJ 16×16 accumulators; K step KS; workgroup-memory row padding PAD. */
 export interface F16Tile {
   TM: number; TN: number; SR: number; SC: number; FI: number; FJ: number; KS: number; PAD: number;
-}
-
-export const F16_FEATURES = ['shader-f16', 'subgroups', 'subgroup-size-control', 'chromium-experimental-subgroup-matrix'] as const;
-
-/** Whether the device was created with everything linear_f16.wgsl needs. */
-export function f16GemmSupported(device: GPUDevice): boolean {
-  return F16_FEATURES.every((f) => device.features.has(f as GPUFeatureName));
 }
 
 export function tile(TM: number, TN: number, SR: number, SC: number, KS = 32, PAD = 8): F16Tile {
@@ -88,13 +81,13 @@ function scratchBuffer(device: GPUDevice, bytes: number): GPUBuffer {
   let buf = scratch.get(device);
   if (!buf || buf.size < bytes) {
     // Bind groups recorded earlier keep the old buffer alive.
-    buf = device.createBuffer({ size: alignUp(Math.max(bytes, 1024), 256), usage: 0x80 | 0x08 | 0x04, label: 'linear_f16 split-K scratch' });
+    buf = device.createBuffer({ size: alignUp(Math.max(bytes, 1024), 256), usage: STORAGE_USAGE, label: 'linear_f16 split-K scratch' });
     scratch.set(device, buf);
   }
   return buf;
 }
 
-/** Binding of a tensor read as array<vec4<u32>>: its size rounded up to 16 bytes (tensors start 256-aligned in 16-aligned buffers). */
+/** Binding of a tensor read as array<vec4<f32>> (8 halves per vec4 for f16 tensors): its size rounded up to 16 bytes (tensors start 256-aligned in 16-aligned buffers). */
 function bindVec4(t: Tensor): GPUBufferBinding {
   const size = Math.min(alignUp(Math.max(16, byteLength(t)), 16), t.buffer.size - t.byteOffset);
   return { buffer: t.buffer, offset: t.byteOffset, size };

@@ -3,8 +3,9 @@
 //   'f16'  linear_f16.wgsl, tensor cores through chromium-experimental-subgroup-matrix: f32 tensors, f16 products,
 //          f32 accumulation (see linear-f16.ts). Chosen per device with selectLinearBackend().
 import { type Program, uniformBuffer } from '../gpu/program';
-import { bind, byteLength, type Tensor } from '../gpu/tensor';
-import { f16GemmSupported, gemmF16, type Gemm } from './linear-f16';
+import { bind, byteLength, STORAGE_USAGE, type Tensor } from '../gpu/tensor';
+import { hasF16TensorCores } from '../gpu/device';
+import { gemmF16, type Gemm } from './linear-f16';
 
 const TILE = 64;
 
@@ -18,7 +19,7 @@ const backends = new WeakMap<GPUDevice, LinearBackend>();
  * 'f16' on a device without them throws. Returns the backend now in use.
  */
 export function selectLinearBackend(device: GPUDevice, want: 'auto' | LinearBackend = 'auto'): LinearBackend {
-  const ok = f16GemmSupported(device);
+  const ok = hasF16TensorCores(device);
   if (want === 'f16' && !ok) throw new Error('linear backend f16 needs the device features shader-f16, subgroups, subgroup-size-control and chromium-experimental-subgroup-matrix');
   const b: LinearBackend = want === 'f32' ? 'f32' : ok ? 'f16' : 'f32';
   backends.set(device, b);
@@ -90,7 +91,7 @@ function gemm(prog: Program, g: Gemm): void {
       // Output under 1 KiB with f16 operands (tiny models): compute into a 1 KiB scratch holding a copy of C (so
       // rows outside a row range and accumulate both keep C's values) and copy it back.
       let buf = smallOut.get(prog.device);
-      if (!buf) smallOut.set(prog.device, (buf = prog.device.createBuffer({ size: 1024, usage: 0x80 | 0x08 | 0x04, label: 'linear small output' })));
+      if (!buf) smallOut.set(prog.device, (buf = prog.device.createBuffer({ size: 1024, usage: STORAGE_USAGE, label: 'linear small output' })));
       const bytes = byteLength(g.C);
       const tmp: Tensor = { buffer: buf, byteOffset: 0, shape: g.C.shape, dtype: 'f32', label: 'linear small output' };
       prog.copy(g.C.buffer, g.C.byteOffset, buf, 0, bytes, `${g.label} (old output)`);

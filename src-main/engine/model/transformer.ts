@@ -1,14 +1,13 @@
 // The CS336 transformer LM on the GPU: allocates parameters, optimizer state and activations for a fixed batch
 // shape, and records the forward, backward and optimizer work as replayable programs.
 import os from 'node:os';
-import type { Gpu } from '../gpu/device';
+import { hasF16TensorCores, type Gpu } from '../gpu/device';
 import { Program } from '../gpu/program';
 import { createTensor, type Tensor, upload, download, STORAGE_USAGE } from '../gpu/tensor';
 import { type ModelConfig, headDim } from './config';
 import { parameterSpecs, layoutParameters, type ParamLayout, type ParamSlot } from './parameters';
 import { planActivations, bytesOf, parameterBytes, logitsChunkRows } from './buffers';
 import { linearForward, linearBackwardInput, linearBackwardWeight, selectLinearBackend, type LinearShape } from '../kernels/linear';
-import { f16GemmSupported } from '../kernels/linear-f16';
 import { rmsnormForward, rmsnormBackwardInput, rmsnormBackwardWeight } from '../kernels/rmsnorm';
 import { embeddingForward, embeddingBackward, embeddingSegments } from '../kernels/embedding';
 import { rope, ropeTables } from '../kernels/rope';
@@ -76,7 +75,7 @@ export class TransformerRuntime {
     this.BT = B * T;
     this.adam = opts.adam ?? { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 };
     // The matmul backend is chosen before any program is recorded.
-    if (opts.precision === 'mixed' && !f16GemmSupported(device)) {
+    if (opts.precision === 'mixed' && !hasF16TensorCores(device)) {
       throw new UserError(`precision "mixed" needs f16 tensor cores through WebGPU subgroup matrices, which ${gpu.info.description} does not expose; use precision "f32" (or "auto")`);
     }
     this.precision = opts.precision ?? 'f32';

@@ -3,9 +3,8 @@
 // callbacks; the loop itself writes metrics.jsonl, run.json and checkpoints into the run folder.
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { openGpu, type Gpu } from '../gpu/device';
+import { hasF16TensorCores, openGpu, type Gpu } from '../gpu/device';
 import { TransformerRuntime } from '../model/transformer';
-import { f16GemmSupported } from '../kernels/linear-f16';
 import { initParameters, layoutParameters, parameterSpecs, nonEmbeddingCount } from '../model/parameters';
 import { learningRate } from '../optim/schedule';
 import { BatchLoader } from '../data/batch-loader';
@@ -99,7 +98,7 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
   if (resumed && !resumed.m) throw new UserError('cannot resume: the checkpoint has no optimizer state (it was saved for inference only)');
 
   const gpu = opts.gpu ?? (await openGpu());
-  const precision = cfg.training.precision === 'auto' ? (f16GemmSupported(gpu.device) ? 'mixed' : 'f32') : cfg.training.precision;
+  const precision = cfg.training.precision === 'auto' ? (hasF16TensorCores(gpu.device) ? 'mixed' : 'f32') : cfg.training.precision;
   const rt = new TransformerRuntime(gpu, cfg.model, {
     precision,
     batchSize: B,
