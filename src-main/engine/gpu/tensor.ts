@@ -33,6 +33,18 @@ export function bind(t: Tensor): GPUBufferBinding {
   return { buffer: t.buffer, offset: t.byteOffset, size: Math.max(4, byteLength(t)) };
 }
 
+/**
+ * The binding of the first n values of an f16 tensor, its size rounded up to `align` bytes: kernels write f16 as
+ * packed pairs (u32, align 4) or groups of 8 (vec4<u32>, align 16). Throws if t is not f16 or has no such room.
+ */
+export function bindF16(t: Tensor, n: number, align = 4): GPUBufferBinding {
+  const size = alignUp(n * 2, align);
+  if (t.dtype !== 'f16' || numel(t.shape) < n || size > t.buffer.size - t.byteOffset) {
+    throw new Error(`${t.label}: an f16 tensor with room for ${n} values (${size} bytes) is needed, got ${t.dtype} [${t.shape}]`);
+  }
+  return { buffer: t.buffer, offset: t.byteOffset, size };
+}
+
 export const STORAGE_USAGE = 0x80 /* STORAGE */ | 0x08 /* COPY_DST */ | 0x04; /* COPY_SRC */
 
 export function createTensor(device: GPUDevice, shape: number[], label: string, dtype: DType = 'f32'): Tensor {

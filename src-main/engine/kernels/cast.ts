@@ -1,6 +1,6 @@
 // cast.wgsl: f16 copies of f32 tensors (mixed precision's GEMM operands).
 import { type Program, uniformBuffer, grid } from '../gpu/program';
-import { alignUp, numel, type Tensor } from '../gpu/tensor';
+import { alignUp, bindF16, numel, type Tensor } from '../gpu/tensor';
 
 /** out[i] = f16(x[i]) for i < n (n defaults to x's size); out is an f16 tensor with room for n rounded up to 8. */
 export function castF16(prog: Program, x: Tensor, out: Tensor, n = numel(x.shape), label = 'cast_f16'): void {
@@ -9,11 +9,9 @@ export function castF16(prog: Program, x: Tensor, out: Tensor, n = numel(x.shape
   if (n === 0) return;
   const params = uniformBuffer(prog.device, [['u32', n]]);
   const inBytes = Math.min(alignUp(n * 4, 16), x.buffer.size - x.byteOffset);
-  const outBytes = alignUp(n * 2, 16);
-  if (outBytes > out.buffer.size - out.byteOffset) throw new Error(`cast_f16: ${out.label} has no room for ${n} halves rounded up to 8`);
   prog.dispatch({
     file: 'cast', entry: 'cast_f16', label,
-    bindings: [params, { buffer: x.buffer, offset: x.byteOffset, size: inBytes }, { buffer: out.buffer, offset: out.byteOffset, size: outBytes }],
+    bindings: [params, { buffer: x.buffer, offset: x.byteOffset, size: inBytes }, bindF16(out, n, 16)],
     workgroups: grid(Math.ceil(n / 8 / 256)),
   });
 }

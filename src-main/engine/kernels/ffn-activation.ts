@@ -1,12 +1,6 @@
 // swiglu.wgsl and silu.wgsl: the FFN activations (SwiGLU gate, or plain SiLU for the ablation).
 import { type Program, uniformBuffer, elemGrid } from '../gpu/program';
-import { alignUp, bind, type Tensor } from '../gpu/tensor';
-
-/** A binding of n f16 values packed two per u32. */
-function half(t: Tensor, n: number): GPUBufferBinding {
-  if (t.dtype !== 'f16' || t.buffer.size - t.byteOffset < alignUp(n * 2, 4)) throw new Error(`${t.label}: an f16 tensor of ${n} values is needed`);
-  return { buffer: t.buffer, offset: t.byteOffset, size: alignUp(n * 2, 4) };
-}
+import { bind, bindF16, type Tensor } from '../gpu/tensor';
 
 export function swigluForward(prog: Program, n: number, a: Tensor, b: Tensor, h: Tensor): void {
   const params = uniformBuffer(prog.device, [['u32', n]]);
@@ -22,13 +16,13 @@ export function swigluBackward(prog: Program, n: number, a: Tensor, b: Tensor, d
 /** Mixed precision: h16 = f16(SiLU(a) ⊙ b) only (no f32 h). */
 export function swigluForwardHalf(prog: Program, n: number, a: Tensor, b: Tensor, h16: Tensor): void {
   const params = uniformBuffer(prog.device, [['u32', n]]);
-  prog.dispatch({ file: 'swiglu', entry: 'swiglu_forward_half', bindings: [params, bind(a), bind(b), undefined, undefined, half(h16, n)], workgroups: elemGrid(Math.ceil(n / 2)) });
+  prog.dispatch({ file: 'swiglu', entry: 'swiglu_forward_half', bindings: [params, bind(a), bind(b), undefined, undefined, bindF16(h16, n)], workgroups: elemGrid(Math.ceil(n / 2)) });
 }
 
 /** Mixed precision: da16, db16 = f16(da), f16(db); a and b are left as they are. */
 export function swigluBackwardHalf(prog: Program, n: number, a: Tensor, b: Tensor, dh: Tensor, da16: Tensor, db16: Tensor): void {
   const params = uniformBuffer(prog.device, [['u32', n]]);
-  prog.dispatch({ file: 'swiglu', entry: 'swiglu_backward_half', bindings: [params, bind(a), bind(b), undefined, bind(dh), half(da16, n), half(db16, n)], workgroups: elemGrid(Math.ceil(n / 2)) });
+  prog.dispatch({ file: 'swiglu', entry: 'swiglu_backward_half', bindings: [params, bind(a), bind(b), undefined, bind(dh), bindF16(da16, n), bindF16(db16, n)], workgroups: elemGrid(Math.ceil(n / 2)) });
 }
 
 export function siluForward(prog: Program, n: number, a: Tensor, h: Tensor): void {
