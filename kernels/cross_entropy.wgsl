@@ -19,21 +19,7 @@ struct Params { rows: u32, V: u32, row_offset: u32, write_grad: u32, inv_n: f32,
 // include: f16_pack
 
 const WG: u32 = 256u;
-var<workgroup> red: array<f32, WG>;
-
-fn reduce(lid: u32, v: f32, is_max: bool) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) {
-      if (is_max) { red[lid] = max(red[lid], red[lid + s]); } else { red[lid] = red[lid] + red[lid + s]; }
-    }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
+// include: workgroup_reduce
 
 // The row's target, kept inside the row (the data loaders reject ids ≥ vocab_size; embedding clamps the same way).
 fn target_of(row: u32) -> u32 { return min(targets[p.row_offset + row], p.V - 1u); }

@@ -16,17 +16,7 @@ struct Params { n: u32, part_offset: u32, num_partials: u32, max_norm: f32, eps:
 
 const WG: u32 = 256u;
 const PER_THREAD: u32 = 16u;
-var<workgroup> red: array<f32, WG>;
-
-fn reduce(lid: u32, v: f32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
-    workgroupBarrier();
-  }
-  return red[0];
-}
+// include: workgroup_reduce
 
 @compute @workgroup_size(WG)
 fn grad_clip_partial(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -37,7 +27,7 @@ fn grad_clip_partial(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) 
     let i = start + e * WG + lid;
     if (i < p.n) { let v = g[i]; s = fma(v, v, s); }
   }
-  let total = reduce(lid, s);
+  let total = reduce_sum(lid, s);
   // A 2-D grid (over 65535 workgroups) overshoots: its extra workgroups own no slot (the next range's, or past the
   // end of partials for the last range).
   if (lid == 0u && start < p.n) { partials[p.part_offset + w] = total; }
@@ -47,7 +37,7 @@ fn grad_clip_partial(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) 
 fn grad_clip_finalize(@builtin(local_invocation_index) lid: u32) {
   var s = 0.0;
   for (var i = lid; i < p.num_partials; i += WG) { s += partials[i]; }
-  let total = reduce(lid, s);
+  let total = reduce_sum(lid, s);
   if (lid == 0u) {
     let S = stats[3];
     let bad = (bitcast<u32>(total) & 0x7f800000u) == 0x7f800000u; // inf or NaN

@@ -17,21 +17,10 @@ struct Params { rows: u32, D: u32, eps: f32, accumulate: u32 }
 @group(0) @binding(9) var<storage, read_write> partial: array<f32>;
 
 const WG: u32 = 64u;
-var<workgroup> red: array<f32, WG>;
+// include: workgroup_reduce
 
 fn row_of(wg: vec3u, nwg: vec3u) -> u32 { return wg.y * nwg.x + wg.x; }
 
-fn reduce_sum(lid: u32, v: f32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
-    workgroupBarrier();
-  }
-  let total = red[0];
-  workgroupBarrier();
-  return total;
-}
 
 @compute @workgroup_size(WG)
 fn rmsnorm_forward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
