@@ -10,6 +10,7 @@ import { describeLinearBackend, f32Variant, linearBackend, selectLinearBackend, 
 import { chooseSplits, chooseTile, gemmF16, parseTile, type F16Tile, type Gemm, type GemmEntry } from '../engine/kernels/linear-f16';
 import { linearForward, linearBackwardInput, linearBackwardWeight } from '../engine/kernels/linear';
 import { castF16 } from '../engine/kernels/cast';
+import { xorshiftUniform as rand } from '../engine/rng';
 
 const env = (k: string, d: number): number => (process.env[k] ? Number(process.env[k]) : d);
 const ROWS = env('ROWS', 32768);
@@ -18,16 +19,6 @@ const REPS = env('REPS', 5);
 const TARGET_MS = env('TARGET_MS', 80);
 const SWEEP = process.env.SWEEP === '1';
 const ONLY = process.env.ONLY;
-
-function rand(n: number, seed: number, scale: number): Float32Array {
-  let s = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
-    out[i] = ((s / 4294967296) * 2 - 1) * scale;
-  }
-  return out;
-}
 
 interface Layer { name: string; rows: number; inF: number; outF: number }
 const layers: Layer[] = [

@@ -60,3 +60,17 @@ export function truncatedNormal(rng: RandomGenerator, out: Float32Array, std: nu
     out[i] = z * std;
   }
 }
+
+/**
+ * n values uniform in [−scale, scale) from a 32-bit xorshift seeded with `seed`: cheap, reproducible test and
+ * benchmark operands (not for training, which draws from rngFor's streams).
+ */
+export function xorshiftUniform(n: number, seed: number, scale = 1): Float32Array {
+  let s = seed >>> 0 || 1;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    out[i] = ((s / 4294967296) * 2 - 1) * scale;
+  }
+  return out;
+}

@@ -4,16 +4,9 @@ import { createTensor, download, upload, type Tensor } from '../../src-main/engi
 import type { Gpu } from '../../src-main/engine/gpu/device';
 import { linearBackwardInput, linearBackwardWeight, linearForward, type LinearOptions } from '../../src-main/engine/kernels/linear';
 import { castF16 } from '../../src-main/engine/kernels/cast';
+import { xorshiftUniform as rand } from '../../src-main/engine/rng';
 
-export function rand(n: number, seed: number, scale = 1): Float32Array {
-  let s = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
-    out[i] = ((s / 4294967296) * 2 - 1) * scale;
-  }
-  return out;
-}
+export { rand };
 
 export type Op = 'forward' | 'backward_input' | 'backward_weight';
 
