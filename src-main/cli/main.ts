@@ -1,6 +1,7 @@
 // The `lmwb` command line: one module per command under commands/, registered here.
 import { Command } from 'commander';
 import { UserError } from '../util/errors';
+import { exitCodeFor } from './exit-codes';
 import { registerTrain } from './commands/train';
 import { registerTokenizer } from './commands/tokenizer';
 import { registerTokenize } from './commands/tokenize';
@@ -22,7 +23,7 @@ try {
 } catch (err) {
   if (err instanceof UserError) {
     process.stderr.write(`lmwb: ${err.message}\n`);
-    process.exit(err.exitCode);
+    process.exit(exitCodeFor(err.code));
   }
   throw err;
 }

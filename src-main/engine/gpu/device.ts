@@ -103,7 +103,7 @@ export async function openGpu(opts: OpenGpuOptions = {}): Promise<Gpu> {
   const gpu = create(flags);
   held.push(gpu);
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
-  if (!adapter) throw new UserError(missingDriverMessage(), 3);
+  if (!adapter) throw new UserError(missingDriverMessage(), { code: 'NO_GPU_DRIVER' });
   held.push(adapter);
 
   const features = WANTED_FEATURES.filter((f) => adapter.features.has(f as GPUFeatureName)) as GPUFeatureName[];

@@ -6,6 +6,7 @@ import { openGpu } from '../gpu/device';
 import { parseArgs } from 'node:util';
 import { checkCase, setSuitePrecision } from './cases';
 import { UserError } from '../../util/errors';
+import { exitCodeFor } from '../../cli/exit-codes';
 
 export function defaultReferenceDir(): string {
   return resolve(process.cwd(), '..', 'shared', 'reference');
@@ -49,7 +50,7 @@ async function main(): Promise<void> {
 main().catch((e: unknown) => {
   if (e instanceof UserError) {
     process.stderr.write(`test:reference: ${e.message}\n`);
-    process.exit(e.exitCode);
+    process.exit(exitCodeFor(e.code));
   }
   throw e;
 });
