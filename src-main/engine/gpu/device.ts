@@ -8,6 +8,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { create, globals } from 'webgpu';
 import { UserError } from '../../util/errors';
+import { trackResource, releaseResource } from '../../util/live-resources';
 
 const held: unknown[] = [];
 
@@ -122,6 +123,7 @@ export async function openGpu(opts: OpenGpuOptions = {}): Promise<Gpu> {
     },
   });
   held.push(device);
+  const buffers = trackBuffers(device);
 
   const errors: string[] = [];
   device.addEventListener('uncapturederror', (ev) => {
@@ -160,6 +162,33 @@ export async function openGpu(opts: OpenGpuOptions = {}): Promise<Gpu> {
     },
     destroy() {
       device.destroy();
+      // A destroyed device frees every buffer made from it.
+      for (const b of buffers) releaseResource('gpu-buffer', b);
+      buffers.clear();
+      releaseResource('gpu-device', device);
     },
   };
+}
+
+/**
+ * Registers every buffer made on the device in util/live-resources ('gpu-buffer') until it is destroyed, so a
+ * long-lived process (queue worker, app backend) and the tests can see that an operation released what it took.
+ */
+function trackBuffers(device: GPUDevice): Set<GPUBuffer> {
+  const live = new Set<GPUBuffer>();
+  trackResource('gpu-device', device);
+  const createBuffer = device.createBuffer.bind(device);
+  device.createBuffer = (desc: GPUBufferDescriptor): GPUBuffer => {
+    const buf = createBuffer(desc);
+    live.add(buf);
+    trackResource('gpu-buffer', buf);
+    const destroy = buf.destroy.bind(buf);
+    buf.destroy = (): undefined => {
+      live.delete(buf);
+      releaseResource('gpu-buffer', buf);
+      return destroy();
+    };
+    return buf;
+  };
+  return live;
 }

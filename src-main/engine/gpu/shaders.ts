@@ -2,23 +2,13 @@
 // compute pipelines. Compile-time sizes (head dim, tile sizes) are `const` declarations the host prepends:
 // a kernel file lists the ones it expects in a `// defines:` comment on its first lines. `// include: NAME` pulls in
 // kernels/include/NAME.wgsl.
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { kernelsDir } from '../../util/paths';
 
-let kernelsDir: string | undefined;
-
+/** The kernels/ folder (util/paths.ts resolves it; LMWB_KERNELS_DIR overrides). */
 export function findKernelsDir(): string {
-  if (kernelsDir) return kernelsDir;
-  const fromEnv = process.env.LMWB_KERNELS_DIR;
-  if (fromEnv) return (kernelsDir = resolve(fromEnv));
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const candidate = join(dir, 'kernels');
-    if (existsSync(join(candidate, 'linear.wgsl'))) return (kernelsDir = candidate);
-    dir = dirname(dir);
-  }
-  throw new Error('cannot find the kernels/ folder with the WGSL sources; set LMWB_KERNELS_DIR');
+  return kernelsDir();
 }
 
 const sourceCache = new Map<string, string>();

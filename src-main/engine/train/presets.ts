@@ -1,19 +1,14 @@
 // Named starting points for `lmwb train --preset NAME`.
 import { mkdirSync, readFileSync, existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { resourcesDir } from '../../util/paths';
 import { writeFileAtomic } from '../../util/atomic-write';
 import { CS336_TINYSTORIES } from '../model/config';
 import type { RunConfigInput } from './run-config';
 import { UserError } from '../../util/errors';
 
 export function findResourcesDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    if (existsSync(join(dir, 'resources', 'smoke', 'stories.txt'))) return join(dir, 'resources');
-    dir = dirname(dir);
-  }
-  throw new UserError('cannot find the resources/ folder that ships with LM Workbench');
+  return resourcesDir();
 }
 
 /** Byte-level token files (vocab 256) from a text, split 90/10 into train and valid; reused when present. */
