@@ -67,7 +67,7 @@ export async function learnMergesAsync(words: FlatWords, opts: MergeAsyncOptions
   }
 }
 
-/** The merge loop, yielding every 16 merges (the drivers above decide when to give the event loop a turn). */
+/** The merge loop, yielding after every merge (the drivers above decide when to give the event loop a turn). */
 function* mergeSteps(words: FlatWords | Uint8Array[], freqsArg: ArrayLike<number> | MergeOptions, optsArg?: MergeOptions): Generator<void, MergeResult> {
   const flat = Array.isArray(words) ? flattenWords(words, freqsArg as ArrayLike<number>) : words;
   const opts = (Array.isArray(words) ? optsArg : freqsArg) as MergeOptions;
@@ -257,7 +257,7 @@ function* mergeSteps(words: FlatWords | Uint8Array[], freqsArg: ArrayLike<number
     }
     pairCount.delete(best);
     if (opts.onProgress && (step & 63) === 0) opts.onProgress(step, opts.numMerges);
-    if ((step & 15) === 15) yield;
+    yield;
   }
   opts.onProgress?.(merges.length, opts.numMerges);
   return { tokenBytes, merges };

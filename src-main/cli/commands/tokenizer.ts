@@ -48,7 +48,7 @@ export async function runTrain(o: { input: string; vocabSize: number; specials: 
       onEvent: (e) => view.onEvent(e),
       signal,
     }),
-    { INVALID_UTF8: INVALID_UTF8_HINT, INVALID_ARGUMENT: '(--vocab-size)', ABORTED: `; nothing was written to ${o.out}` },
+    { INVALID_UTF8: INVALID_UTF8_HINT, ABORTED: `; nothing was written to ${o.out}` },
   ).finally(() => view.stop());
   const meta = saveTokenizer(tokenizer, o.out, {
     trainedOn: { path: resolve(o.input), size: stats.inputBytes, ...(stats.inputSha256 ? { sha256: stats.inputSha256 } : {}) },
