@@ -6,11 +6,13 @@ import { describe, expect, it, afterAll } from 'vitest';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
+import { spawn } from 'node:child_process';
+import { saveTokenizer } from '../../src-main/tokenizer/files';
 import { encodeFile } from '../../src-main/tokenizer/encode-file';
 import { trainFromFile, trainFromText } from '../../src-main/tokenizer/train';
 import { liveCount, liveHandles } from '../../src-main/util/live-resources';
 import type { DataEvent } from '../../src-main/engine/events';
-import { rng, scratch } from './helpers';
+import { repoRoot, rng, scratch } from './helpers';
 
 const tmp = scratch('abort');
 afterAll(() => tmp.cleanup());
@@ -95,6 +97,26 @@ describe('aborting tokenizer operations', () => {
       expect(liveCount('worker')).toBe(0);
     });
   }
+
+  it('`lmwb tokenize` stops on Ctrl-C (SIGINT): exit 130, one line saying nothing was written, no temporary file', async () => {
+    const dir = join(tmp.dir, 'cli');
+    mkdirSync(dir);
+    saveTokenizer(tokenizer, join(dir, 'tok'));
+    const out = join(dir, 'out.bin');
+    const child = spawn(process.execPath, [join(repoRoot, 'bin', 'lmwb.mjs'), 'tokenize', '--tokenizer', join(dir, 'tok'), '--input', big, '--out', out, '--workers', '2']);
+    let stderr = '';
+    let sentAt = 0;
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (sentAt === 0 && /encode\s+\d/.test(stderr)) { sentAt = performance.now(); child.kill('SIGINT'); }
+    });
+    const status = await new Promise<number | null>((r) => child.on('close', r));
+    expect(sentAt, stderr).toBeGreaterThan(0);
+    expect(performance.now() - sentAt).toBeLessThan(3000);
+    expect(status, stderr).toBe(130);
+    expect(stderr).toMatch(/lmwb: encoding was cancelled; .*out\.bin was not written/);
+    expect(readdirSync(dir)).toEqual(['tok']);
+  });
 
   it('an already-aborted signal does nothing', async () => {
     const out = join(tmp.dir, 'never.bin');
