@@ -80,9 +80,17 @@ export function trainFromText(text: string, opts: TrainOptions): { tokenizer: To
   return finish(tokenBytes, merges, specials, { t0, t1, uniquePretokens: counts.size, inputBytes: Buffer.byteLength(text), workers: 0, specialOccurrences: specials.some((s) => text.includes(s)) });
 }
 
+/** Merge progress as ProgressEvents, at most ~10 a second (and always the last one). */
 function mergeProgress(opts: TrainOptions): ((done: number, total: number) => void) | undefined {
   const on = opts.onEvent;
-  return on ? (done, total) => on({ type: 'progress', task: 'merge', done, total, unit: 'merges' }) : undefined;
+  if (!on) return undefined;
+  let last = -Infinity;
+  return (done, total) => {
+    const now = performance.now();
+    if (now - last < 100 && done < total) return;
+    last = now;
+    on({ type: 'progress', task: 'merge', done, total, unit: 'merges' });
+  };
 }
 
 function finish(
