@@ -22,6 +22,7 @@ export async function runOperation<T>(fn: (signal: AbortSignal) => Promise<T>, h
       const h = hints[err.code];
       if (h !== undefined) {
         const text = typeof h === 'string' ? h : h(err);
+        if (text === '') throw err;
         throw new UserError(`${err.message}${text.startsWith(';') ? '' : ' '}${text}`, { code: err.code, data: err.data, cause: err });
       }
     }

@@ -7,6 +7,7 @@ export async function sha256File(path: string, onProgress?: (bytes: number) => v
   const h = createHash('sha256');
   let n = 0;
   const stream = createReadStream(path, { highWaterMark: 4 * 1024 * 1024 });
+  onProgress?.(0);
   try {
     for await (const chunk of stream) {
       if (signal?.aborted) throw new AbortedError('hashing');

@@ -72,6 +72,7 @@ export async function encodeFile(tokenizer: Tokenizer, input: string, out: strin
   let numTokens = 0;
   let bytesDone = 0;
   const progress = () => opts.onEvent?.({ type: 'progress', task: 'encode', done: bytesDone, total: size, unit: 'bytes', extra: { tokens: numTokens } });
+  progress(); // starts the clock of a front end's rate
   try {
     try {
       fh = await open(tmp, 'w');

@@ -143,6 +143,7 @@ export async function trainFromFile(path: string, opts: TrainOptions): Promise<{
   const noteSpecials = (data: Buffer) => {
     if (!specialOccurrences) specialOccurrences = specialBytes.some((sp) => data.includes(sp));
   };
+  progress(0); // starts the clock of a front end's rate
   try {
     if (workers === 0) {
       const splitter = new SpecialSplitter(specials);

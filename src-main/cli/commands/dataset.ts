@@ -74,7 +74,12 @@ export function registerDataset(program: Command): void {
       const view = createEventRenderer();
       const rec = await runOperation(
         (signal) => download(url, dest, { sha256: o.sha256, size: o.size, gunzip, retries: o.retries, onEvent: (e) => view.onEvent(e), signal }),
-        { INVALID_ARGUMENT: '(--sha256, --gunzip)', NETWORK: '(the same command resumes it)', ABORTED: `; the partial download ${dest}.part is kept and the same command resumes it` },
+        {
+          INVALID_ARGUMENT: (e) => ('sha256' in e.data ? '(--sha256)' : 'path' in e.data ? '(--gunzip is for .gz files)' : ''),
+          FILE_INVALID: (e) => ('expectedSize' in e.data ? '(--size)' : 'expectedSha256' in e.data ? '(--sha256)' : ''),
+          NETWORK: (e) => ('resumeAt' in e.data ? '(the same command resumes it)' : ''),
+          ABORTED: `; the partial download ${dest}.part is kept and the same command resumes it`,
+        },
       ).finally(() => view.stop());
       process.stderr.write(`${dest}: ${formatAmount(rec.size, 'B')}, sha256 ${rec.sha256}${rec.sha256_checked ? ' (matches --sha256)' : ' (recorded; pass --sha256 to check it next time)'}${rec.gunzipped_to ? `, decompressed to ${rec.gunzipped_to} (${formatAmount(rec.gunzipped_size ?? 0, 'B')})` : ''}\n`);
     });

@@ -21,7 +21,7 @@ export function registerTokenize(program: Command): void {
         (signal) => encodeFile(tok, o.input, o.out, { workers: o.workers, invalidUtf8: o.invalidUtf8, onEvent: (e) => view.onEvent(e), signal }),
         {
           INVALID_UTF8: INVALID_UTF8_HINT,
-          DISK_FULL: '(or pass --out on another disk)',
+          DISK_FULL: '(--out)',
           FILE_NOT_WRITABLE: '(--out)',
           ABORTED: `; ${o.out} was not written (an earlier file there is unchanged)`,
         },
