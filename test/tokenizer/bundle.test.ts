@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { trainFromFile } from '../../src-main/tokenizer/train';
 import { loadTokenizer } from '../../src-main/tokenizer/files';
 import { readTokenFile } from '../../src-main/tokenizer/token-file';
-import { builtWorkerFile } from '../../src-main/util/workers';
+import { builtWorkerFile, resolveWorker, setWorkersDir } from '../../src-main/util/workers';
 import { cs336, haveCs336, noteMissing, repoRoot, scratch } from './helpers';
 
 const tmp = scratch('bundle');
@@ -40,5 +40,18 @@ describe.skipIf(!haveCs336)('the bundled CLI', () => {
     console.log(`bundle: ${e.stderr.trim().split('\n').pop()}`);
     expect(Array.from(readTokenFile(out).subarray(0, 50_000))).toEqual(Array.from(tokenizer.encode(readFileSync(input, 'utf8').slice(0, 200_000)).subarray(0, 50_000)));
     expect(readTokenFile(out).length).toBe(tokenizer.encode(readFileSync(input, 'utf8')).length);
+
+    // A host with its own build output (the Electron app) points the resolver at it: the built worker then runs
+    // in this process too, with the same result.
+    setWorkersDir(outdir);
+    try {
+      expect(resolveWorker('tokenizer')).toEqual({ kind: 'built', url: expect.objectContaining({ href: expect.stringContaining(`${outdir}/tokenizer.worker.mjs`) }) });
+      const r = await trainFromFile(input, { vocabSize: 300, workers: 2 });
+      expect(r.stats.workers).toBe(2);
+      expect(r.tokenizer.hash()).toBe(tokenizer.hash());
+    } finally {
+      setWorkersDir(undefined);
+    }
+    expect(resolveWorker('tokenizer')?.kind).toBe('source');
   });
 });
