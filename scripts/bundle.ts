@@ -1,7 +1,9 @@
 // Bundles the headless CLI (and the benchmarks) into single files under dist/ with their pure-JS dependencies,
 // for machines without npm (the GPU server): `node dist/lmwb.mjs …`. webgpu (Dawn's native addon) stays external;
-// the WGSL kernels are read from kernels/ beside dist/ at run time.
+// the WGSL kernels are read from kernels/ beside dist/ at run time. The worker threads (util/workers.ts) are
+// their own entries, always built: dist/<name>.worker.mjs beside the bundles that start them.
 import { build } from 'esbuild';
+import { builtWorkerFile, WORKER_SOURCES, type WorkerName } from '../src-main/util/workers';
 
 const entries: Record<string, string> = {
   lmwb: 'src-main/cli/main.ts',
@@ -14,11 +16,12 @@ const args = process.argv.slice(2);
 const outIdx = args.indexOf('--outdir');
 const outdir = outIdx >= 0 ? args.splice(outIdx, 2)[1] : 'dist';
 const only = args;
-for (const [name, entry] of Object.entries(entries)) {
-  if (only.length && !only.includes(name)) continue;
+const jobs: Array<[string, string]> = Object.entries(entries).filter(([name]) => only.length === 0 || only.includes(name)).map(([name, entry]) => [`${name}.mjs`, entry]);
+for (const [name, source] of Object.entries(WORKER_SOURCES) as Array<[WorkerName, string]>) jobs.push([builtWorkerFile(name), source]);
+for (const [file, entry] of jobs) {
   await build({
     entryPoints: [entry],
-    outfile: `${outdir}/${name}.mjs`,
+    outfile: `${outdir}/${file}`,
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -27,5 +30,5 @@ for (const [name, entry] of Object.entries(entries)) {
     banner: { js: "import { createRequire as __lmwbCreateRequire } from 'node:module'; const require = __lmwbCreateRequire(import.meta.url);" },
     logLevel: 'warning',
   });
-  process.stdout.write(`${outdir}/${name}.mjs\n`);
+  process.stdout.write(`${outdir}/${file}\n`);
 }

@@ -8,7 +8,8 @@ import { gunzipSync } from 'node:zlib';
 
 export const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const shared = resolve(repoRoot, '..', 'shared');
-export const lmwb = join(repoRoot, 'bin', 'lmwb.mjs');
+/** The CLI the benchmarks time: from source (bin/lmwb.mjs), or LMWB_BENCH_CLI=dist/lmwb.mjs for the bundle. */
+export const lmwb = process.env.LMWB_BENCH_CLI ? resolve(process.env.LMWB_BENCH_CLI) : join(repoRoot, 'bin', 'lmwb.mjs');
 
 export function machine(): string {
   let model = cpus()[0]?.model ?? 'unknown CPU';

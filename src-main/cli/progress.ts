@@ -1,6 +1,7 @@
 // Progress reporting for long CLI work: a bar with rate and ETA on a terminal, plain periodic lines otherwise
-// (CI logs, pipes, Slurm output files), so that logs stay readable.
+// (CI logs, pipes, Slurm output files), so that logs stay readable. createEventRenderer draws the engine's events.
 import cliProgress from 'cli-progress';
+import type { DataEvent, ProgressEvent } from '../engine/events';
 
 export interface ProgressOptions {
   /** What is counted, shown after the rate: "B" formats as bytes (KB/MB/GB), anything else as a plain unit. */
@@ -78,5 +79,41 @@ export function createProgress(opts: ProgressOptions): Progress {
     stop(finalLine) {
       if (finalLine) process.stderr.write(`${finalLine}\n`);
     },
+  };
+}
+
+/** Renders the engine's events (ProgressEvent, WarningEvent, PhaseEvent) on stderr: one bar per task at a time. */
+export interface EventRenderer {
+  onEvent(e: DataEvent): void;
+  /** Stops the current bar (call when the operation ends, however it ends). */
+  stop(): void;
+}
+
+const UNIT_LABEL: Record<ProgressEvent['unit'], string> = { bytes: 'B', tokens: 'tokens', steps: 'steps', merges: 'merges', files: 'files', items: 'items' };
+
+export function createEventRenderer(opts: { quiet?: boolean; plainIntervalMs?: number } = {}): EventRenderer {
+  let bar: Progress | undefined;
+  let key = '';
+  const stop = () => { bar?.stop(); bar = undefined; key = ''; };
+  return {
+    onEvent(e) {
+      if (opts.quiet && e.type !== 'warning') return;
+      if (e.type === 'progress') {
+        const k = `${e.task}\u0000${e.detail ?? ''}\u0000${e.total ?? ''}`;
+        if (k !== key) {
+          stop();
+          key = k;
+          bar = createProgress({ label: e.detail ? `${e.task} ${e.detail}` : e.task, unit: UNIT_LABEL[e.unit], total: e.total ?? 0, plainIntervalMs: opts.plainIntervalMs });
+        }
+        const extra = e.extra ? Object.entries(e.extra).map(([name, v]) => formatAmount(v, name)).join(' ') : '';
+        bar?.update(e.done, extra);
+        return;
+      }
+      stop();
+      if (e.type === 'warning') { process.stderr.write(`note: ${e.message}\n`); return; }
+      if (e.status === 'start') return;
+      process.stderr.write(`${e.task}: ${e.status === 'reused' ? 'up to date, reused' : 'done'}${e.detail ? ` (${e.detail})` : ''}\n`);
+    },
+    stop,
   };
 }

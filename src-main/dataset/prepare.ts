@@ -8,25 +8,28 @@
 //   raw/valid.txt          symbolic link to the validation text
 //   tokenizer/             vocab.json, merges.txt, tokenizer.json, lmwb-tokenizer.json
 //   train.bin, valid.bin   uint16 token files, with train.bin.json / valid.bin.json manifests
+//
+// Events: PhaseEvent per step (start / reused / done) and the steps' ProgressEvents ('hash', 'count', 'merge',
+// 'encode'; `detail` names the split). An AbortSignal stops it promptly (AbortedError): every output is written to
+// a temporary file and renamed, so what was there before stays intact and nothing half-written is left.
 import { copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { UserError } from '../util/errors';
+import { throwIfAborted, UserError } from '../util/errors';
 import { writeFileAtomic } from '../util/atomic-write';
+import type { DataEvent } from '../engine/events';
 import { sha256File } from './hash';
 import {
   checkVocabSize,
   encodeFile,
   loadTokenizer,
-  manifestPathFor,
   readTokenizerMeta,
   saveTokenizer,
   trainFromFile,
-  TokenFileManifestSchema,
   type InvalidUtf8Mode,
   type Tokenizer,
-  type TokenFileManifest,
 } from '../tokenizer/index';
+import { lookupTokenFileManifest } from '../tokenizer/token-file';
 
 export const DatasetManifestSchema = z.object({
   format: z.literal('lmwb-dataset'),
@@ -39,9 +42,7 @@ export const DatasetManifestSchema = z.object({
 });
 export type DatasetManifest = z.infer<typeof DatasetManifestSchema>;
 
-export type PrepareEvent =
-  | { kind: 'step'; step: string; status: 'start' | 'reused' | 'done'; detail?: string; /** bytes the step will read */ total?: number }
-  | { kind: 'progress'; step: string; done: number; total: number; extra?: string };
+export type PrepareEvent = DataEvent;
 
 export interface PrepareOptions {
   train: string;
@@ -53,9 +54,9 @@ export interface PrepareOptions {
   invalidUtf8?: InvalidUtf8Mode;
   /** Copy the raw text into the folder instead of linking to it. */
   copyRaw?: boolean;
-  /** CLI only: remove partial token files and exit on SIGINT/SIGTERM. */
-  exitOnSignal?: boolean;
   onEvent?: (e: PrepareEvent) => void;
+  /** Cancels the preparation: AbortedError; finished steps are kept, the running one leaves nothing behind. */
+  signal?: AbortSignal;
 }
 
 export interface PrepareResult {
@@ -66,9 +67,9 @@ export interface PrepareResult {
 
 function checkInput(path: string, what: string): number {
   let st;
-  try { st = statSync(path); } catch { throw new UserError(`${what} file not found: ${path}`); }
-  if (!st.isFile()) throw new UserError(`${what} is not a file: ${path}`);
-  if (st.size === 0) throw new UserError(`${what} file ${path} is empty`);
+  try { st = statSync(path); } catch { throw new UserError(`${what} file not found: ${path}`, { code: 'FILE_NOT_FOUND', data: { path, role: what } }); }
+  if (!st.isFile()) throw new UserError(`${what} is not a file: ${path}`, { code: 'FILE_INVALID', data: { path, role: what } });
+  if (st.size === 0) throw new UserError(`${what} file ${path} is empty`, { code: 'FILE_INVALID', data: { path, role: what, size: 0 } });
   return st.size;
 }
 
@@ -82,23 +83,12 @@ function linkRaw(src: string, dst: string, copy: boolean): void {
   else symlinkSync(abs, dst);
 }
 
-function readSplitManifest(bin: string): TokenFileManifest | undefined {
-  const mp = manifestPathFor(bin);
-  if (!existsSync(mp) || !existsSync(bin)) return undefined;
-  try {
-    const r = TokenFileManifestSchema.safeParse(JSON.parse(readFileSync(mp, 'utf8')));
-    if (!r.success) return undefined;
-    if (statSync(bin).size !== r.data.num_tokens * 2) return undefined;
-    return r.data;
-  } catch {
-    return undefined;
-  }
-}
-
 export async function prepareDataset(o: PrepareOptions): Promise<PrepareResult> {
   checkVocabSize(o.vocabSize, o.specials);
-  if (o.vocabSize > 65536) throw new UserError(`vocab size ${o.vocabSize} does not fit uint16 token files (at most 65536)`);
+  if (o.vocabSize > 65536) throw new UserError(`vocab size ${o.vocabSize} does not fit uint16 token files (at most 65536)`, { code: 'INVALID_ARGUMENT', data: { vocabSize: o.vocabSize, max: 65536 } });
   const ev = o.onEvent ?? (() => {});
+  const signal = o.signal;
+  throwIfAborted(signal, 'dataset preparation');
   const ran: string[] = [];
   const sizes: Record<string, number> = { train: checkInput(o.train, 'training') };
   if (o.valid !== undefined) sizes.valid = checkInput(o.valid, 'validation');
@@ -109,10 +99,10 @@ export async function prepareDataset(o: PrepareOptions): Promise<PrepareResult> 
   const sources: DatasetManifest['sources'] = {};
   for (const split of Object.keys(sizes)) {
     const path = split === 'train' ? o.train : (o.valid as string);
-    ev({ kind: 'step', step: `hash ${split}`, status: 'start', total: sizes[split] });
-    const sha256 = await sha256File(path, (n) => ev({ kind: 'progress', step: `hash ${split}`, done: n, total: sizes[split] }));
+    ev({ type: 'phase', task: `hash ${split}`, status: 'start', total: sizes[split], unit: 'bytes' });
+    const sha256 = await sha256File(path, (n) => ev({ type: 'progress', task: 'hash', done: n, total: sizes[split], unit: 'bytes', detail: split }), signal);
     sources[split] = { path: resolve(path), size: sizes[split], sha256 };
-    ev({ kind: 'step', step: `hash ${split}`, status: 'done', detail: sha256.slice(0, 16) });
+    ev({ type: 'phase', task: `hash ${split}`, status: 'done', detail: sha256.slice(0, 16), data: { sha256 } });
     linkRaw(path, join(dir, 'raw', `${split}.txt`), o.copyRaw ?? false);
   }
 
@@ -132,56 +122,60 @@ export async function prepareDataset(o: PrepareOptions): Promise<PrepareResult> 
       tokenizer = undefined;
     }
   }
-  if (tokenizer) ev({ kind: 'step', step: 'tokenizer', status: 'reused', detail: tokDir });
+  if (tokenizer) ev({ type: 'phase', task: 'tokenizer', status: 'reused', detail: tokDir });
   else {
-    ev({ kind: 'step', step: 'tokenizer', status: 'start', total: sizes.train });
+    ev({ type: 'phase', task: 'tokenizer', status: 'start', total: sizes.train, unit: 'bytes' });
     const { tokenizer: t, stats } = await trainFromFile(o.train, {
       vocabSize: o.vocabSize,
       specials: o.specials,
       workers: o.workers,
       invalidUtf8: o.invalidUtf8,
-      onProgress: (phase, done, total) => ev({ kind: 'progress', step: phase === 'count' ? 'tokenizer' : 'tokenizer: merge', done, total }),
+      onEvent: (e) => ev(e.type === 'progress' ? { ...e, detail: 'train' } : e),
+      signal,
     });
+    throwIfAborted(signal, 'dataset preparation');
     saveTokenizer(t, tokDir, {
       trainedOn: { path: sources.train.path, size: sources.train.size, sha256: sources.train.sha256 },
       training: { vocab_size_requested: o.vocabSize, unique_pretokens: stats.uniquePretokens, seconds: Math.round(stats.totalSeconds * 1000) / 1000 },
     });
     tokenizer = t;
     ran.push('tokenizer');
-    ev({ kind: 'step', step: 'tokenizer', status: 'done', detail: `${t.vocabSize} tokens in ${stats.totalSeconds.toFixed(1)} s` });
+    ev({ type: 'phase', task: 'tokenizer', status: 'done', detail: `${t.vocabSize} tokens in ${stats.totalSeconds.toFixed(1)} s`, data: { vocabSize: t.vocabSize, seconds: stats.totalSeconds } });
   }
 
   // 3. Token files.
   const splits: DatasetManifest['splits'] = {};
   for (const split of Object.keys(sizes)) {
     const bin = join(dir, `${split}.bin`);
-    const have = readSplitManifest(bin);
+    const look = lookupTokenFileManifest(bin);
+    const have = look.status === 'ok' ? look.manifest : undefined;
     if (have && have.source.sha256 === sources[split].sha256 && have.tokenizer_hash === tokenizer.hash()) {
-      ev({ kind: 'step', step: `encode ${split}`, status: 'reused', detail: bin });
+      ev({ type: 'phase', task: `encode ${split}`, status: 'reused', detail: bin });
       splits[split] = { file: `${split}.bin`, num_tokens: have.num_tokens, dtype: 'uint16' };
       continue;
     }
-    ev({ kind: 'step', step: `encode ${split}`, status: 'start', total: sizes[split] });
+    ev({ type: 'phase', task: `encode ${split}`, status: 'start', total: sizes[split], unit: 'bytes' });
     const r = await encodeFile(tokenizer, sources[split].path, bin, {
       workers: o.workers,
-      exitOnSignal: o.exitOnSignal,
       invalidUtf8: o.invalidUtf8,
-      onProgress: (done, total, tokens) => ev({ kind: 'progress', step: `encode ${split}`, done, total, extra: `${tokens} tokens` }),
+      onEvent: (e) => ev(e.type === 'progress' ? { ...e, detail: split } : e),
+      signal,
     });
     splits[split] = { file: `${split}.bin`, num_tokens: r.manifest.num_tokens, dtype: 'uint16' };
     ran.push(`encode ${split}`);
-    ev({ kind: 'step', step: `encode ${split}`, status: 'done', detail: `${r.manifest.num_tokens} tokens, ${(sources[split].size / 1e6 / r.seconds).toFixed(1)} MB/s` });
+    ev({ type: 'phase', task: `encode ${split}`, status: 'done', detail: `${r.manifest.num_tokens} tokens, ${(sources[split].size / 1e6 / r.seconds).toFixed(1)} MB/s`, data: { numTokens: r.manifest.num_tokens, seconds: r.seconds } });
   }
 
   const manifest: DatasetManifest = {
     format: 'lmwb-dataset',
     version: 1,
-    name: dir.replace(/\/+$/, '').split('/').pop() ?? 'dataset',
+    name: basename(resolve(dir)) || 'dataset',
     created_at: new Date().toISOString(),
     sources,
     tokenizer: { dir: 'tokenizer', hash: tokenizer.hash(), vocab_size: tokenizer.vocabSize, special_tokens: tokenizer.specials },
     splits,
   };
+  throwIfAborted(signal, 'dataset preparation');
   const mp = join(dir, 'dataset.json');
   let previous: DatasetManifest | undefined;
   try { previous = DatasetManifestSchema.parse(JSON.parse(readFileSync(mp, 'utf8'))); } catch { previous = undefined; }
@@ -193,14 +187,19 @@ export async function prepareDataset(o: PrepareOptions): Promise<PrepareResult> 
 /** Reads a dataset folder's manifest. */
 export function readDatasetManifest(dir: string): DatasetManifest {
   const mp = join(dir, 'dataset.json');
-  if (!existsSync(mp)) throw new UserError(`${dir} is not a dataset folder (no dataset.json); create one with \`lmwb dataset prepare\``);
-  const r = DatasetManifestSchema.safeParse(JSON.parse(readFileSync(mp, 'utf8')));
-  if (!r.success) throw new UserError(`${mp} is not a valid dataset manifest`);
+  if (!existsSync(mp)) throw new UserError(`${dir} is not a dataset folder (no dataset.json); prepare a dataset there first`, { code: 'FILE_NOT_FOUND', data: { path: mp } });
+  let json: unknown;
+  try { json = JSON.parse(readFileSync(mp, 'utf8')); } catch (err) { throw new UserError(`${mp} is not valid JSON (${(err as Error).message})`, { code: 'FILE_INVALID', data: { path: mp } }); }
+  const r = DatasetManifestSchema.safeParse(json);
+  if (!r.success) throw new UserError(`${mp} is not a valid dataset manifest: ${r.error.issues[0]?.message ?? 'invalid'}`, { code: 'FILE_INVALID', data: { path: mp } });
   return r.data;
 }
 
-/** Default folder name: the training file's name without extension and split suffix, plus the vocab size. */
-export function defaultDatasetDir(train: string, vocabSize: number, root = 'datasets'): string {
+/**
+ * Default folder for a dataset under `root` (the front end's datasets folder): the training file's name without
+ * extension and split suffix, plus the vocab size.
+ */
+export function defaultDatasetDir(train: string, vocabSize: number, root: string): string {
   const base = (train.split('/').pop() ?? 'dataset').replace(/\.(txt|text)$/i, '').replace(/[-_.]?train$/i, '') || 'dataset';
   return join(root, `${base}-bpe${vocabSize}`);
 }

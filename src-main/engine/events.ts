@@ -16,7 +16,26 @@ export interface ProgressEvent {
   unit: 'bytes' | 'tokens' | 'steps' | 'merges' | 'files' | 'items';
   /** Free-form short detail ("train.bin", "chunk 3/8"). */
   detail?: string;
+  /** Secondary counters a front end may show beside the bar (e.g. `{ tokens: 123456 }` while encoding). */
+  extra?: Record<string, number>;
 }
+
+/** A step of a multi-step operation (dataset prepare: hash, tokenizer, encode) started, was reused, or finished. */
+export interface PhaseEvent {
+  type: 'phase';
+  /** The step, e.g. 'hash train', 'tokenizer', 'encode valid', 'download'. */
+  task: string;
+  status: 'start' | 'reused' | 'done';
+  /** Size of the work when it starts (what its progress events count towards). */
+  total?: number;
+  unit?: ProgressEvent['unit'];
+  /** Short human detail ("10000 tokens in 3.1 s"); the figures behind it are in `data`. */
+  detail?: string;
+  data?: Record<string, unknown>;
+}
+
+/** The events of the tokenizer and dataset operations (train, encode, prepare, download). */
+export type DataEvent = ProgressEvent | WarningEvent | PhaseEvent;
 
 /** A notice the user should see but that does not stop the operation. */
 export interface WarningEvent {

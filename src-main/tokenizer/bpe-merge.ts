@@ -4,6 +4,7 @@
 // pre-tokens a merge touches (found through a pair -> pre-token index), and the best pair comes from a max-heap
 // with lazy invalidation, so a merge costs time proportional to what it changes, not to the corpus.
 
+import { throwIfAborted } from '../util/errors';
 import { compareBytes } from './bytes-unicode';
 
 export interface MergeResult {
@@ -16,6 +17,11 @@ export interface MergeResult {
 export interface MergeOptions {
   numMerges: number;
   onProgress?: (done: number, total: number) => void;
+}
+
+export interface MergeAsyncOptions extends MergeOptions {
+  /** Stops the loop (AbortedError) within a few milliseconds of firing. */
+  signal?: AbortSignal;
 }
 
 /** Distinct pre-tokens, flat: word w is bytes[offsets[w], offsets[w + 1]) (no object per word: OWT has millions). */
@@ -35,6 +41,34 @@ export function flattenWords(words: Uint8Array[], freqs: ArrayLike<number>): Fla
 
 /** words: distinct pre-tokens as UTF-8 bytes with their counts. */
 export function learnMerges(words: FlatWords | Uint8Array[], freqsArg: ArrayLike<number> | MergeOptions, optsArg?: MergeOptions): MergeResult {
+  const it = mergeSteps(words, freqsArg, optsArg);
+  for (;;) {
+    const r = it.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * The merge loop as learnMerges, but giving the event loop a turn every ~20 ms, so that an AbortSignal (a timer,
+ * SIGINT, an IPC message) is seen while it runs.
+ */
+export async function learnMergesAsync(words: FlatWords, opts: MergeAsyncOptions): Promise<MergeResult> {
+  throwIfAborted(opts.signal, 'tokenizer training');
+  const it = mergeSteps(words, opts);
+  let last = performance.now();
+  for (;;) {
+    const r = it.next();
+    if (r.done) return r.value;
+    if (performance.now() - last >= 20) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      throwIfAborted(opts.signal, 'tokenizer training');
+      last = performance.now();
+    }
+  }
+}
+
+/** The merge loop, yielding after every merge (the drivers above decide when to give the event loop a turn). */
+function* mergeSteps(words: FlatWords | Uint8Array[], freqsArg: ArrayLike<number> | MergeOptions, optsArg?: MergeOptions): Generator<void, MergeResult> {
   const flat = Array.isArray(words) ? flattenWords(words, freqsArg as ArrayLike<number>) : words;
   const opts = (Array.isArray(words) ? optsArg : freqsArg) as MergeOptions;
   const W = flat.freqs.length;
@@ -223,6 +257,7 @@ export function learnMerges(words: FlatWords | Uint8Array[], freqsArg: ArrayLike
     }
     pairCount.delete(best);
     if (opts.onProgress && (step & 63) === 0) opts.onProgress(step, opts.numMerges);
+    yield;
   }
   opts.onProgress?.(merges.length, opts.numMerges);
   return { tokenBytes, merges };

@@ -73,7 +73,7 @@ export function saveTokenizer(t: Tokenizer, dir: string, opts: SaveOptions = {})
 }
 
 function readText(path: string, what: string): string {
-  if (!existsSync(path)) throw new UserError(`${what} not found: ${path}`);
+  if (!existsSync(path)) throw new UserError(`${what} not found: ${path}`, { code: 'FILE_NOT_FOUND', data: { path } });
   return readFileSync(path, 'utf8');
 }
 
@@ -86,21 +86,21 @@ export function tokenizerFromVocabMerges(vocabJson: string, mergesTxt: string, s
   try {
     raw = JSON.parse(vocabJson);
   } catch (err) {
-    throw new UserError(`${source} is not valid JSON (${(err as Error).message}); expected {"token": id, ...}`);
+    throw new UserError(`${source} is not valid JSON (${(err as Error).message}); expected {"token": id, ...}`, { code: 'FILE_INVALID', data: { path: source } });
   }
   const parsed = z.record(z.string(), z.number().int().nonnegative()).safeParse(raw);
-  if (!parsed.success) throw new UserError(`${source} must map token strings to non-negative integer ids`);
+  if (!parsed.success) throw new UserError(`${source} must map token strings to non-negative integer ids`, { code: 'FILE_INVALID', data: { path: source } });
   const specialSet = new Set(specials);
   const vocab: Uint8Array[] = [];
   const idOf = new Map<string, number>();
   for (const [tok, id] of Object.entries(parsed.data)) {
-    if (vocab[id] !== undefined) throw new UserError(`${source}: id ${id} is used twice`);
+    if (vocab[id] !== undefined) throw new UserError(`${source}: id ${id} is used twice`, { code: 'FILE_INVALID', data: { path: source, id } });
     const bytes = specialSet.has(tok) ? new Uint8Array(Buffer.from(tok, 'utf8')) : unicodeToBytes(tok);
-    if (bytes === undefined) throw new UserError(`${source}: token ${JSON.stringify(tok)} is not in GPT-2's byte-to-unicode form and is not a special token`);
+    if (bytes === undefined) throw new UserError(`${source}: token ${JSON.stringify(tok)} is not in GPT-2's byte-to-unicode form and is not a special token`, { code: 'FILE_INVALID', data: { path: source, token: tok } });
     vocab[id] = bytes;
     idOf.set(tok, id);
   }
-  for (let i = 0; i < vocab.length; i++) if (vocab[i] === undefined) throw new UserError(`${source}: ids are not contiguous (no token has id ${i})`);
+  for (let i = 0; i < vocab.length; i++) if (vocab[i] === undefined) throw new UserError(`${source}: ids are not contiguous (no token has id ${i})`, { code: 'FILE_INVALID', data: { path: source, missingId: i } });
   for (const s of specials) {
     if (!idOf.has(s)) { idOf.set(s, vocab.length); vocab.push(new Uint8Array(Buffer.from(s, 'utf8'))); }
   }
@@ -110,17 +110,17 @@ export function tokenizerFromVocabMerges(vocabJson: string, mergesTxt: string, s
     const line = lines[n].replace(/\r$/, '');
     if (line === '' || (n === 0 && line.startsWith('#version'))) continue;
     const parts = line.split(' ');
-    if (parts.length !== 2) throw new UserError(`merges line ${n + 1} is not "A B": ${JSON.stringify(line)}`);
+    if (parts.length !== 2) throw new UserError(`merges line ${n + 1} is not "A B": ${JSON.stringify(line)}`, { code: 'FILE_INVALID', data: { line: n + 1 } });
     const a = idOf.get(parts[0]);
     const b = idOf.get(parts[1]);
-    if (a === undefined || b === undefined) throw new UserError(`merges line ${n + 1}: ${JSON.stringify(line)} uses a token that is not in ${source}`);
+    if (a === undefined || b === undefined) throw new UserError(`merges line ${n + 1}: ${JSON.stringify(line)} uses a token that is not in ${source}`, { code: 'FILE_INVALID', data: { line: n + 1, path: source } });
     merges.push([a, b]);
   }
   const data: TokenizerData = { vocab, merges, specials: [...specials] };
   try {
     return new Tokenizer(data);
   } catch (err) {
-    throw new UserError(`cannot build a tokenizer from ${source}: ${(err as Error).message}`);
+    throw new UserError(`cannot build a tokenizer from ${source}: ${(err as Error).message}`, { code: 'FILE_INVALID', data: { path: source, reason: (err as Error).message } });
   }
 }
 
@@ -138,7 +138,7 @@ export function loadTokenizer(pathOrDir: string, opts: LoadOptions = {}): Tokeni
     return fromHuggingFace(readText(pathOrDir, 'tokenizer.json'), opts.specials);
   }
   const dir = pathOrDir;
-  if (!existsSync(dir)) throw new UserError(`tokenizer folder not found: ${dir}`);
+  if (!existsSync(dir)) throw new UserError(`tokenizer folder not found: ${dir}`, { code: 'FILE_NOT_FOUND', data: { path: dir } });
   const vocabPath = join(dir, VOCAB_FILE);
   if (!existsSync(vocabPath) && existsSync(join(dir, HF_FILE))) return fromHuggingFace(readText(join(dir, HF_FILE), 'tokenizer.json'), opts.specials);
   const vocabJson = readText(vocabPath, 'vocab.json');
@@ -221,12 +221,12 @@ export function fromHuggingFace(json: string, specials?: string[]): Tokenizer {
   try {
     raw = JSON.parse(json);
   } catch (err) {
-    throw new UserError(`tokenizer.json is not valid JSON: ${(err as Error).message}`);
+    throw new UserError(`tokenizer.json is not valid JSON: ${(err as Error).message}`, { code: 'FILE_INVALID', data: { reason: (err as Error).message } });
   }
   const parsed = HfSchema.safeParse(raw);
-  if (!parsed.success) throw new UserError('tokenizer.json has no BPE model with vocab and merges; only byte-level BPE tokenizers can be imported');
+  if (!parsed.success) throw new UserError('tokenizer.json has no BPE model with vocab and merges; only byte-level BPE tokenizers can be imported', { code: 'FILE_INVALID', data: {} });
   const hf = parsed.data;
-  if (hf.model.type !== undefined && hf.model.type !== 'BPE') throw new UserError(`tokenizer.json model type is ${hf.model.type}; only byte-level BPE can be imported`);
+  if (hf.model.type !== undefined && hf.model.type !== 'BPE') throw new UserError(`tokenizer.json model type is ${hf.model.type}; only byte-level BPE can be imported`, { code: 'FILE_INVALID', data: { modelType: hf.model.type } });
   const vocab: Record<string, number> = { ...hf.model.vocab };
   const added = hf.added_tokens ?? [];
   for (const a of added) vocab[a.content] = a.id;

@@ -1,11 +1,13 @@
 // Public API of the tokenizer, for the CLI, the training engine and the app.
 //
-//   const { tokenizer } = await train('data/TinyStoriesV2-GPT4-train.txt', { vocabSize: 10000, specials: ['<|endoftext|>'] });
+//   const { tokenizer } = await train(trainTxt, { vocabSize: 10000, specials: ['<|endoftext|>'], onEvent, signal });
 //   saveTokenizer(tokenizer, 'runs/tok');           // vocab.json, merges.txt, tokenizer.json, lmwb-tokenizer.json
 //   const tok = load('runs/tok');                    // or load a GPT-2 folder / a Hugging Face tokenizer.json
 //   const ids = tok.encode('Once upon a time<|endoftext|>');   // Uint32Array; specials recognised
 //   tok.decode(ids);                                 // exact text back; invalid UTF-8 becomes U+FFFD
-//   await encodeFile(tok, 'valid.txt', 'valid.bin'); // uint16 token file + valid.bin.json manifest
+//   await encodeFile(tok, 'valid.txt', 'valid.bin', { onEvent, signal }); // uint16 token file + valid.bin.json
+//
+// Long operations report `DataEvent`s (engine/events.ts) through onEvent and stop on an AbortSignal (AbortedError).
 //   const tokens = readTokenFile('valid.bin');       // Uint16Array (checked against its manifest)
 import { trainFromFile, type TrainOptions, type TrainStats } from './train';
 import { loadTokenizer, type LoadOptions } from './files';
@@ -27,7 +29,8 @@ export {
   type LoadOptions,
 } from './files';
 export { encodeFile, manifestPathFor, TokenFileManifestSchema, type TokenFileManifest, type EncodeFileOptions } from './encode-file';
-export { readTokenFile, readTokenFileManifest } from './token-file';
+export { readTokenFile, readTokenFileManifest, lookupTokenFileManifest, type ManifestLookup } from './token-file';
+export type { DataEvent } from '../engine/events';
 export { pretokenize, pretokenizeWithRegex, PRETOKEN_REGEX } from './pretokenize';
 export { bytesToUnicode, unicodeToBytes } from './bytes-unicode';
 export type { InvalidUtf8Mode } from './text-decode';

@@ -10,6 +10,8 @@ export type ErrorCode =
   | 'FILE_NOT_FOUND'
   | 'FILE_INVALID'
   | 'FILE_EXISTS'
+  | 'FILE_NOT_WRITABLE' // permission denied or read-only file system
+  | 'INVALID_UTF8' // a text input is not valid UTF-8 (data: path, offset)
   | 'DISK_FULL'
   | 'NO_GPU_DRIVER'
   | 'GPU_UNSUPPORTED'

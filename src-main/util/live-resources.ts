@@ -21,6 +21,11 @@ export function liveCount(kind: ResourceKind): number {
   return live.get(kind)?.size ?? 0;
 }
 
+/** The live handles of one kind (a test can reach a worker to kill it, a host can list what leaked). */
+export function liveHandles(kind: ResourceKind): object[] {
+  return [...(live.get(kind) ?? [])];
+}
+
 /** Every kind with its live count (for a leak report). */
 export function liveResources(): Record<ResourceKind, number> {
   const out = { 'gpu-buffer': 0, 'gpu-device': 0, worker: 0, file: 0 } as Record<ResourceKind, number>;

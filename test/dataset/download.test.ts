@@ -26,6 +26,18 @@ beforeAll(async () => {
     const path = req.url ?? '/';
     hits.push({ path, range: req.headers.range });
     if (path === '/redirect') { res.writeHead(302, { location: '/file.bin' }); res.end(); return; }
+    if (path === '/slow.bin') {
+      // 64 KiB every 50 ms: a download that takes seconds, to abort mid-way.
+      res.writeHead(200, { 'content-length': body.length });
+      let off = 0;
+      const t = setInterval(() => {
+        if (res.destroyed || off >= body.length) { clearInterval(t); if (!res.destroyed) res.end(); return; }
+        res.write(body.subarray(off, off + 65536));
+        off += 65536;
+      }, 50);
+      res.on('close', () => clearInterval(t));
+      return;
+    }
     const data = path === '/file.bin' || path === '/norange.bin' ? body : path === '/owt.txt.gz' ? gz : undefined;
     if (!data) { res.writeHead(404); res.end('not found'); return; }
     let start = 0;
@@ -60,7 +72,7 @@ describe('download helper (local HTTP server on 127.0.0.1)', () => {
     dropPlan.set('/file.bin', [1_000_000, 700_000]);
     const dest = join(tmp.dir, 'a', 'file.bin');
     const notes: string[] = [];
-    const rec = await download(`${base}/file.bin`, dest, { ...fast, sha256: bodySha, size: body.length, onNote: (m) => notes.push(m) });
+    const rec = await download(`${base}/file.bin`, dest, { ...fast, sha256: bodySha, size: body.length, onEvent: (e) => { if (e.type === 'warning') notes.push(e.message); } });
     expect(readFileSync(dest).equals(body)).toBe(true);
     expect(rec).toMatchObject({ size: body.length, sha256: bodySha, sha256_checked: true });
     // Each retry asks for the rest from where the .part file ended (how much arrived before the drop varies).
@@ -108,9 +120,30 @@ describe('download helper (local HTTP server on 127.0.0.1)', () => {
     const dest = join(tmp.dir, 'd', 'file.bin');
     await expect(download(`${base}/file.bin`, dest, { ...fast, sha256: '0'.repeat(64) })).rejects.toThrow(/checksum mismatch .* the file was removed/);
     expect(readdirSync(join(tmp.dir, 'd'))).toEqual([]);
-    await expect(download(`${base}/file.bin`, dest, { ...fast, size: 5 })).rejects.toThrow(/--size says 5/);
+    await expect(download(`${base}/file.bin`, dest, { ...fast, size: 5 })).rejects.toThrow(/expected size is 5 bytes/);
+    await expect(download(`${base}/file.bin`, dest, { ...fast, size: 5 })).rejects.toMatchObject({ code: 'FILE_INVALID', data: { expectedSize: 5 } });
     await expect(download(`${base}/nothing.txt`, join(tmp.dir, 'd', 'x.txt'), fast)).rejects.toThrow(/HTTP 404/);
     await expect(download(`${base}/file.bin`, dest, { ...fast, sha256: 'xyz' })).rejects.toThrow(/64 hex digits/);
+  });
+
+  it('stops promptly on abort: AbortedError, no target file, no temporary files; the .part is kept for resuming', async () => {
+    const dir = join(tmp.dir, 'abort');
+    const dest = join(dir, 'slow.bin');
+    const ac = new AbortController();
+    let progressed = 0;
+    const p = download(`${base}/slow.bin`, dest, { ...fast, signal: ac.signal, onEvent: (e) => { if (e.type === 'progress') progressed = e.done; } });
+    await new Promise((r) => setTimeout(r, 400));
+    const t0 = performance.now();
+    ac.abort();
+    await expect(p).rejects.toMatchObject({ code: 'ABORTED' });
+    expect(performance.now() - t0).toBeLessThan(500);
+    expect(progressed).toBeGreaterThan(0);
+    expect(progressed).toBeLessThan(body.length);
+    expect(existsSync(dest)).toBe(false);
+    expect(readdirSync(dir).sort()).toEqual(['slow.bin.part']);
+    // An already-aborted signal does nothing at all.
+    await expect(download(`${base}/file.bin`, join(dir, 'never.bin'), { ...fast, signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'ABORTED' });
+    expect(existsSync(join(dir, 'never.bin.part'))).toBe(false);
   });
 
   it('decompresses .gz downloads (the OWT sample files) and records both', async () => {

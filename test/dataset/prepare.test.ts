@@ -64,8 +64,8 @@ describe('dataset prepare', () => {
   });
 
   it('names the default folder after the training file', () => {
-    expect(defaultDatasetDir('/d/TinyStoriesV2-GPT4-train.txt', 10000)).toBe('datasets/TinyStoriesV2-GPT4-bpe10000');
-    expect(defaultDatasetDir('owt_train.txt', 32000)).toBe('datasets/owt-bpe32000');
+    expect(defaultDatasetDir('/d/TinyStoriesV2-GPT4-train.txt', 10000, '/w/datasets')).toBe('/w/datasets/TinyStoriesV2-GPT4-bpe10000');
+    expect(defaultDatasetDir('owt_train.txt', 32000, 'datasets')).toBe('datasets/owt-bpe32000');
   });
 
   it('`lmwb dataset prepare` works from the command line and is idempotent', async () => {

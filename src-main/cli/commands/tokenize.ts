@@ -1,9 +1,9 @@
 // `lmwb tokenize`: encode a text file into a uint16 token file (+ manifest), streaming and multi-threaded.
 import type { Command } from 'commander';
-import { createProgress, formatAmount } from '../progress';
+import { createEventRenderer } from '../progress';
+import { INVALID_UTF8_HINT, runOperation } from '../operation';
 import { encodeFile, loadTokenizer, type InvalidUtf8Mode } from '../../tokenizer/index';
-import { parseIntOption, parseInvalidUtf8, parseWorkers, peakRssMB } from './tokenizer';
-import { statSync } from 'node:fs';
+import { parseInvalidUtf8, parseWorkers, peakRssMB } from './tokenizer';
 
 export function registerTokenize(program: Command): void {
   program
@@ -16,16 +16,16 @@ export function registerTokenize(program: Command): void {
     .option('--invalid-utf8 <mode>', 'what to do with invalid UTF-8 in the input: error | replace', parseInvalidUtf8, 'error')
     .action(async (o: { tokenizer: string; input: string; out: string; workers?: number; invalidUtf8: InvalidUtf8Mode }) => {
       const tok = loadTokenizer(o.tokenizer);
-      let total = 0;
-      try { total = statSync(o.input).size; } catch { /* encodeFile reports it */ }
-      const bar = createProgress({ label: 'tokenize', unit: 'B', total });
-      const r = await encodeFile(tok, o.input, o.out, {
-        workers: o.workers,
-        invalidUtf8: o.invalidUtf8,
-        exitOnSignal: true,
-        onProgress: (done, _t, tokens) => bar.update(done, `${formatAmount(tokens, 'tokens')}`),
-      });
-      bar.stop();
+      const view = createEventRenderer();
+      const r = await runOperation(
+        (signal) => encodeFile(tok, o.input, o.out, { workers: o.workers, invalidUtf8: o.invalidUtf8, onEvent: (e) => view.onEvent(e), signal }),
+        {
+          INVALID_UTF8: INVALID_UTF8_HINT,
+          DISK_FULL: '(--out)',
+          FILE_NOT_WRITABLE: '(--out)',
+          ABORTED: `; ${o.out} was not written (an earlier file there is unchanged)`,
+        },
+      ).finally(() => view.stop());
       const m = r.manifest;
       process.stderr.write(
         `${m.num_tokens.toLocaleString('en-US')} tokens (${(m.source.size / Math.max(1, m.num_tokens)).toFixed(2)} bytes/token) in ${r.seconds.toFixed(2)} s, ` +

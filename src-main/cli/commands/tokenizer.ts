@@ -1,16 +1,18 @@
-// `lmwb tokenizer train|export-hf|import-hf|encode|decode`: byte-level BPE tokenizers.
+// `lmwb tokenizer train|export-hf|import-hf|encode|decode`: byte-level BPE tokenizers (and the option parsers the
+// other text commands share).
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { UserError } from '../../util/errors';
 import { writeFileAtomic } from '../../util/atomic-write';
-import { createProgress, formatAmount } from '../progress';
+import { createEventRenderer, formatAmount } from '../progress';
+import { INVALID_UTF8_HINT, runOperation } from '../operation';
 import { DEFAULT_SPECIALS, fromHuggingFace, loadTokenizer, saveTokenizer, toHuggingFace, trainFromFile, type InvalidUtf8Mode } from '../../tokenizer/index';
 
 export function parseIntOption(name: string) {
   return (v: string): number => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n <= 0) throw new UserError(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
+    if (!Number.isInteger(n) || n <= 0) throw new UserError(`${name} must be a positive integer, got ${JSON.stringify(v)}`, { code: 'INVALID_ARGUMENT', data: { option: name, value: v } });
     return n;
   };
 }
@@ -18,12 +20,12 @@ export function parseIntOption(name: string) {
 /** --workers N: 0 means all work in the main thread. */
 export function parseWorkers(v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new UserError(`--workers must be 0 (main thread only) or a positive integer, got ${JSON.stringify(v)}`);
+  if (!Number.isInteger(n) || n < 0) throw new UserError(`--workers must be 0 (main thread only) or a positive integer, got ${JSON.stringify(v)}`, { code: 'INVALID_ARGUMENT', data: { option: '--workers', value: v } });
   return n;
 }
 
 export function parseInvalidUtf8(v: string): InvalidUtf8Mode {
-  if (v !== 'error' && v !== 'replace') throw new UserError(`--invalid-utf8 must be "error" or "replace", got ${JSON.stringify(v)}`);
+  if (v !== 'error' && v !== 'replace') throw new UserError(`--invalid-utf8 must be "error" or "replace", got ${JSON.stringify(v)}`, { code: 'INVALID_ARGUMENT', data: { option: '--invalid-utf8', value: v } });
   return v;
 }
 
@@ -33,47 +35,21 @@ export function peakRssMB(): number {
   return process.resourceUsage().maxRSS / 1024;
 }
 
-export interface TrainCliOptions {
-  input: string;
-  vocabSize: number;
-  special?: string[];
-  noSpecial?: boolean;
-  out: string;
-  workers?: number;
-  invalidUtf8: InvalidUtf8Mode;
-}
-
-/** Shared by `tokenizer train` and `dataset prepare`. */
+/** `tokenizer train`: trains with progress on stderr, Ctrl-C cancels, and saves the folder. */
 export async function runTrain(o: { input: string; vocabSize: number; specials: string[]; out: string; workers?: number; invalidUtf8: InvalidUtf8Mode; hashInput?: boolean; quiet?: boolean }) {
-  const { statSync } = await import('node:fs');
-  let size = 0;
-  try { size = statSync(o.input).size; } catch { /* reported by the trainer */ }
-  const bar = o.quiet ? undefined : createProgress({ label: 'count', unit: 'B', total: size });
-  let mergeBar: ReturnType<typeof createProgress> | undefined;
-  let lastCount = -1;
-  const { tokenizer, stats } = await trainFromFile(o.input, {
-    vocabSize: o.vocabSize,
-    specials: o.specials,
-    workers: o.workers,
-    invalidUtf8: o.invalidUtf8,
-    hashInput: o.hashInput,
-    onProgress: (phase, done, total) => {
-      if (o.quiet) return;
-      if (phase === 'count') { if (done !== lastCount) bar?.update(done); lastCount = done; }
-      else {
-        if (!mergeBar) { bar?.stop(); mergeBar = createProgress({ label: 'merge', unit: 'merges', total }); }
-        mergeBar.update(done);
-      }
-    },
-  });
-  if (!mergeBar) bar?.stop();
-  mergeBar?.stop();
-  if (o.specials.length > 0 && !stats.specialOccurrences && !o.quiet) {
-    process.stderr.write(`note: ${o.input} contains none of the special tokens ${o.specials.map((s) => JSON.stringify(s)).join(', ')}; the text is trained on as one stream (documents are not separated)\n`);
-  }
-  if (stats.merges < o.vocabSize - 256 - o.specials.length) {
-    process.stderr.write(`note: the corpus ran out of pairs to merge after ${stats.merges} merges; the vocabulary has ${tokenizer.vocabSize} tokens instead of ${o.vocabSize}\n`);
-  }
+  const view = createEventRenderer({ quiet: o.quiet });
+  const { tokenizer, stats } = await runOperation(
+    (signal) => trainFromFile(o.input, {
+      vocabSize: o.vocabSize,
+      specials: o.specials,
+      workers: o.workers,
+      invalidUtf8: o.invalidUtf8,
+      hashInput: o.hashInput,
+      onEvent: (e) => view.onEvent(e),
+      signal,
+    }),
+    { INVALID_UTF8: INVALID_UTF8_HINT, ABORTED: `; nothing was written to ${o.out}` },
+  ).finally(() => view.stop());
   const meta = saveTokenizer(tokenizer, o.out, {
     trainedOn: { path: resolve(o.input), size: stats.inputBytes, ...(stats.inputSha256 ? { sha256: stats.inputSha256 } : {}) },
     training: { vocab_size_requested: o.vocabSize, unique_pretokens: stats.uniquePretokens, seconds: Math.round(stats.totalSeconds * 1000) / 1000 },
@@ -123,7 +99,7 @@ export function registerTokenizer(program: Command): void {
     .option('--special <token>', 'special tokens (default: the added tokens marked special)', collect)
     .action((o: { input: string; out: string; special?: string[] }) => {
       let text: string;
-      try { text = readFileSync(o.input, 'utf8'); } catch { throw new UserError(`cannot read ${o.input}`); }
+      try { text = readFileSync(o.input, 'utf8'); } catch { throw new UserError(`cannot read ${o.input}`, { code: 'FILE_NOT_FOUND', data: { path: o.input } }); }
       const tok = fromHuggingFace(text, o.special);
       saveTokenizer(tok, o.out);
       process.stderr.write(`wrote ${o.out} (${tok.vocabSize} tokens, ${tok.merges.length} merges, specials ${JSON.stringify(tok.specials)})\n`);
@@ -150,11 +126,11 @@ export function registerTokenizer(program: Command): void {
     .action((ids: string[], o: { tokenizer: string }) => {
       const tok = loadTokenizer(o.tokenizer);
       const nums = ids.join(' ').split(/[\s,[\]]+/).filter(Boolean).map(Number);
-      if (nums.some((n) => !Number.isInteger(n) || n < 0)) throw new UserError('ids must be non-negative integers');
+      if (nums.some((n) => !Number.isInteger(n) || n < 0)) throw new UserError('ids must be non-negative integers', { code: 'INVALID_ARGUMENT', data: { ids } });
       try {
         process.stdout.write(`${tok.decode(nums)}\n`);
       } catch (err) {
-        throw new UserError((err as Error).message);
+        throw new UserError((err as Error).message, { code: 'TOKEN_OUT_OF_RANGE', data: { vocabSize: tok.vocabSize } });
       }
     });
 }

@@ -1,64 +1,16 @@
-// Reads training batches from a uint16 token file in a background worker thread: the main thread sends the
-// starting offsets of a step's windows (a pure function of seed and step), the worker reads just those windows
-// with positioned reads, checks the ids, groups rows by token id for the embedding backward, and transfers the
-// arrays back. A multi-GB token file never enters the JS heap; batches are prefetched a few steps ahead.
-import { Worker } from 'node:worker_threads';
+// Reads training batches from a uint16 token file in a background worker thread (batch-loader.worker.ts): the
+// main thread sends the starting offsets of a step's windows (a pure function of seed and step), the worker reads
+// just those windows, checks the ids, groups rows by token id and transfers the arrays back. A multi-GB token file
+// never enters the JS heap; batches are prefetched a few steps ahead. If the worker errors or exits, every pending
+// and later load rejects with UserError WORKER_DIED (never a hang).
+import type { Worker } from 'node:worker_threads';
 import { batchStarts } from './batch';
 import { UserError } from '../../util/errors';
-import { embeddingSegments } from '../kernels/embedding';
+import { startWorker } from '../../util/workers';
+import { outOfRangeError } from './token-file';
+import type { BatchReply, BatchRequest, BatchWorkerData, LoadedBatch } from './batch-loader-protocol';
 
-export interface LoadedBatch {
-  inputs: Uint32Array;
-  targets: Uint32Array;
-  /** Rows sorted by token id, segment starts and ids (embedding backward), with `count` segments. */
-  segments: { order: Uint32Array; segStart: Uint32Array; segId: Uint32Array; count: number };
-}
-
-interface Request { id: number; starts: Float64Array }
-type Reply = { id: number; batch: LoadedBatch } | { id: number; error: string };
-
-// The worker body: self-contained (it runs from source text, so it works the same under tsx, vitest and the
-// bundled CLI). Keep it free of imports: it may only use node built-ins fetched inside.
-function workerMain(): void {
-  // process.getBuiltinModule, not require: bundlers rewrite require() calls, and this source runs unbundled.
-  const { parentPort, workerData } = process.getBuiltinModule('node:worker_threads') as typeof import('node:worker_threads');
-  const fs = process.getBuiltinModule('node:fs') as typeof import('node:fs');
-  const { path, T, vocab } = workerData as { path: string; T: number; vocab: number };
-  const fd = fs.openSync(path, 'r');
-  const window = Buffer.alloc((T + 1) * 2);
-  parentPort!.on('message', (msg: { id: number; starts: Float64Array } | 'close') => {
-    if (msg === 'close') {
-      fs.closeSync(fd);
-      parentPort!.close();
-      return;
-    }
-    try {
-      const B = msg.starts.length;
-      const inputs = new Uint32Array(B * T);
-      const targets = new Uint32Array(B * T);
-      for (let b = 0; b < B; b++) {
-        const start = msg.starts[b];
-        const got = fs.readSync(fd, window, 0, window.length, start * 2);
-        if (got !== window.length) throw new Error(`short read at token ${start} of ${path}`);
-        const ids = new Uint16Array(window.buffer, window.byteOffset, T + 1);
-        for (let t = 0; t <= T; t++) {
-          if (ids[t] >= vocab) throw new Error(`OOR ${start + t} ${ids[t]}`);
-        }
-        for (let t = 0; t < T; t++) {
-          inputs[b * T + t] = ids[t];
-          targets[b * T + t] = ids[t + 1];
-        }
-      }
-      const segments = (globalThis as unknown as { segmentsOf: typeof embeddingSegments }).segmentsOf(inputs);
-      const { order, segStart, segId } = segments;
-      parentPort!.postMessage({ id: msg.id, batch: { inputs, targets, segments } }, [
-        inputs.buffer, targets.buffer, order.buffer as ArrayBuffer, segStart.buffer as ArrayBuffer, segId.buffer as ArrayBuffer,
-      ]);
-    } catch (e) {
-      parentPort!.postMessage({ id: msg.id, error: (e as Error).message });
-    }
-  });
-}
+export type { LoadedBatch } from './batch-loader-protocol';
 
 export interface BatchLoaderOptions {
   path: string;
@@ -76,31 +28,34 @@ export class BatchLoader {
   private nextId = 0;
   private readonly pending = new Map<number, { resolve: (b: LoadedBatch) => void; reject: (e: Error) => void }>();
   private readonly ahead = new Map<number, Promise<LoadedBatch>>();
+  private dead: UserError | undefined;
+  private closed = false;
 
   constructor(readonly o: BatchLoaderOptions) {
-    // The worker runs from source text: embeddingSegments travels as a function expression under a fixed name.
-    this.worker = new Worker(`globalThis.segmentsOf = ${embeddingSegments.toString()};\n(${workerMain.toString()})()`, {
-      eval: true,
-      workerData: { path: o.path, T: o.contextLength, vocab: o.vocabSize },
-    });
+    const data: BatchWorkerData = { path: o.path, T: o.contextLength, vocab: o.vocabSize };
+    this.worker = startWorker('batch-loader', data);
     this.worker.unref();
-    this.worker.on('message', (r: Reply) => {
+    this.worker.on('message', (r: BatchReply) => {
       const p = this.pending.get(r.id);
       if (!p) return;
       this.pending.delete(r.id);
-      if ('error' in r) {
-        const m = /^OOR (\d+) (\d+)$/.exec(r.error);
-        p.reject(
-          m
-            ? new UserError(`token file ${o.path} has id ${m[2]} at position ${m[1]}, but the model's vocab_size is ${o.vocabSize}; set model.vocab_size to at least ${Number(m[2]) + 1} or re-tokenize with the model's tokenizer`)
-            : new Error(r.error),
-        );
-      } else p.resolve(r.batch);
+      if (r.type === 'batch') { p.resolve(r.batch); return; }
+      const e = r.error;
+      if (e.code === 'TOKEN_OUT_OF_RANGE') p.reject(outOfRangeError(o.path, o.vocabSize, { index: Number(e.data.index), value: Number(e.data.value) }));
+      else p.reject(new UserError(e.message, { code: e.code, data: e.data }));
     });
-    this.worker.on('error', (e) => {
-      for (const p of this.pending.values()) p.reject(e);
-      this.pending.clear();
+    this.worker.on('error', (e) => this.die(`crashed: ${e.message}`, { reason: e.message }));
+    this.worker.on('exit', (exitCode) => { if (!this.closed) this.die(`stopped unexpectedly (exit code ${exitCode})`, { exitCode }); });
+  }
+
+  /** Marks the worker dead and rejects every pending load. */
+  private die(why: string, data: Record<string, unknown>): void {
+    this.dead ??= new UserError(`the batch loader's worker thread ${why}; the run cannot continue (restart it, resuming from the last checkpoint)`, {
+      code: 'WORKER_DIED',
+      data: { worker: 'batch-loader', path: this.o.path, ...data },
     });
+    for (const p of this.pending.values()) p.reject(this.dead);
+    this.pending.clear();
   }
 
   /** Starting offsets of step `step`'s windows. */
@@ -110,8 +65,10 @@ export class BatchLoader {
 
   /** Loads the windows starting at the given offsets. */
   load(starts: Float64Array): Promise<LoadedBatch> {
+    if (this.dead) return Promise.reject(this.dead);
+    if (this.closed) return Promise.reject(new UserError('the batch loader is closed', { code: 'INVALID_ARGUMENT', data: { path: this.o.path } }));
     const id = this.nextId++;
-    const req: Request = { id, starts };
+    const req: BatchRequest = { type: 'load', id, starts };
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.worker.postMessage(req);
@@ -135,7 +92,14 @@ export class BatchLoader {
   }
 
   async close(): Promise<void> {
-    this.worker.postMessage('close');
+    if (this.closed) return;
+    this.closed = true;
+    for (const p of this.pending.values()) p.reject(new UserError('the batch loader was closed', { code: 'ABORTED', data: { path: this.o.path } }));
+    this.pending.clear();
+    if (!this.dead) {
+      const req: BatchRequest = { type: 'close' };
+      this.worker.postMessage(req);
+    }
     await this.worker.terminate();
   }
 }

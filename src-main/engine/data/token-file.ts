@@ -1,8 +1,9 @@
 // Token files: raw little-endian uint16 ids (the format `lmwb tokenize` writes and CS336 uses with np.memmap),
-// optionally with a JSON manifest beside them. Opened, never loaded: reads go through a file descriptor.
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+// optionally with a JSON manifest beside them (read through the one manifest reader, tokenizer/token-file.ts).
+// Opened, never loaded: reads go through a file descriptor.
+import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { UserError } from '../../util/errors';
-import { manifestPathFor } from '../../tokenizer/encode-file';
+import { lookupTokenFileManifest } from '../../tokenizer/token-file';
 
 export interface TokenFileInfo {
   path: string;
@@ -13,28 +14,26 @@ export interface TokenFileInfo {
 
 /** Opens and checks a uint16 token file: exists, even size, long enough for one window, manifest agrees. */
 export function inspectTokenFile(path: string, contextLength: number, vocabSize: number, role: string): TokenFileInfo {
-  if (!existsSync(path)) throw new UserError(`${role} token file not found: ${path} (make one with \`lmwb tokenize\` or \`lmwb dataset prepare\`)`);
+  if (!existsSync(path)) throw new UserError(`${role} token file not found: ${path} (encode a text into it, or prepare a dataset)`, { code: 'FILE_NOT_FOUND', data: { path, role } });
   const fd = openSync(path, 'r');
   try {
     const size = fstatSync(fd).size;
-    if (size % 2 !== 0) throw new UserError(`${role} token file ${path} has an odd size (${size} bytes): it is not a uint16 token file`);
+    if (size % 2 !== 0) throw new UserError(`${role} token file ${path} has an odd size (${size} bytes): it is not a uint16 token file`, { code: 'FILE_INVALID', data: { path, role, bytes: size } });
     const numTokens = size / 2;
     if (numTokens < contextLength + 2) {
-      throw new UserError(`${role} token file ${path} holds ${numTokens} tokens, fewer than one window of context_length ${contextLength} + 1`);
+      throw new UserError(`${role} token file ${path} holds ${numTokens} tokens, fewer than one window of context_length ${contextLength} + 1`, {
+        code: 'FILE_INVALID',
+        data: { path, role, numTokens, contextLength },
+      });
     }
-    let manifestVocab: number | undefined;
-    const mp = manifestPathFor(path);
-    if (existsSync(mp)) {
-      try {
-        const m = JSON.parse(readFileSync(mp, 'utf8')) as { vocab_size?: number; dtype?: string };
-        if (m.dtype && m.dtype !== 'uint16') throw new UserError(`${role} token file ${path}: its manifest says dtype ${m.dtype}; only uint16 is supported`);
-        manifestVocab = m.vocab_size;
-      } catch (e) {
-        if (e instanceof UserError) throw e;
-      }
-      if (manifestVocab !== undefined && manifestVocab > vocabSize) {
-        throw new UserError(`${role} token file ${path} was made with a tokenizer of vocab ${manifestVocab}, larger than the model's vocab_size ${vocabSize}; set model.vocab_size to ${manifestVocab}`);
-      }
+    // A manifest that is missing, unreadable or stale says nothing: the file's own size and ids are checked.
+    const look = lookupTokenFileManifest(path);
+    const manifestVocab = look.status === 'ok' ? look.manifest.vocab_size : undefined;
+    if (manifestVocab !== undefined && manifestVocab > vocabSize) {
+      throw new UserError(`${role} token file ${path} was made with a tokenizer of vocab ${manifestVocab}, larger than the model's vocab_size ${vocabSize}; set model.vocab_size to ${manifestVocab}`, {
+        code: 'TOKEN_OUT_OF_RANGE',
+        data: { path, role, manifestVocab, vocabSize },
+      });
     }
     return { path, numTokens, manifestVocab };
   } finally {
@@ -67,5 +66,6 @@ export function outOfRangeError(path: string, vocabSize: number, bad: { index: n
   return new UserError(
     `token file ${path} has id ${bad.value} at position ${bad.index}, but the model's vocab_size is ${vocabSize}: ` +
       `the file was made with a larger tokenizer; set model.vocab_size to at least ${bad.value + 1} or re-tokenize`,
+    { code: 'TOKEN_OUT_OF_RANGE', data: { path, vocabSize, index: bad.index, value: bad.value } },
   );
 }
