@@ -350,7 +350,7 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
             lastStatus = t;
             updateStatus(runDir, { step: done, tokens_per_s: tps, elapsed_s: el });
           }
-          const verdict = divergence.observe(done, loss, lr);
+          const verdict = divergence.observe(done, loss, lr, st.gradNorm, rt.precision === 'mixed' && st.skipped);
           if (verdict) {
             state = 'diverged';
             diverged = { message: verdict.message, data: verdict.data };
