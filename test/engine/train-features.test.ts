@@ -48,13 +48,14 @@ const trainRecs = (dir: string) => readMetrics(dir).records.filter((r): r is Tra
 describe('trainer features', () => {
   it('overfit-one-batch drives the loss of a tiny model near zero', async () => {
     const gpu = await testGpu();
-    const cfg = parseRunConfig(config('overfit', { overfit_one_batch: true, max_steps: 300, max_learning_rate: 1e-2, min_learning_rate: 1e-3, warmup_iters: 10, weight_decay: 0 }, { model: { vocab_size: 256, context_length: 16, d_model: 64, num_layers: 2, num_heads: 4, d_ff: 128 }, log: { interval: 25, diag_interval: 0 } }));
+    const cfg = parseRunConfig(config('overfit', { overfit_one_batch: true, max_steps: 100, max_learning_rate: 1e-2, min_learning_rate: 1e-3, warmup_iters: 10, weight_decay: 0 }, { model: { vocab_size: 256, context_length: 16, d_model: 64, num_layers: 2, num_heads: 4, d_ff: 128 }, log: { interval: 1, diag_interval: 0 } }));
     const r = await train(cfg, { gpu });
     const tr = trainRecs(r.runDir);
     expect(tr[0].loss).toBeGreaterThan(4); // ~ln 256 at the start
+    expect(tr.length).toBe(100);
     expect(r.finalLoss).toBeLessThan(0.1);
     // The same config on the real batch stream stays far from zero: the fixed batch is what was learned.
-    const normal = await train(parseRunConfig(config('not-overfit', { max_steps: 300, max_learning_rate: 1e-2, min_learning_rate: 1e-3, warmup_iters: 10, weight_decay: 0 }, { model: cfg.model, log: { interval: 25, diag_interval: 0 } })), { gpu });
+    const normal = await train(parseRunConfig(config('not-overfit', { max_steps: 100, max_learning_rate: 1e-2, min_learning_rate: 1e-3, warmup_iters: 10, weight_decay: 0 }, { model: cfg.model, log: { interval: 25, diag_interval: 0 } })), { gpu });
     expect(normal.finalLoss).toBeGreaterThan(1);
   });
 
@@ -62,7 +63,7 @@ describe('trainer features', () => {
     const gpu = await testGpu();
     const budget = 3;
     const steps = 100_000;
-    const cfg = parseRunConfig(config('budget', { max_steps: steps, time_budget_s: budget, warmup_iters: 1000, min_learning_rate: 3e-4 }));
+    const cfg = parseRunConfig(config('budget', { max_steps: steps, time_budget_s: budget, warmup_iters: 10, min_learning_rate: 3e-4 }));
     const r = await train(cfg, { gpu });
     expect(r.state).toBe('done');
     expect(r.finalStep).toBeLessThan(steps);
@@ -78,9 +79,10 @@ describe('trainer features', () => {
       expect(tr[i].lr).toBeGreaterThanOrEqual(Math.min(lo, hi) * (1 - 1e-9));
       expect(tr[i].lr).toBeLessThanOrEqual(Math.max(lo, hi) * (1 + 1e-9));
     }
-    // Step fraction would give a tiny warmup lr; elapsed fraction goes past warmup (1% of the budget) into the decay.
-    expect(last.lr).toBeLessThan(cfg.schedule.max_learning_rate);
-    expect(last.lr).toBeGreaterThan(learningRate(r.finalStep, cfg.schedule) * 10);
+    // By the end of the budget the schedule has decayed to about its minimum; by step fraction (a few hundred or
+    // thousand of 100,000 steps, past the 10 warmup steps) it would still be at its peak.
+    expect(last.lr).toBeLessThan(cfg.schedule.min_learning_rate * 1.2);
+    expect(learningRate(r.finalStep, cfg.schedule)).toBeGreaterThan(cfg.schedule.max_learning_rate * 0.5);
     const ev = readMetrics(r.runDir).records.filter((x): x is EvalRecord => x.kind === 'eval');
     expect(ev.length).toBe(1);
     expect(ev[0].val_tokens).toBe(Math.floor((10_000 - 1) / 16) * 16); // every window of the file, not eval.batches
