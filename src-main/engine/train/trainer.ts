@@ -94,7 +94,7 @@ type Resumed = CheckpointState & { path: string };
  * The checkpoint to resume from: the newest valid one of a folder. A damaged one is renamed to
  * `<name>.corrupt`, reported through `warn`, and the one before it tried.
  */
-function findResume(runDir: string, resume: TrainOptions['resume'], cfg: RunConfig, warn: (e: TrainEvent) => void): Resumed | undefined {
+function findResume(runDir: string, resume: TrainOptions['resume'], warn: (e: TrainEvent) => void): Resumed | undefined {
   if (resume === false) return undefined;
   const layoutFor = (m: RunConfig['model']) => layoutParameters(parameterSpecs(m));
   const explicit = resume !== undefined && resume !== 'auto';
@@ -123,7 +123,6 @@ function findResume(runDir: string, resume: TrainOptions['resume'], cfg: RunConf
     }
   }
   if (explicit) throw new UserError(`nothing to resume: no valid step_*.safetensors checkpoint in ${dir}`, { code: 'NOTHING_TO_RESUME', data: { dir } });
-  void cfg;
   return undefined;
 }
 
@@ -164,7 +163,7 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
     // Inputs are checked before anything is written or allocated.
     const trainInfo = checkTokenFile(cfg.data.train, T, cfg.model.vocab_size, 'training');
     const validInfo = cfg.data.valid ? checkTokenFile(cfg.data.valid, T, cfg.model.vocab_size, 'validation') : undefined;
-    const resumed = findResume(runDir, opts.resume, cfg, emit);
+    const resumed = findResume(runDir, opts.resume, emit);
     if (resumed) checkResumable(resumed, cfg);
 
     ensureRunFolder(runDir, cfg);
@@ -238,7 +237,6 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
     const inFlight: Array<Promise<unknown>> = [];
     const divergence = new DivergenceMonitor(cfg.divergence);
     divergence.seed(trainRecs.map((r) => r.loss ?? NaN));
-    const g = gpu;
     const r0 = rt;
 
     const evaluate = async (step: number, all: boolean): Promise<void> => {
@@ -391,9 +389,13 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
       type: 'done', state, final_step: step, final_loss: finite(finalLoss) ?? null, final_val_loss: finalValLoss ?? null, best_val_loss: bestValLoss ?? null,
       ...(lastCheckpoint ? { last_checkpoint: lastCheckpoint } : {}),
     });
-    void g;
     return result;
-  } catch (e) {
+  } catch (err) {
+    // A full disk anywhere (metrics, status, checkpoint) is one clear error; checkpoints say more themselves.
+    const errno = (err as NodeJS.ErrnoException).code;
+    const e = !(err instanceof UserError) && (errno === 'ENOSPC' || errno === 'EDQUOT')
+      ? new UserError(`no space left on the disk of run folder ${runDir}: free space, then resume the run`, { code: 'DISK_FULL', data: { dir: runDir }, cause: err })
+      : err;
     const info = errorInfo(e);
     if (statusOwned || (existsSync(runDir) && readStatus(runDir))) {
       try {
