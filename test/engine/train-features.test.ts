@@ -69,6 +69,7 @@ describe('trainer features', () => {
     expect(r.finalStep).toBeLessThan(steps);
     const tr = trainRecs(r.runDir);
     const last = tr[tr.length - 1];
+    expect(last.step).toBe(r.finalStep); // the step that spent the budget is logged
     expect(last.elapsed_s).toBeLessThan(budget + 1);
     expect(last.elapsed_s).toBeGreaterThan(budget * 0.5);
     // lr of each logged step: the schedule at elapsed/budget × steps, with the elapsed time measured just before that

@@ -105,7 +105,7 @@ function findResume(runDir: string, resume: TrainOptions['resume'], warn: (e: Tr
     if (statSync(p).isFile()) return { ...loadCheckpoint(p, layoutFor), path: p };
     dir = existsSync(join(p, RUN_FILES.checkpoints)) ? join(p, RUN_FILES.checkpoints) : p;
   }
-  removeStaleTemporaries(dir);
+  if (!explicit) removeStaleTemporaries(dir); // only in the folder this run owns
   const list = listCheckpoints(dir);
   for (let i = list.length - 1; i >= 0; i--) {
     try {
@@ -318,7 +318,8 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
       inFlight.push(gpu.device.queue.onSubmittedWorkDone());
       if (inFlight.length > 2) await inFlight.shift();
       const done = step + 1;
-      const isLast = done === cfg.steps;
+      // The step that spends the time budget is the last one: log it like the last step.
+      const isLast = done === cfg.steps || (budget !== undefined && elapsed() >= budget);
       const logNow = done % cfg.log.interval === 0 || isLast;
       const diagNow = cfg.log.diag_interval > 0 && done % cfg.log.diag_interval === 0;
       if (logNow || diagNow) {
