@@ -13,6 +13,7 @@ import { createRunFolder } from '../../src-main/engine/train/run-folder';
 import { readSafetensors } from '../../src-main/engine/checkpoint/safetensors';
 import { verifyCheckpoint } from '../../src-main/engine/checkpoint/checkpoint';
 import { readMetrics, readStatus } from '../../src-main/runs/read';
+import { updateStatus } from '../../src-main/runs/status';
 import type { TrainEvent } from '../../src-main/engine/train/events';
 import type { TrainRecord } from '../../src-main/runs/format';
 
@@ -266,11 +267,13 @@ describe('lmwb train --run-dir --events ndjson', () => {
     const dir = join(ws, 'runs', 'invalid');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config(), training: { ...config().training, batch_size: 0 } }));
+    updateStatus(dir, { state: 'queued' });
     const r = await runToEnd(dir);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/lmwb: invalid run config: config\.training\.batch_size: .*(>0|greater than 0)/i);
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(r.events).toEqual([expect.objectContaining({ type: 'error', error: expect.objectContaining({ code: 'CONFIG_INVALID' }) })]);
+    expect(readStatus(dir)).toMatchObject({ state: 'failed', error: { code: 'CONFIG_INVALID' } });
   });
 
   it('a diverging lr: the run stops as diverged with exit code 4, its metrics kept', async () => {

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { applyOverrides, loadRunConfigFile, parseRunConfig, resolvedConfigJson, type RunConfig } from '../../engine/train/run-config';
 import { readConfig } from '../../runs/read';
+import { hasStatus, updateStatus } from '../../runs/status';
 import { preset, PRESET_NAMES } from '../../engine/train/presets';
 import { train, type TrainResult } from '../../engine/train/trainer';
 import { createRunFolder, loadRunFolderConfig, rewriteRunConfig } from '../../engine/train/run-folder';
@@ -71,13 +72,23 @@ export function registerTrain(program: Command): void {
       if (o.events !== undefined && o.events !== 'ndjson') throw new UserError(`--events takes "ndjson", got "${o.events}"`, { code: 'INVALID_ARGUMENT' });
       const ndjson = o.events === 'ndjson';
       let errorEmitted = false;
+      let trainStarted = false;
       const print = (e: TrainEvent) => {
+        trainStarted = true;
         if (e.type === 'error') errorEmitted = true;
         if (ndjson) process.stdout.write(`${JSON.stringify(e, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v))}\n`);
       };
       try {
         await run(o, print);
       } catch (e) {
+        // train() records its own failures in status.json; one before it (an invalid config.json) is recorded here.
+        if (o.runDir && !trainStarted && hasStatus(resolve(o.runDir))) {
+          try {
+            updateStatus(resolve(o.runDir), { state: 'failed', ended: new Date().toISOString(), error: errorInfo(e) });
+          } catch {
+            /* best effort: the error itself is what matters */
+          }
+        }
         // A diverged run already ended with its done event (state diverged); other errors end with an error event.
         if (ndjson && !errorEmitted && !(e instanceof UserError && e.code === 'DIVERGED')) print({ type: 'error', error: errorInfo(e) });
         throw e;
