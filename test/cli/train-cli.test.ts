@@ -2,7 +2,7 @@
 // and bad input reported on one line without a stack trace.
 import { describe, it, expect, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, writeFileSync, readFileSync, rmSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot, tempDir } from '../helpers';
 
@@ -42,7 +42,25 @@ describe('lmwb train', () => {
     }));
     const r = lmwb(['train', '--config', 'run.json']);
     expect(r.code, r.err).toBe(0);
-    expect(existsSync(join(tmp.path, 'runs', 'cfg', 'checkpoints', 'step_0000004.safetensors'))).toBe(true);
+    // Without out_dir the run folder is <workspace>/runs/<name>-<yyyymmdd-HHMMSS> (the workspace: the current folder).
+    const id = readdirSync(join(tmp.path, 'runs')).find((d) => /^cfg-\d{8}-\d{6}$/.test(d));
+    expect(id).toBeDefined();
+    expect(existsSync(join(tmp.path, 'runs', id!, 'checkpoints', 'step_0000004.safetensors'))).toBe(true);
+    expect(JSON.parse(readFileSync(join(tmp.path, 'runs', id!, 'status.json'), 'utf8')).state).toBe('done');
+  });
+
+  it('--overfit-one-batch trains on one fixed batch: the loss goes near zero', () => {
+    const data = join(tmp.path, 'tok.bin');
+    writeFileSync(data, Uint16Array.from(readFileSync(join(repoRoot, 'resources', 'smoke', 'stories.txt')).subarray(0, 20000)));
+    writeFileSync(join(tmp.path, 'overfit.json'), JSON.stringify({
+      name: 'overfit', model: { vocab_size: 256, context_length: 16, d_model: 64, num_layers: 2, num_heads: 4, d_ff: 128 },
+      data: { train: data }, training: { batch_size: 2, max_steps: 100, max_learning_rate: 1e-2, warmup_iters: 10, weight_decay: 0 }, log: { interval: 10 },
+    }));
+    const r = lmwb(['train', '--config', 'overfit.json', '--overfit-one-batch', '--out', 'runs/overfit']);
+    expect(r.code, r.err).toBe(0);
+    const loss = Number(/done: step 100, train loss (\d+\.\d+)/.exec(r.out)?.[1]);
+    expect(loss).toBeLessThan(0.1);
+    expect(JSON.parse(readFileSync(join(tmp.path, 'runs', 'overfit', 'config.json'), 'utf8')).training.overfit_one_batch).toBe(true);
   });
 
   it('reports bad input in one line, without a stack trace', () => {
