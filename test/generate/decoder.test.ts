@@ -5,21 +5,14 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { testGpu } from '../helpers';
 import type { Gpu } from '../../src-main/engine/gpu/device';
 import { download } from '../../src-main/engine/gpu/tensor';
-import { parseModelConfig, type ModelConfig } from '../../src-main/engine/model/config';
+import { parseModelConfig } from '../../src-main/engine/model/config';
 import { initParameters, layoutParameters, parameterSpecs } from '../../src-main/engine/model/parameters';
 import { TransformerRuntime } from '../../src-main/engine/model/transformer';
 import { KvDecoder } from '../../src-main/engine/generate/decoder';
 import { xorshiftUniform } from '../../src-main/engine/rng';
+import { VARIANTS } from './variants';
 
 const base = { vocab_size: 67, context_length: 24, d_model: 48, num_layers: 2, num_heads: 3, d_ff: 80 };
-export const VARIANTS: Array<[string, Partial<ModelConfig>]> = [
-  ['pre-norm RoPE SwiGLU', {}],
-  ['post-norm', { norm: 'post' }],
-  ['no norm', { norm: 'none' }],
-  ['NoPE', { pos: 'nope' }],
-  ['SiLU FFN', { ffn: 'silu' }],
-  ['tied embeddings', { tie_embeddings: true }],
-];
 
 function ids(n: number, vocab: number, seed: number): Uint32Array {
   return Uint32Array.from(xorshiftUniform(n, seed), (u) => Math.floor(((u + 1) / 2) * vocab) % vocab);
