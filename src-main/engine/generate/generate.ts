@@ -68,8 +68,9 @@ export class Generator {
   private readonly slideKeep: number;
   private readonly eot?: number;
 
-  constructor(readonly gpu: Gpu, readonly cfg: ModelConfig, weights: WeightSource, readonly tokenizer: Tokenizer, opts: GeneratorOptions = {}) {
-    if (tokenizer.vocabSize > cfg.vocab_size) {
+  /** Without a tokenizer only generateIds works (ids in, ids out, no text): reference cases, benchmarks. */
+  constructor(readonly gpu: Gpu, readonly cfg: ModelConfig, weights: WeightSource, readonly tokenizer?: Tokenizer, opts: GeneratorOptions = {}) {
+    if (tokenizer && tokenizer.vocabSize > cfg.vocab_size) {
       throw new UserError(`the tokenizer has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${cfg.vocab_size}; use the tokenizer the model was trained with`, { code: 'CHECKPOINT_MISMATCH', data: { tokenizer_vocab: tokenizer.vocabSize, model_vocab: cfg.vocab_size } });
     }
     this.numSamples = opts.numSamples ?? 1;
@@ -79,13 +80,18 @@ export class Generator {
     this.precision = resolveDecodePrecision(gpu, opts.precision ?? 'auto');
     this.decoder = new KvDecoder(gpu, cfg, { batch: this.numSamples, precision: this.precision });
     this.decoder.setWeights(weights);
-    const i = tokenizer.specials.indexOf(END_OF_TEXT);
-    this.eot = i >= 0 ? tokenizer.specialIds[i] : undefined;
+    const i = tokenizer ? tokenizer.specials.indexOf(END_OF_TEXT) : -1;
+    this.eot = tokenizer && i >= 0 ? tokenizer.specialIds[i] : undefined;
   }
 
   /** The prompt as ids: its last context_length tokens, or <|endoftext|> when empty. */
   promptIds(prompt: string): { ids: number[]; dropped: number } {
-    let ids = Array.from(this.tokenizer.encode(prompt));
+    if (!this.tokenizer) throw new Error('this generator has no tokenizer: use generateIds');
+    return this.fitPrompt(Array.from(this.tokenizer.encode(prompt)));
+  }
+
+  private fitPrompt(given: number[]): { ids: number[]; dropped: number } {
+    let ids = given;
     if (ids.length === 0) {
       if (this.eot === undefined) throw new UserError('the prompt is empty and this tokenizer has no <|endoftext|> token to start from; give a prompt', { code: 'INVALID_ARGUMENT' });
       ids = [this.eot];
@@ -96,11 +102,23 @@ export class Generator {
   }
 
   async generate(prompt: string, settings: Partial<GenerateSettings> = {}, run: GenerateRunOptions = {}): Promise<SampleResult[]> {
+    return this.run(() => this.promptIds(prompt), settings, run);
+  }
+
+  /** As generate, from prompt token ids (ids ≥ the vocabulary are refused); text is '' without a tokenizer. */
+  async generateIds(prompt: number[], settings: Partial<GenerateSettings> = {}, run: GenerateRunOptions = {}): Promise<SampleResult[]> {
+    for (const id of prompt) {
+      if (!Number.isInteger(id) || id < 0 || id >= this.cfg.vocab_size) throw new UserError(`prompt token id ${id} is outside the model's vocabulary (${this.cfg.vocab_size})`, { code: 'TOKEN_OUT_OF_RANGE' });
+    }
+    return this.run(() => this.fitPrompt([...prompt]), settings, run);
+  }
+
+  private async run(prompt: () => { ids: number[]; dropped: number }, settings: Partial<GenerateSettings>, run: GenerateRunOptions): Promise<SampleResult[]> {
     const s: GenerateSettings = { ...DEFAULT_GENERATE, ...settings };
     checkSampling(s);
     if (!Number.isInteger(s.maxNewTokens) || s.maxNewTokens < 1) throw new UserError(`max new tokens must be an integer ≥ 1, got ${s.maxNewTokens}`, { code: 'INVALID_ARGUMENT' });
     const emit = run.onEvent ?? (() => {});
-    const { ids: promptIds, dropped } = this.promptIds(prompt);
+    const { ids: promptIds, dropped } = prompt();
     if (dropped > 0) {
       emit({ type: 'warning', code: 'PROMPT_TRUNCATED', message: `the prompt has ${promptIds.length + dropped} tokens, more than the context length ${this.cfg.context_length}: generating from its last ${promptIds.length} tokens`, data: { dropped, kept: promptIds.length } });
     }
@@ -140,7 +158,7 @@ export class Generator {
         return;
       }
       out[b].push(id);
-      const delta = utf8[b].decode(this.tokenizer.decodeBytes([id]), { stream: true });
+      const delta = this.tokenizer ? utf8[b].decode(this.tokenizer.decodeBytes([id]), { stream: true }) : '';
       text[b] += delta;
       emit({ type: 'token', sample: b, id, text: delta });
       if (out[b].length >= s.maxNewTokens) finish(b, 'max_tokens');
