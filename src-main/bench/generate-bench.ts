@@ -122,5 +122,45 @@ for (const precision of precisions) {
     out(`  Generator end to end (prefill included): greedy ${greedyTps.toFixed(0)} tokens/s, sampled (T 1, top-p 0.9) ${sampledTps.toFixed(0)} tokens/s`);
   }
 }
-if (a.json) process.stdout.write(`${JSON.stringify({ device: gpu.info.description, model: cfg, prompt_len: P, rows })}\n`);
+// Mixed precision against f32 on the same weights and ids (teacher-forced, so both see the same tokens): the
+// prefill's logits at every prompt position and each decode step's logits; FAIL exits 1.
+let mixedCheck: { max_rel_diff: number; argmax_agreement: number; ok: boolean } | undefined;
+if (precisions.includes('mixed')) {
+  const rng = rngFor(0, 78);
+  const steps = Math.min(64, T - P);
+  const seq = Uint32Array.from({ length: P + steps }, () => uniformInt(rng, 0, cfg.vocab_size - 1));
+  const logitsOf = async (precision: DecodePrecision) => {
+    const dec = new KvDecoder(gpu, cfg, { batch: 1, precision });
+    dec.setWeights(weights);
+    dec.forward(P, 'all', seq.subarray(0, P));
+    const rows = [await dec.readAllLogits(P)];
+    for (let t = P; t < P + steps; t++) {
+      dec.forward(1, 'last', seq.subarray(t, t + 1));
+      rows.push(await dec.readLogits());
+    }
+    dec.destroy();
+    return rows;
+  };
+  const f32 = await logitsOf('f32');
+  const mixed = await logitsOf('mixed');
+  let maxAbs = 0;
+  let maxDiff = 0;
+  let agree = 0;
+  let total = 0;
+  const V = cfg.vocab_size;
+  f32.forEach((r, i) => {
+    for (let j = 0; j < r.length; j++) { maxAbs = Math.max(maxAbs, Math.abs(r[j])); maxDiff = Math.max(maxDiff, Math.abs(r[j] - mixed[i][j])); }
+    for (let row = 0; row < r.length / V; row++) {
+      const am = (x: Float32Array) => { let b = 0; for (let c = 1; c < V; c++) if (x[row * V + c] > x[row * V + b]) b = c; return b; };
+      agree += am(r) === am(mixed[i]) ? 1 : 0;
+      total++;
+    }
+  });
+  const rel = maxDiff / maxAbs;
+  mixedCheck = { max_rel_diff: rel, argmax_agreement: agree / total, ok: rel < 2e-2 && agree / total >= 0.95 };
+  out(`mixed vs f32 (prefill ${P} + ${steps} decode steps, teacher-forced): max |Δlogit| ${maxDiff.toExponential(2)} = ${(100 * rel).toFixed(3)}% of max |logit|; ` +
+    `argmax agrees at ${agree}/${total} positions: ${mixedCheck.ok ? 'PASS' : 'FAIL'} (limits 2% and 95%)`);
+}
+if (a.json) process.stdout.write(`${JSON.stringify({ device: gpu.info.description, model: cfg, prompt_len: P, rows, mixed_check: mixedCheck })}\n`);
 gpu.destroy();
+if (mixedCheck && !mixedCheck.ok) process.exit(1);
