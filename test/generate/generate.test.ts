@@ -76,6 +76,19 @@ describe('Generator', () => {
     });
   }
 
+  it('greedy with a slide that keeps 5 of 16 tokens (chains restart after each rebuild)', async () => {
+    const cfg = parseModelConfig({ ...base, norm: 'post' });
+    const layout = layoutParameters(parameterSpecs(cfg));
+    const flat = initParameters(layout, 9);
+    const prompt = 'Lily and';
+    const pick = (r: Float32Array) => { let b = 0; for (let i = 1; i < r.length; i++) if (r[i] > r[b]) b = i; return b; };
+    const want = await reference(gpu, cfg, flat, Array.from(tok.encode(prompt)), 40, 5, pick);
+    const g = new Generator(gpu, cfg, weightsOf(layout, flat), tok, { precision: 'f32', slideKeep: 5 });
+    const [r] = await g.generate(prompt, { temperature: 0, maxNewTokens: 40 });
+    g.destroy();
+    expect(r.ids).toEqual(want);
+  });
+
   it('sampling (top-k, top-p) equals the same sampler on full-forward logits, with a slide that keeps half the window', async () => {
     const cfg = parseModelConfig(base);
     const layout = layoutParameters(parameterSpecs(cfg));
