@@ -3,6 +3,7 @@
 // in a uniform written before each submit. Weights sit in a decode layout of their own (q, k and v fused into one
 // [3·d_model, d_model] projection) with an f16 copy in mixed precision; the residual stream is updated in place
 // through the linear op's accumulate flag. All B sequences share one position (same-length prompts).
+import os from 'node:os';
 import type { Gpu } from '../gpu/device';
 import { Program } from '../gpu/program';
 import { createTensor, upload, type Tensor, alignUp } from '../gpu/tensor';
@@ -89,6 +90,13 @@ export class KvDecoder {
     const big = plan.find(([, shape]) => shape.reduce((a, b) => a * b, 1) * 4 > maxBinding);
     if (big || this.B * this.T * d * 4 > maxBinding) {
       throw new UserError(`${this.B} samples at context length ${this.T} need buffers above this device's ${Math.round(maxBinding / 2 ** 20)} MiB binding limit; generate fewer samples at once`, { code: 'BATCH_TOO_LARGE', data: { batch: this.B } });
+    }
+    if (this.layout.totalFloats * 4 > device.limits.maxBufferSize) {
+      throw new UserError(`the model's weights need ${Math.round((this.layout.totalFloats * 4) / 2 ** 20)} MiB in one buffer, above this device's maxBufferSize; use a smaller model`, { code: 'GPU_OUT_OF_MEMORY' });
+    }
+    if (gpu.info.isSoftware && this.bytesAllocated > os.freemem() * 0.9) {
+      // A CPU adapter allocates from system memory: compare with what is free before allocating.
+      throw new UserError(`generating ${this.B} samples needs ${Math.round(this.bytesAllocated / 2 ** 20)} MiB (KV cache ${Math.round(cacheBytes / 2 ** 20)} MiB) and this CPU device has ${Math.round(os.freemem() / 2 ** 20)} MiB free; generate fewer samples at once`, { code: 'BATCH_TOO_LARGE', data: { batch: this.B, bytes: this.bytesAllocated } });
     }
     this.weights = createTensor(device, [this.layout.totalFloats], 'decode weights');
     if (this.precision === 'mixed') this.weights16 = createTensor(device, [this.layout.totalFloats], 'decode weights (f16)', 'f16');
