@@ -57,7 +57,7 @@ describe('sampler', () => {
       for (const id of counts.keys()) expect(dist.has(id), `token ${id} is outside the kept set`).toBe(true);
       const chi = chiSquare(counts, dist, N);
       expect(chi).toBeLessThan(critical(Math.max(1, dist.size - 1)));
-      // The engine's own description of the distribution agrees with this one.
+      // The engine's own description of the distribution (its bucketed cut) agrees with this one.
       const d = samplingDistribution(LOGITS, { temperature: T, topK: k, topP: p });
       expect(d.ids.length).toBe(dist.size);
       d.ids.forEach((id, i) => expect(d.probs[i]).toBeCloseTo(dist.get(id)!, 6));
@@ -87,7 +87,7 @@ describe('sampler', () => {
     expect(s.next(Float32Array.from([0, 4, 1, 4]))).toBe(1);
   });
 
-  it('a large vocabulary with a long tail keeps the exact nucleus (candidate shortcut and full sort agree)', () => {
+  it('a large vocabulary with a long tail and ties keeps exactly the sorted top-k / nucleus', () => {
     const V = 5000;
     const logits = Float32Array.from({ length: V }, (_, i) => (i % 97 === 0 ? 8 - i / 1000 : -4 + Math.sin(i)));
     for (const [k, p] of [[0, 0.5], [0, 0.999999], [40, 1], [4000, 0.99]]) {

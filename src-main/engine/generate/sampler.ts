@@ -34,64 +34,127 @@ export function argmax(row: ArrayLike<number>): number {
   return bi;
 }
 
-/** Tokens below this probability are sorted only if the kept set is not found among the larger ones. */
-const CANDIDATE_P = 1e-7;
+const BUCKETS = 0x4000; // weights in (0, 1]: sign, exponent and 4 mantissa bits of the float64 (monotone in the value)
 
-/**
- * The distribution a draw follows: the kept token ids (most likely first, lower id first on ties) and their
- * renormalised probabilities. Temperature 0 gives the argmax with probability 1.
- */
-export function samplingDistribution(row: ArrayLike<number>, s: Pick<SamplingSettings, 'temperature' | 'topP' | 'topK'>): { ids: number[]; probs: number[] } {
-  const V = row.length;
-  if (s.temperature === 0) return { ids: [argmax(row)], probs: [1] };
-  let mx = -Infinity;
-  for (let i = 0; i < V; i++) if (row[i] > mx) mx = row[i];
-  const p = new Float64Array(V);
-  let z = 0;
-  for (let i = 0; i < V; i++) {
-    const e = Math.exp((row[i] - mx) / s.temperature);
-    p[i] = Number.isFinite(e) ? e : 0;
-    z += p[i];
+/** Reusable buffers of one sampler (weights, their float64 bits, bucket keys and tallies, marks). */
+class Scratch {
+  w = new Float64Array(0);
+  bits = new Uint32Array(0);
+  key = new Uint16Array(0);
+  mark = new Uint8Array(0);
+  readonly count = new Int32Array(BUCKETS);
+  readonly sum = new Float64Array(BUCKETS);
+  fit(V: number): void {
+    if (this.w.length >= V) return;
+    this.w = new Float64Array(V);
+    this.bits = new Uint32Array(this.w.buffer);
+    this.key = new Uint16Array(V);
+    this.mark = new Uint8Array(V);
   }
-  for (let i = 0; i < V; i++) p[i] /= z;
-  const truncated = s.topK > 0 || s.topP < 1;
-  if (!truncated) {
-    const ids = Array.from({ length: V }, (_, i) => i);
-    return { ids, probs: Array.from(p) };
-  }
-  const order = (c: number[]) => c.sort((a, b) => p[b] - p[a] || a - b);
-  // top-k first, then top-p on the renormalised top-k distribution (the order Hugging Face's warpers use).
-  const keep = (sorted: number[], complete: boolean): number[] | undefined => {
-    let k = sorted.length;
-    if (s.topK > 0) {
-      if (sorted.length < s.topK && !complete) return undefined;
-      k = Math.min(s.topK, sorted.length);
-    }
-    if (s.topP < 1) {
-      let mass = 0;
-      for (let i = 0; i < k; i++) mass += p[sorted[i]];
-      if (s.topK === 0) mass = 1;
-      const target = s.topP * mass;
-      let cum = 0;
-      for (let i = 0; i < k; i++) {
-        cum += p[sorted[i]];
-        if (cum >= target) return sorted.slice(0, i + 1);
-      }
-      if (!complete && s.topK === 0) return undefined; // the nucleus reaches below the candidates
-    }
-    return sorted.slice(0, k);
-  };
-  const candidates: number[] = [];
-  for (let i = 0; i < V; i++) if (p[i] >= CANDIDATE_P) candidates.push(i);
-  // Every non-candidate is less likely than every candidate, so if the kept set is found among the candidates it
-  // is the same as with a full sort.
-  const ids = keep(order(candidates), candidates.length === V) ?? keep(order(Array.from({ length: V }, (_, i) => i)), true)!;
-  let total = 0;
-  for (const i of ids) total += p[i];
-  return { ids, probs: ids.map((i) => p[i] / total) };
 }
 
-/** Draws from samplingDistribution with one uniform number. */
+/**
+ * The kept tokens in id order and their unnormalised weights exp((l − max)/T): all of them, or those of top-k and
+ * then top-p on the renormalised top-k (the order of Hugging Face's warpers), exactly the set a stable sort by
+ * (probability desc, id asc) gives. No sort over the vocabulary: weights are tallied into buckets by their float64
+ * exponent and top mantissa bits, and only the bucket where a cut falls is sorted.
+ */
+function keptTokens(row: ArrayLike<number>, s: Pick<SamplingSettings, 'temperature' | 'topP' | 'topK'>, sc: Scratch): { ids?: Uint32Array; weights: Float64Array; total: number } {
+  const V = row.length;
+  sc.fit(V);
+  const w = sc.w;
+  let mx = -Infinity;
+  for (let i = 0; i < V; i++) if (row[i] > mx) mx = row[i];
+  const inv = 1 / s.temperature;
+  let z = 0;
+  for (let i = 0; i < V; i++) {
+    const e = Math.exp((row[i] - mx) * inv);
+    w[i] = e === e ? e : 0; // NaN logits never win
+    z += w[i];
+  }
+  if ((s.topK === 0 || s.topK >= V) && s.topP >= 1) return { weights: w.subarray(0, V), total: z };
+  const { key, count, sum, mark, bits } = sc;
+  count.fill(0);
+  sum.fill(0);
+  for (let i = 0; i < V; i++) {
+    const k = bits[2 * i + 1] >>> 16; // high word of the little-endian float64
+    key[i] = k;
+    count[k]++;
+    sum[k] += w[i];
+  }
+  // Members of one bucket, most likely first (lower id first on ties), restricted to `only` when given.
+  const members = (b: number): number[] => {
+    const m: number[] = [];
+    for (let i = 0; i < V; i++) if (key[i] === b) m.push(i);
+    return m.sort((x, y) => w[y] - w[x] || x - y);
+  };
+  // The cut: every token of a bucket above cutBucket, plus `take` (the first tokens of cutBucket).
+  let cutBucket = -1;
+  let take: number[] = [];
+  let mass = z;
+  if (s.topK > 0 && s.topK < V) {
+    let cc = 0;
+    let cs = 0;
+    for (let b = BUCKETS - 1; b >= 0; b--) {
+      if (cc + count[b] >= s.topK) {
+        cutBucket = b;
+        take = members(b).slice(0, s.topK - cc);
+        mass = cs + take.reduce((a, i) => a + w[i], 0);
+        break;
+      }
+      cc += count[b];
+      cs += sum[b];
+    }
+  }
+  if (s.topP < 1) {
+    const target = s.topP * mass;
+    let cs = 0;
+    for (let b = BUCKETS - 1; b >= 0 && b >= cutBucket; b--) {
+      const inBucket = b === cutBucket ? take : undefined;
+      const bs = inBucket ? inBucket.reduce((a, i) => a + w[i], 0) : sum[b];
+      if (cs + bs >= target && (inBucket ? inBucket.length > 0 : count[b] > 0)) {
+        const m = inBucket ?? members(b);
+        const chosen: number[] = [];
+        for (const i of m) {
+          chosen.push(i);
+          cs += w[i];
+          if (cs >= target) break;
+        }
+        cutBucket = b;
+        take = chosen;
+        break;
+      }
+      cs += bs;
+    }
+  }
+  mark.fill(0, 0, V);
+  for (const i of take) mark[i] = 1;
+  let n = 0;
+  for (let i = 0; i < V; i++) if (key[i] > cutBucket || mark[i]) n++;
+  const ids = new Uint32Array(n);
+  const weights = new Float64Array(n);
+  let total = 0;
+  for (let i = 0, k = 0; i < V; i++) {
+    if (key[i] > cutBucket || mark[i]) {
+      ids[k] = i;
+      weights[k++] = w[i];
+      total += w[i];
+    }
+  }
+  return { ids, weights, total };
+}
+
+/**
+ * The distribution a draw follows: the kept token ids (in id order) and their renormalised probabilities.
+ * Temperature 0 gives the argmax with probability 1.
+ */
+export function samplingDistribution(row: ArrayLike<number>, s: Pick<SamplingSettings, 'temperature' | 'topP' | 'topK'>): { ids: number[]; probs: number[] } {
+  if (s.temperature === 0) return { ids: [argmax(row)], probs: [1] };
+  const k = keptTokens(row, s, new Scratch());
+  return { ids: k.ids ? Array.from(k.ids) : Array.from({ length: row.length }, (_, i) => i), probs: Array.from(k.weights, (x) => x / k.total) };
+}
+
+/** Draws from a samplingDistribution with one uniform number in [0, 1). */
 export function drawFrom(dist: { ids: number[]; probs: number[] }, u: number): number {
   let acc = 0;
   for (let i = 0; i < dist.ids.length; i++) {
@@ -108,23 +171,18 @@ export class Sampler {
     this.rng = rngFor(settings.seed, STREAM_SAMPLE, sampleIndex);
   }
 
+  private readonly scratch = new Scratch();
+
   next(row: ArrayLike<number>): number {
     if (this.settings.temperature === 0) return argmax(row);
-    const s = this.settings;
-    if (s.topK === 0 && s.topP === 1) {
-      // No truncation: one pass in id order, no sort.
-      let mx = -Infinity;
-      for (let i = 0; i < row.length; i++) if (row[i] > mx) mx = row[i];
-      let z = 0;
-      for (let i = 0; i < row.length; i++) z += Math.exp((row[i] - mx) / s.temperature) || 0;
-      const target = uniform01(this.rng) * z;
-      let acc = 0;
-      for (let i = 0; i < row.length; i++) {
-        acc += Math.exp((row[i] - mx) / s.temperature) || 0;
-        if (target < acc) return i;
-      }
-      return argmax(row);
+    const k = keptTokens(row, this.settings, this.scratch);
+    const target = uniform01(this.rng) * k.total;
+    let acc = 0;
+    const n = k.weights.length;
+    for (let i = 0; i < n; i++) {
+      acc += k.weights[i];
+      if (target < acc) return k.ids ? k.ids[i] : i;
     }
-    return drawFrom(samplingDistribution(row, s), uniform01(this.rng));
+    return k.ids ? k.ids[n - 1] : n - 1;
   }
 }
