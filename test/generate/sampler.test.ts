@@ -90,11 +90,14 @@ describe('sampler', () => {
   it('a large vocabulary with a long tail and ties keeps exactly the sorted top-k / nucleus', () => {
     const V = 5000;
     const logits = Float32Array.from({ length: V }, (_, i) => (i % 97 === 0 ? 8 - i / 1000 : -4 + Math.sin(i)));
-    for (const [k, p] of [[0, 0.5], [0, 0.999999], [40, 1], [4000, 0.99]]) {
-      const d = samplingDistribution(logits, { temperature: 1, topK: k, topP: p });
-      const want = expected(logits, 1, k, p);
-      expect(d.ids.length).toBe(want.size);
-      for (const id of d.ids) expect(want.has(id)).toBe(true);
+    const tied = Float32Array.from(logits, (x) => Math.round(x * 2) / 2); // many equal values at every cut
+    for (const row of [logits, tied]) {
+      for (const [k, p] of [[0, 0.5], [0, 0.999999], [40, 1], [4000, 0.99], [7, 0.3], [0, 0.05]]) {
+        const d = samplingDistribution(row, { temperature: 1, topK: k, topP: p });
+        const want = expected(row, 1, k, p);
+        expect(d.ids.length).toBe(want.size);
+        for (const id of d.ids) expect(want.has(id), `id ${id} (top-k ${k}, top-p ${p})`).toBe(true);
+      }
     }
   });
 
