@@ -154,16 +154,6 @@ export function samplingDistribution(row: ArrayLike<number>, s: Pick<SamplingSet
   return { ids: k.ids ? Array.from(k.ids) : Array.from({ length: row.length }, (_, i) => i), probs: Array.from(k.weights, (x) => x / k.total) };
 }
 
-/** Draws from a samplingDistribution with one uniform number in [0, 1). */
-export function drawFrom(dist: { ids: number[]; probs: number[] }, u: number): number {
-  let acc = 0;
-  for (let i = 0; i < dist.ids.length; i++) {
-    acc += dist.probs[i];
-    if (u < acc) return dist.ids[i];
-  }
-  return dist.ids[dist.ids.length - 1];
-}
-
 /** One sample's generator: the same (seed, sample index) and logits give the same ids. */
 export class Sampler {
   private readonly rng: RandomGenerator;
