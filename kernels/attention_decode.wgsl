@@ -6,6 +6,9 @@
 //                     one workgroup per (t, h, b), keys in chunks of WG with an online (running max) softmax.
 //   argmax_rows:      ids[b] = the lowest index of the largest logit of row b; also written to
 //                     tokens[st.slot · B + b] (the device-side record of chained greedy steps).
+//   sample_rows:      ids[b] = a draw from softmax(logits/T) cut to top-k, then to top-p of the top-k mass, with
+//                     the host's uniform rand[st.slot · B + b]; the cuts are weight thresholds found by bisection
+//                     on the float bits (tokens tied at a cut are all kept), the draw walks ids in order.
 // st.pos (the chunk's first absolute position) and st.slot live in a small uniform the host writes before each
 // submit, so one recorded program serves every step. No atomics: every output is written by one invocation.
 // defines: DK ROPE
@@ -24,6 +27,10 @@ struct Step { pos: u32, slot: u32, p2: u32, p3: u32 }
 @group(0) @binding(8) var<storage, read> logits: array<f32>;
 @group(0) @binding(9) var<storage, read_write> ids: array<u32>;
 @group(0) @binding(10) var<storage, read_write> tokens: array<u32>;
+struct Samp { inv_t: f32, top_k: u32, top_p: f32, pad: u32 }
+@group(0) @binding(11) var<uniform> sp: Samp;
+@group(0) @binding(12) var<storage, read> rand: array<f32>;
+@group(0) @binding(13) var<storage, read_write> wsc: array<f32>;
 
 const WG: u32 = 64u;
 const CPT: u32 = (DK + WG - 1u) / WG; // output channels per invocation
@@ -143,6 +150,98 @@ fn argmax_rows(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index
   }
   if (lid == 0u) {
     let id = min(best_i[0], p.V - 1u);
+    ids[b] = id;
+    tokens[st.slot * p.B + b] = id;
+  }
+}
+
+var<workgroup> win: array<u32, WG>;
+var<workgroup> lastk: array<u32, WG>;
+
+// Sum (or count) over the row of the weights whose bits are ≥ cut.
+fn kept_sum(base: u32, lid: u32, cut: u32, count: bool) -> f32 {
+  var a = 0.0;
+  for (var c = lid; c < p.V; c += WG) {
+    let x = wsc[base + c];
+    if (bitcast<u32>(x) >= cut) { a += select(x, 1.0, count); }
+  }
+  return reduce(lid, a, false);
+}
+
+@compute @workgroup_size(WG)
+fn sample_rows(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let b = wg.x;
+  let base = b * p.V;
+  var m = -3.4e38;
+  for (var c = lid; c < p.V; c += WG) { m = max(m, logits[base + c]); }
+  m = reduce(lid, m, true);
+  for (var c = lid; c < p.V; c += WG) {
+    let e = exp((logits[base + c] - m) * sp.inv_t);
+    wsc[base + c] = select(0.0, e, e == e);
+  }
+  storageBarrier();
+  workgroupBarrier();
+  let one = bitcast<u32>(1.0) + 1u;
+  var cut = 0u;
+  if (sp.top_k > 0u && sp.top_k < p.V) {
+    var lo = 0u;
+    var hi = one; // count(≥ lo) ≥ k > count(≥ hi)
+    for (var it = 0u; it < 32u; it++) {
+      let mid = lo + (hi - lo) / 2u;
+      if (kept_sum(base, lid, mid, true) >= f32(sp.top_k)) { lo = mid; } else { hi = mid; }
+    }
+    cut = lo;
+  }
+  if (sp.top_p < 1.0) {
+    let goal = sp.top_p * kept_sum(base, lid, cut, false);
+    var lo = cut;
+    var hi = one; // sum(≥ lo) ≥ goal > sum(≥ hi) = 0
+    for (var it = 0u; it < 32u; it++) {
+      let mid = lo + (hi - lo) / 2u;
+      if (kept_sum(base, lid, mid, false) >= goal) { lo = mid; } else { hi = mid; }
+    }
+    cut = lo;
+  }
+  // The draw: invocation t owns ids [t·C, (t+1)·C); exclusive prefix of the chunk sums, then one walk.
+  let C = (p.V + WG - 1u) / WG;
+  let c0 = min(lid * C, p.V);
+  let c1 = min(c0 + C, p.V);
+  var part = 0.0;
+  var lastId = 0xffffffffu;
+  for (var c = c0; c < c1; c++) {
+    let x = wsc[base + c];
+    if (bitcast<u32>(x) >= cut) { part += x; lastId = c; }
+  }
+  ps[lid] = part;
+  workgroupBarrier();
+  var prefix = 0.0;
+  var total = 0.0;
+  for (var t = 0u; t < WG; t++) {
+    if (t < lid) { prefix += ps[t]; }
+    total += ps[t];
+  }
+  let u_mass = rand[st.slot * p.B + b] * total;
+  var found = 0xffffffffu;
+  var acc = prefix;
+  for (var c = c0; c < c1; c++) {
+    let x = wsc[base + c];
+    if (bitcast<u32>(x) >= cut) {
+      acc += x;
+      if (u_mass < acc) { found = c; break; }
+    }
+  }
+  win[lid] = found;
+  lastk[lid] = lastId;
+  workgroupBarrier();
+  if (lid == 0u) {
+    var id = 0xffffffffu;
+    var last = 0u;
+    for (var t = 0u; t < WG; t++) {
+      if (id == 0xffffffffu && win[t] != 0xffffffffu) { id = win[t]; }
+      if (lastk[t] != 0xffffffffu) { last = lastk[t]; }
+    }
+    if (id == 0xffffffffu) { id = last; }
+    id = min(id, p.V - 1u);
     ids[b] = id;
     tokens[st.slot * p.B + b] = id;
   }

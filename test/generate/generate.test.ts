@@ -10,7 +10,7 @@ import { parseModelConfig, type ModelConfig } from '../../src-main/engine/model/
 import { initParameters, layoutParameters, parameterSpecs, type ParamLayout } from '../../src-main/engine/model/parameters';
 import { TransformerRuntime } from '../../src-main/engine/model/transformer';
 import { Generator, type GenerateEvent } from '../../src-main/engine/generate/generate';
-import { Sampler } from '../../src-main/engine/generate/sampler';
+import { Sampler, samplingDistribution } from '../../src-main/engine/generate/sampler';
 import { byteTokenizer } from '../../src-main/engine/generate/load';
 import { Tokenizer } from '../../src-main/tokenizer/tokenizer';
 import { UserError } from '../../src-main/util/errors';
@@ -96,7 +96,7 @@ describe('Generator', () => {
     const settings = { temperature: 0.9, topK: 20, topP: 0.9, seed: 4 };
     const prompt = 'The cat';
     const keep = 8;
-    const g = new Generator(gpu, cfg, weightsOf(layout, flat), tok, { numSamples: 2, precision: 'f32', slideKeep: keep });
+    const g = new Generator(gpu, cfg, weightsOf(layout, flat), tok, { numSamples: 2, precision: 'f32', slideKeep: keep, sampleOn: 'cpu' });
     const res = await g.generate(prompt, { ...settings, maxNewTokens: 24 });
     g.destroy();
     for (const b of [0, 1]) {
@@ -105,6 +105,32 @@ describe('Generator', () => {
       expect(res[b].ids).toEqual(want);
     }
     expect(res[0].ids).not.toEqual(res[1].ids);
+  });
+
+  it('GPU sampling draws with the seeded uniforms what the sampler distribution gives on full-forward logits; same seed, same sample', async () => {
+    const cfg = parseModelConfig({ ...base, pos: 'nope' });
+    const layout = layoutParameters(parameterSpecs(cfg));
+    const flat = initParameters(layout, 6);
+    const settings = { temperature: 0.7, topK: 30, topP: 0.8, seed: 12 };
+    const prompt = 'A big';
+    const g = new Generator(gpu, cfg, weightsOf(layout, flat), tok, { numSamples: 2, precision: 'f32' });
+    const res = await g.generate(prompt, { ...settings, maxNewTokens: 20 });
+    const again = await g.generate(prompt, { ...settings, maxNewTokens: 20 });
+    const other = await g.generate(prompt, { ...settings, seed: 13, maxNewTokens: 20 });
+    g.destroy();
+    expect(again.map((r) => r.ids)).toEqual(res.map((r) => r.ids));
+    expect(other.map((r) => r.ids)).not.toEqual(res.map((r) => r.ids));
+    for (const b of [0, 1]) {
+      const s = new Sampler(settings, b);
+      const want = await reference(gpu, cfg, flat, Array.from(tok.encode(prompt)), 20, cfg.context_length, (row) => {
+        const d = samplingDistribution(row, settings); // ids in id order, as the kernel walks them
+        const u = Math.fround(s.uniform());
+        let acc = 0;
+        for (let i = 0; i < d.ids.length; i++) { acc += d.probs[i]; if (u < acc) return d.ids[i]; }
+        return d.ids[d.ids.length - 1];
+      });
+      expect(res[b].ids).toEqual(want);
+    }
   });
 
   it('holds back UTF-8 characters split across byte tokens, stops at <|endoftext|>, starts an empty prompt from it', async () => {

@@ -15,12 +15,15 @@ import { embeddingForward } from '../kernels/embedding';
 import { ropeTables } from '../kernels/rope';
 import { swigluForward, siluForward } from '../kernels/ffn-activation';
 import { castF16 } from '../kernels/cast';
-import { ropeAppend, attentionDecode, argmaxRows, decodeStepUniform, writeDecodeStep, type DecodeShape } from '../kernels/attention-decode';
+import { ropeAppend, attentionDecode, argmaxRows, sampleRows, samplingUniform, writeSampling, decodeStepUniform, writeDecodeStep, type DecodeShape } from '../kernels/attention-decode';
 import { useDecodeBackend, type DecodePrecision } from './backend';
 import { UserError } from '../../util/errors';
 
-/** What a chunk leaves behind: the last row's logits per sequence, every row's logits (tests), or greedy ids. */
-export type LogitsMode = 'last' | 'all' | 'greedy';
+/**
+ * What a chunk leaves behind: the last row's logits per sequence, every row's logits (tests), greedy ids, or ids
+ * drawn on the GPU (setSampling, setRandom).
+ */
+export type LogitsMode = 'last' | 'all' | 'greedy' | 'sample';
 
 interface Slot { name: string; shape: number[]; offset: number; numel: number }
 
@@ -62,6 +65,7 @@ export class KvDecoder {
   private readonly bufs = new Map<string, Tensor>();
   private readonly caches: Array<{ k: Tensor; v: Tensor }> = [];
   private readonly step: GPUBuffer;
+  private readonly sampling: GPUBuffer;
   private readonly programs = new Map<string, Program>();
   private logitsAll?: Tensor;
   private readonly staging: { logits: GPUBuffer; tokens: GPUBuffer };
@@ -81,6 +85,7 @@ export class KvDecoder {
       ['ids', [R], 'u32'], ['x', [R, d], 'f32'], ['x2', [R, d], 'f32'], ['h', [R, d], 'f32'], ['r', [R], 'f32'],
       ['qkv', [R, 3 * d], 'f32'], ['o', [R, d], 'f32'], ['a', [R, c.d_ff], 'f32'], ['b', [R, c.d_ff], 'f32'], ['g', [R, c.d_ff], 'f32'],
       ['last', [this.B, d], 'f32'], ['logits', [this.B, c.vocab_size], 'f32'], ['tokens', [CHAIN_SLOTS * this.B], 'u32'],
+      ['rand', [CHAIN_SLOTS * this.B], 'f32'], ['weights_scratch', [this.B, c.vocab_size], 'f32'],
     ];
     const cacheBytes = 2 * c.num_layers * this.B * this.T * d * 4;
     const weightBytes = this.layout.totalFloats * (this.precision === 'mixed' ? 6 : 4);
@@ -116,6 +121,7 @@ export class KvDecoder {
       this.bufs.set('sin', createTensor(device, [4], 'rope sin (unused)'));
     }
     this.step = decodeStepUniform(device);
+    this.sampling = samplingUniform(device);
     this.staging = {
       logits: device.createBuffer({ size: alignUp(this.B * c.vocab_size * 4, 16), usage: 0x01 | 0x08, label: 'logits readback' }),
       tokens: device.createBuffer({ size: alignUp(CHAIN_SLOTS * this.B * 4, 16), usage: 0x01 | 0x08, label: 'tokens readback' }),
@@ -262,7 +268,19 @@ export class KvDecoder {
     }
     linearForward(p, lin(B, d, c.vocab_size), rowsIn, head, this.t('logits'), false, 'lm_head');
     if (mode === 'greedy') argmaxRows(p, B, c.vocab_size, this.step, this.t('logits'), this.rows('ids', B), this.t('tokens'));
+    if (mode === 'sample') sampleRows(p, B, c.vocab_size, this.step, this.sampling, this.t('logits'), this.t('rand'), this.t('weights_scratch'), this.rows('ids', B), this.t('tokens'));
     return p;
+  }
+
+  /** The settings 'sample' chunks draw with (temperature > 0). */
+  setSampling(temperature: number, topK: number, topP: number): void {
+    writeSampling(this.gpu.device, this.sampling, temperature, topK, topP);
+  }
+
+  /** Uniforms in [0, 1) for 'sample' chunks: u[slot·B + b] is sequence b's draw in token slot `slot`. */
+  setRandom(u: Float32Array): void {
+    if (u.length > CHAIN_SLOTS * this.B) throw new Error(`at most ${CHAIN_SLOTS * this.B} uniforms`);
+    this.gpu.device.queue.writeBuffer(this.t('rand').buffer, 0, u.buffer, u.byteOffset, u.byteLength);
   }
 
   /** Empties the cache (the next chunk starts at position 0). */
@@ -337,6 +355,7 @@ export class KvDecoder {
     this.weights16?.buffer.destroy();
     this.logitsAll?.buffer.destroy();
     this.step.destroy();
+    this.sampling.destroy();
     this.staging.logits.destroy();
     this.staging.tokens.destroy();
   }

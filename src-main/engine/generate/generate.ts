@@ -56,6 +56,12 @@ export interface GeneratorOptions {
   precision?: 'auto' | DecodePrecision;
   /** Tokens kept when the window slides (1..context_length); default context_length (exact). */
   slideKeep?: number;
+  /**
+   * Where temperature > 0 draws happen: 'gpu' (default: chained steps like greedy, the uniforms from the same
+   * seeded streams; tokens tied at a top-k/top-p cut are all kept) or 'cpu' (sampler.ts on logits read back
+   * every step).
+   */
+  sampleOn?: 'gpu' | 'cpu';
 }
 
 /** Weights by CS336 tensor name. */
@@ -66,6 +72,7 @@ export class Generator {
   readonly precision: DecodePrecision;
   readonly numSamples: number;
   private readonly slideKeep: number;
+  private readonly sampleOn: 'gpu' | 'cpu';
   private readonly eot?: number;
 
   /** Without a tokenizer only generateIds works (ids in, ids out, no text): reference cases, benchmarks. */
@@ -76,6 +83,7 @@ export class Generator {
     this.numSamples = opts.numSamples ?? 1;
     if (!Number.isInteger(this.numSamples) || this.numSamples < 1) throw new UserError(`the number of samples must be an integer ≥ 1, got ${this.numSamples}`, { code: 'INVALID_ARGUMENT' });
     this.slideKeep = opts.slideKeep ?? cfg.context_length;
+    this.sampleOn = opts.sampleOn ?? 'gpu';
     if (!Number.isInteger(this.slideKeep) || this.slideKeep < 1 || this.slideKeep > cfg.context_length) throw new UserError(`the window must keep 1..${cfg.context_length} tokens when it slides, got ${this.slideKeep}`, { code: 'INVALID_ARGUMENT' });
     this.precision = resolveDecodePrecision(gpu, opts.precision ?? 'auto');
     this.decoder = new KvDecoder(gpu, cfg, { batch: this.numSamples, precision: this.precision });
@@ -131,6 +139,8 @@ export class Generator {
     const T = this.cfg.context_length;
     const dec = this.decoder;
     const greedy = s.temperature === 0;
+    const onGpu = greedy || this.sampleOn === 'gpu';
+    if (!greedy && onGpu) dec.setSampling(s.temperature, s.topK, s.topP);
     const samplers = Array.from({ length: B }, (_, b) => new Sampler(s, b));
     const hist: number[][] = Array.from({ length: B }, () => [...promptIds]);
     const out: number[][] = Array.from({ length: B }, () => []);
@@ -182,14 +192,18 @@ export class Generator {
         dec.reset();
       }
       let next: Uint32Array;
-      if (greedy) {
-        dec.forward(feed.n, 'greedy', feed.ids, 0);
-        // Chain further greedy steps on the GPU while the cache has room and tokens are still wanted.
-        let slots = 1;
-        while (slots < CHAIN_SLOTS && dec.pos < T && produced + slots < s.maxNewTokens) {
-          dec.forward(1, 'greedy', undefined, slots);
-          slots++;
+      if (onGpu) {
+        // The first chunk (host ids), then further steps chained on the GPU (each step's ids feed the next) while
+        // the cache has room and tokens are still wanted; the ids come back once.
+        const slots = Math.max(1, Math.min(CHAIN_SLOTS, 1 + T - (dec.pos + feed.n), s.maxNewTokens - produced));
+        const mode = greedy ? 'greedy' : 'sample';
+        if (!greedy) {
+          const u = new Float32Array(slots * B);
+          for (let k = 0; k < slots; k++) for (let b = 0; b < B; b++) u[k * B + b] = samplers[b].uniform();
+          dec.setRandom(u);
         }
+        dec.forward(feed.n, mode, feed.ids, 0);
+        for (let k = 1; k < slots; k++) dec.forward(1, mode, undefined, k);
         const toks = await dec.readTokens(slots);
         for (let k = 0; k < slots; k++) {
           for (let b = 0; b < B; b++) {

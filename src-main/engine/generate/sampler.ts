@@ -163,6 +163,11 @@ export class Sampler {
 
   private readonly scratch = new Scratch();
 
+  /** The next uniform in [0, 1) of this sample's stream (what a GPU draw uses instead of next()). */
+  uniform(): number {
+    return uniform01(this.rng);
+  }
+
   next(row: ArrayLike<number>): number {
     if (this.settings.temperature === 0) return argmax(row);
     const k = keptTokens(row, this.settings, this.scratch);

@@ -65,3 +65,25 @@ export function argmaxRows(prog: Program, B: number, V: number, step: GPUBuffer,
     workgroups: [B],
   });
 }
+
+/** The sampling settings sampleRows reads (written per generation: temperature, top-k, top-p). */
+export function samplingUniform(device: GPUDevice): GPUBuffer {
+  return uniformBuffer(device, [['f32', 1], ['u32', 0], ['f32', 1], ['u32', 0]], 'sampling settings');
+}
+
+export function writeSampling(device: GPUDevice, buf: GPUBuffer, temperature: number, topK: number, topP: number): void {
+  writeUniform(device, buf, [['f32', 1 / temperature], ['u32', topK], ['f32', topP], ['u32', 0]]);
+}
+
+/**
+ * ids[b] = a draw from row b of logits (temperature, top-k, top-p from `settings`) with the uniform
+ * rand[slot·B + b], also into tokens[slot·B + b]; weights [B, V] is scratch.
+ */
+export function sampleRows(prog: Program, B: number, V: number, step: GPUBuffer, settings: GPUBuffer, logits: Tensor, rand: Tensor, weights: Tensor, ids: Tensor, tokens: Tensor, label = 'sample'): void {
+  const s: DecodeShape = { B, n: 1, H: 1, dk: 2, Tmax: 1, rope: false };
+  prog.dispatch({
+    file: 'attention_decode', entry: 'sample_rows', defines: defines(s), label,
+    bindings: [params(prog, s, V), step, undefined, undefined, undefined, undefined, undefined, undefined, bind(logits), bind(ids), bind(tokens), settings, bind(rand), bind(weights)],
+    workgroups: [B],
+  });
+}
