@@ -1,6 +1,6 @@
 // Generation benchmark: KV-cache decoding of the CS336 model (random weights) at batch 1 and 32: prefill time of the
-// prompt, decode tokens/s and ms per step with GPU-chained greedy steps (the speed path), with a readback and a CPU
-// draw per step (the sampling path), and end to end through the Generator. Compare with PyTorch eager on the same
+// prompt, decode tokens/s and ms per step with GPU-chained greedy steps, with GPU-chained top-p draws (the default
+// sampling path), with a readback and a CPU draw per step (sampleOn 'cpu'), and end to end through the Generator. Compare with PyTorch eager on the same
 // model: tools/parity/torch_decode_bench.py (same arguments).
 //   npm run bench:generate
 //   … -- --batch 1,32 --prompt-len 16 --precision f32,mixed --model '{"num_layers":2}' --json
@@ -45,6 +45,7 @@ out(`prompt ${P} tokens, then decode to the context length (${T - P} new tokens)
 interface Row {
   precision: DecodePrecision; batch: number; dispatches_per_step: number;
   prefill_ms: number; chained_ms_per_step: number; chained_tokens_per_s: number;
+  gpu_sampled_ms_per_step: number; gpu_sampled_tokens_per_s: number;
   readback_ms_per_step: number; readback_tokens_per_s: number;
   generator_greedy_tokens_per_s: number; generator_sampled_tokens_per_s: number;
 }
@@ -62,6 +63,7 @@ for (const precision of precisions) {
     const prefill: number[] = [];
     const chained: number[] = [];
     const readback: number[] = [];
+    const sampledGpu: number[] = [];
     for (let rep = 0; rep <= repeats; rep++) {
       // Prefill (the first round is warm-up: pipelines compile, programs record).
       dec.reset();
@@ -80,6 +82,21 @@ for (const precision of precisions) {
         steps += slots;
       }
       const tChained = (performance.now() - t0) / steps;
+      // The same chain drawing on the GPU (temperature 1, top-p 0.9, uniforms uploaded once per chain).
+      dec.setSampling(1, 0, 0.9);
+      dec.reset();
+      dec.forward(P, 'sample', ids, 0);
+      await dec.readTokens(1);
+      t0 = performance.now();
+      steps = 0;
+      while (dec.pos < T) {
+        let slots = 0;
+        dec.setRandom(Float32Array.from({ length: CHAIN_SLOTS * B }, (_, i) => ((i * 0.618034) % 1)));
+        while (slots < CHAIN_SLOTS && dec.pos < T) dec.forward(1, 'sample', undefined, slots++);
+        await dec.readTokens(slots);
+        steps += slots;
+      }
+      const tSampledGpu = (performance.now() - t0) / steps;
       // Per-step readback of the logits and a CPU draw (the sampling path), over the same positions.
       dec.reset();
       dec.forward(P, 'last', ids);
@@ -95,7 +112,7 @@ for (const precision of precisions) {
         steps++;
       }
       const tReadback = (performance.now() - t0) / steps;
-      if (rep > 0) { prefill.push(tPrefill); chained.push(tChained); readback.push(tReadback); }
+      if (rep > 0) { prefill.push(tPrefill); chained.push(tChained); readback.push(tReadback); sampledGpu.push(tSampledGpu); }
     }
     dec.destroy();
     // End to end through the Generator (prefill, decode, events, text-free ids).
@@ -111,6 +128,7 @@ for (const precision of precisions) {
     const row: Row = {
       precision, batch: B, dispatches_per_step: dispatches,
       prefill_ms: median(prefill), chained_ms_per_step: median(chained), chained_tokens_per_s: (B * 1000) / median(chained),
+      gpu_sampled_ms_per_step: median(sampledGpu), gpu_sampled_tokens_per_s: (B * 1000) / median(sampledGpu),
       readback_ms_per_step: median(readback), readback_tokens_per_s: (B * 1000) / median(readback),
       generator_greedy_tokens_per_s: greedyTps, generator_sampled_tokens_per_s: sampledTps,
     };
@@ -118,6 +136,7 @@ for (const precision of precisions) {
     out(`${precision} batch ${B}: ${dispatches} dispatches/step (${describeLinearBackend(gpu.device)})`);
     out(`  prefill ${P} tokens: ${row.prefill_ms.toFixed(2)} ms`);
     out(`  decode, greedy chained on the GPU: ${row.chained_ms_per_step.toFixed(3)} ms/step = ${row.chained_tokens_per_s.toFixed(0)} new tokens/s`);
+    out(`  decode, top-p draws chained on the GPU: ${row.gpu_sampled_ms_per_step.toFixed(3)} ms/step = ${row.gpu_sampled_tokens_per_s.toFixed(0)} new tokens/s`);
     out(`  decode, logits read back + CPU top-p draw per step: ${row.readback_ms_per_step.toFixed(3)} ms/step = ${row.readback_tokens_per_s.toFixed(0)} new tokens/s`);
     out(`  Generator end to end (prefill included): greedy ${greedyTps.toFixed(0)} tokens/s, sampled (T 1, top-p 0.9) ${sampledTps.toFixed(0)} tokens/s`);
   }

@@ -26,6 +26,7 @@ interface GenerateFlags {
   seed: string;
   numSamples: string;
   precision: string;
+  sampleOn: string;
   json?: boolean;
   save: boolean;
 }
@@ -76,6 +77,7 @@ export function registerGenerate(program: Command): void {
       };
       const numSamples = num('num-samples', o.numSamples, true);
       if (!['auto', 'f32', 'mixed'].includes(o.precision)) throw new UserError(`--precision must be auto, f32 or mixed, got "${o.precision}"`, { code: 'INVALID_ARGUMENT' });
+      if (o.sampleOn !== 'gpu' && o.sampleOn !== 'cpu') throw new UserError(`--sample-on must be gpu or cpu, got "${o.sampleOn}"`, { code: 'INVALID_ARGUMENT' });
       const say = (line: string) => process.stderr.write(`${line}\n`);
       const model = loadGenerationModel(o.checkpoint, { config: o.config, choice: o.best ? 'best' : 'latest' });
       const tok = pickTokenizer(o.tokenizer, model.runDir, model.file);
@@ -91,7 +93,7 @@ export function registerGenerate(program: Command): void {
       process.on('SIGINT', onSigint);
       let results: SampleResult[];
       try {
-        const g = new Generator(gpu, model.cfg, model.weights, tok.tokenizer, { numSamples, precision: o.precision as 'auto' | 'f32' | 'mixed' });
+        const g = new Generator(gpu, model.cfg, model.weights, tok.tokenizer, { numSamples, precision: o.precision as 'auto' | 'f32' | 'mixed', sampleOn: o.sampleOn });
         say(`device ${gpu.info.description}; precision ${g.precision}; ${numSamples} sample${numSamples > 1 ? 's' : ''}, up to ${settings.maxNewTokens} new tokens`);
         const stream = !o.json && numSamples === 1;
         if (stream) process.stdout.write(o.prompt);
