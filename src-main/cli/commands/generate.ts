@@ -65,6 +65,7 @@ export function registerGenerate(program: Command): void {
     .option('--seed <n>', 'sampling seed (the same seed gives the same samples)', String(DEFAULT_GENERATE.seed))
     .option('--num-samples <n>', 'samples of the prompt, decoded together as one batch', '1')
     .option('--precision <p>', 'auto, f32 or mixed (f16 matmuls on tensor cores)', 'auto')
+    .option('--sample-on <where>', 'gpu (draws chained on the GPU) or cpu (logits read back every step)', 'gpu')
     .option('--json', 'print one JSON object per sample (prompt_ids, ids, text, stop_reason, tokens_per_s)')
     .option('--no-save', 'do not append the samples to the run\'s samples.jsonl')
     .action(async (o: GenerateFlags) => {
@@ -93,7 +94,7 @@ export function registerGenerate(program: Command): void {
       process.on('SIGINT', onSigint);
       let results: SampleResult[];
       try {
-        const g = new Generator(gpu, model.cfg, model.weights, tok.tokenizer, { numSamples, precision: o.precision as 'auto' | 'f32' | 'mixed', sampleOn: o.sampleOn });
+        const g = new Generator(gpu, model.cfg, model.weights, tok.tokenizer, { numSamples, precision: o.precision as 'auto' | 'f32' | 'mixed', sampleOn: o.sampleOn as 'gpu' | 'cpu' });
         say(`device ${gpu.info.description}; precision ${g.precision}; ${numSamples} sample${numSamples > 1 ? 's' : ''}, up to ${settings.maxNewTokens} new tokens`);
         const stream = !o.json && numSamples === 1;
         if (stream) process.stdout.write(o.prompt);
