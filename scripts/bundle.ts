@@ -11,6 +11,7 @@ const entries: Record<string, string> = {
   'test-reference': 'src-main/engine/reference/run-suite.ts',
   'attention-bench': 'src-main/bench/attention-bench.ts',
   'matmul-bench': 'src-main/bench/matmul-bench.ts',
+  'generate-bench': 'src-main/bench/generate-bench.ts',
 };
 const args = process.argv.slice(2);
 const outIdx = args.indexOf('--outdir');

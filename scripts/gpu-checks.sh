@@ -7,9 +7,9 @@
 set -uo pipefail
 L=${OUT:-/tmp}/log
 say() { echo "== $*" | tee -a "$L"; }
-# SECTIONS picks what runs (default all): ref, bench, soak, parity (needs PARITY_STEPS > 0), torch; also
+# SECTIONS picks what runs (default all): ref, bench, soak, parity (needs PARITY_STEPS > 0), torch, generate; also
 # mm (matmul bench; SWEEP=1 adds the tile sweep) and tiles (the full step with each f16 tile in TILES, "TM,TN,SR,SC[,KS]" ;-separated)
-S=",${SECTIONS:-ref,bench,soak,parity,torch},"
+S=",${SECTIONS:-ref,bench,soak,parity,torch,generate},"
 want() { [[ "$S" == *",$1,"* ]]; }
 run() { "$@" 2>&1 | grep -v '^Warning' | tee -a "$L"; }
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$L"
@@ -51,3 +51,12 @@ if want parity && [ "${PARITY_STEPS:-0}" -gt 0 ]; then
   VERBOSE=1 run timeout 300 node dist/test-reference.mjs /tmp/parity --precision mixed
 fi
 if want torch; then say "PyTorch baseline (ref_torch.py, batch 128)"; BS=128 run timeout 200 python3 .device/ref_torch.py; fi
+if want generate; then
+say "generate: KV-cache decode, CS336 model, batch 1 and 32 (f32 and mixed)"
+run timeout 300 node dist/generate-bench.mjs --batch 1,32 --prompt-len 16 --precision f32,mixed
+say "generate: PyTorch eager static-KV-cache decode, same model and call (float32, then bfloat16)"
+run timeout 200 python3 tools/parity/torch_decode_bench.py --batch 1,32 --prompt-len 16
+run timeout 200 python3 tools/parity/torch_decode_bench.py --batch 1,32 --prompt-len 16 --dtype bfloat16
+say "generate: PyTorch-generated awkward cases, generate_greedy included (f32)"
+mkdir -p /tmp/refgen && python3 tools/reference-cases/make_cases.py /tmp/refgen --preset awkward >/dev/null 2>&1 && run timeout 180 node dist/test-reference.mjs /tmp/refgen
+fi

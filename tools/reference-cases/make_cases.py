@@ -277,6 +277,28 @@ def out_lm_forward_backward(c, T):
     return out
 
 
+def greedy_continuation(P, cfg, prompt, n):
+    """Greedy decoding with a full forward pass per step over the last context_length tokens (no cache)."""
+    T = cfg['context_length']
+    hist = [int(x) for x in prompt]
+    ids, margins = [], []
+    for _ in range(n):
+        logits = lm_logits(P, cfg, torch.tensor([hist[-T:]], dtype=torch.int64))[0, -1]
+        top = torch.topk(logits, 2).values
+        nxt = int(torch.argmax(logits))
+        ids.append(nxt)
+        margins.append(float(top[0] - top[1]))
+        hist.append(nxt)
+    return torch.tensor(ids, dtype=torch.int64), torch.tensor(margins, dtype=F64)
+
+
+def out_generate_greedy(c, T):
+    P = {n: T[n] for n in param_names(c)}
+    with torch.no_grad():
+        ids, margins = greedy_continuation(P, c, T['prompt_ids'], c['max_new_tokens'])
+    return {'generated_ids': ids, 'margins': margins}
+
+
 def out_adamw(c, T):
     p = torch.nn.Parameter(T['param_init'].detach().clone().to(F64))
     opt = torch.optim.AdamW([p], lr=c['lr'], betas=tuple(c['betas']), eps=c['eps'], weight_decay=c['weight_decay'])
@@ -336,6 +358,7 @@ OUTPUTS = {
     'lr_schedule': out_lr_schedule,
     'grad_clip': out_grad_clip,
     'train_run': out_train_run,
+    'generate_greedy': out_generate_greedy,
 }
 
 OUTPUT_NAMES = {
@@ -357,6 +380,8 @@ def is_output(kind, name):
         return name in ('logits', 'loss') or name.startswith('grad.')
     if kind == 'train_run':
         return name == 'losses' or name.startswith('final.')
+    if kind == 'generate_greedy':
+        return name in ('generated_ids', 'margins')
     return name in OUTPUT_NAMES[kind]
 
 
@@ -524,6 +549,19 @@ def make_cases(out_dir, seed, preset):
     for stem, cfg in p['lms'].items():
         cases.append((stem, 'lm_forward_backward', cfg, lm_case(cfg, B, Rng(seed, stem))))
 
+    # Greedy continuations past the context (window slides) for every variant; the prompt and weights are redrawn
+    # until no step's top two logits are within 1e-3, so float32 decoding cannot flip a tie.
+    for stem, cfg in p['lms'].items():
+        Tc = cfg['context_length']
+        gcfg = dict(cfg, max_new_tokens=Tc // 2 + 5)
+        for attempt in range(50):
+            r = Rng(seed, f'generate_{stem}_{attempt}')
+            gin = {'prompt_ids': r.ints(cfg['vocab_size'], max(1, Tc - 3))}
+            gin.update(init_params(cfg, r))
+            if out_generate_greedy(gcfg, gin)['margins'].min().item() >= 1e-3:
+                break
+        cases.append(('generate_' + stem[3:], 'generate_greedy', gcfg, gin))
+
     r = Rng(seed, 'adamw')
     shp = p['adamw']
     cases.append(('adamw', 'adamw', {'lr': 0.002, 'betas': [0.85, 0.97], 'eps': 1e-7, 'weight_decay': 0.05},
@@ -558,7 +596,7 @@ def make_cases(out_dir, seed, preset):
         write_case(path, kind, cfg, {**inputs, **outputs})
         shapes = ', '.join(f'{k}{list(v.shape)}' for k, v in inputs.items() if not k.startswith(('init.', 'layers.', 'ln_final', 'lm_head', 'token_emb')))
         print(f'{stem}.safetensors ({kind}, {os.path.getsize(path) / 1024:.0f} KiB, {time.time() - t0:.1f} s): {shapes}'
-              + (f' config {json.dumps(cfg)}' if kind in ('lm_forward_backward', 'train_run') else ''))
+              + (f' config {json.dumps(cfg)}' if kind in ('lm_forward_backward', 'train_run', 'generate_greedy') else ''))
     return [c[0] for c in cases]
 
 

@@ -18,6 +18,7 @@ import { learningRate, type CosineSchedule } from '../optim/schedule';
 import { parseModelConfig } from '../model/config';
 import { TransformerRuntime } from '../model/transformer';
 import { runReferenceTraining } from '../train/reference-run';
+import { checkGenerateGreedy } from './generate-case';
 
 const FWD_RTOL = 1e-4;
 const FWD_ATOL = 1e-4;
@@ -306,6 +307,8 @@ const checkers: Record<string, Checker> = {
     }
     return checks;
   },
+
+  generate_greedy: (gpu, c) => checkGenerateGreedy(gpu, c.st),
 };
 
 /** f32 checks every kind at the reference tolerances; mixed (f16 matmuls) checks the training runs only. */
