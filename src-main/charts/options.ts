@@ -223,8 +223,8 @@ export function buildChartOption(prepared: PreparedChart, view: ChartView = {}):
       showSymbol: few, symbol: few ? 'circle' : 'none', symbolSize: 4, z: 3, connectNulls: false,
       lineStyle: { width: 1.8, color: c.color, type: c.lineType }, itemStyle: { color: c.color },
     };
-    if (c.diverged) {
-      // Mark the last finite point: where the run left the chart.
+    if (c.diverged && c.metric === spec.metrics.find((m) => curves.some((o) => o.runId === c.runId && o.metric === m))) {
+      // Mark the last finite point of the run's first metric: where the run left the chart.
       let k = main.length - 1;
       while (k >= 0 && !(Number.isFinite(main[k]) && (!log || main[k] > 0))) k--;
       if (k >= 0 && c.x[k] >= range[0] && c.x[k] <= range[1]) {
@@ -273,7 +273,7 @@ export function buildChartOption(prepared: PreparedChart, view: ChartView = {}):
       type: 'value', name: xScale.title, nameLocation: 'middle', nameGap: 28,
       nameTextStyle: { fontFamily: spec.fontFamily, fontSize: 12 },
       min: view.range ? range[0] / d : range[0] >= 0 && range[0] <= 0.05 * (range[1] - range[0]) ? 0 : range[0] / d,
-      max: range[1] > range[0] ? range[1] / d : undefined,
+      max: view.range ? range[1] / d : undefined, // full view: let ECharts end on a round tick
       splitLine: { show: true, lineStyle: { color: '#e6e6e6' } },
       axisLine: { lineStyle: { color: '#333333' } },
     },

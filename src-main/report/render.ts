@@ -33,7 +33,7 @@ interface Table {
 
 function status(r: RunResult): string {
   if (r.diverged) return r.state === 'diverged' ? '**DIVERGED**' : `${r.state}, **DIVERGED**`;
-  return r.importedFrom ? `${r.state} (imported)` : r.state;
+  return r.importedFrom && r.state !== 'imported' ? `${r.state} (imported)` : r.state;
 }
 
 function runLabel(r: RunResult): string {
@@ -78,8 +78,8 @@ function resultsTable(g: ReportGroup): Table {
 function summaryLines(s: ReportSummary): string[] {
   const lines: string[] = [];
   if (s.target !== null) lines.push(`Target: validation loss ≤ ${s.target}. **${s.reached.length} of ${s.total}** runs reached it.`);
-  if (s.best) lines.push(`Lowest validation loss: **${fmtLoss(s.best.bestVal?.value)}**, ${runLabel(s.best)}${s.best.bestVal && Number.isFinite(s.best.bestVal.step) ? ` at step ${s.best.bestVal.step}` : ''}.`);
-  if (s.fastest?.reached) lines.push(`Fastest to the target: ${runLabel(s.fastest)}, at step ${s.fastest.reached.step} after ${fmtDuration(s.fastest.reached.elapsed_s)} of training.`);
+  if (s.best) lines.push(`Lowest validation loss: **${fmtLoss(s.best.bestVal?.value)}**, ${runLabel(s.best)}${s.best.bestVal && Number.isFinite(s.best.bestVal.step) ? ` at step ${s.best.bestVal.step}` : ''}${s.best.diverged ? ' (it diverged later)' : ''}.`);
+  if (s.fastest?.reached) lines.push(`Fastest to the target: ${runLabel(s.fastest)}, at step ${s.fastest.reached.step} after ${fmtDuration(s.fastest.reached.elapsed_s)} of training${s.fastest.diverged ? ' (it diverged later)' : ''}.`);
   if (s.diverged.length) lines.push(`Diverged: ${s.diverged.map(runLabel).join(', ')}.`);
   return lines;
 }

@@ -54,6 +54,8 @@ function selectRuns(workspace: string, select: ReportSelection): LoadedRun[] {
   const ids = 'runs' in select ? select.runs : listRunIds(workspace);
   if ('runs' in select && !ids.length) throw new UserError('no runs given for the report', { code: 'INVALID_ARGUMENT' });
   let runs = ids.map((id) => loadRun(workspace, id));
+  // --runs keeps the user's order (the first is the baseline); otherwise oldest first.
+  if (!('runs' in select)) runs.sort((a, b) => (a.status?.created ?? '').localeCompare(b.status?.created ?? '') || a.id.localeCompare(b.id));
   if ('sweep' in select) {
     runs = runs.filter((r) => r.meta?.sweep?.name === select.sweep);
     if (!runs.length) throw new UserError(`no run in ${workspace} belongs to sweep "${select.sweep}"`, { code: 'RUN_NOT_FOUND', data: { sweep: select.sweep } });

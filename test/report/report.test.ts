@@ -14,7 +14,7 @@ import { emaDebiased } from '../../src-main/charts/index';
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const tmp = mkdtempSync(join(tmpdir(), 'lmwb-report-'));
 const ws = join(tmp, 'ws');
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+afterAll(() => (process.env.KEEP_REPORT ? console.log(tmp) : rmSync(tmp, { recursive: true, force: true })));
 
 function lmwb(...args: string[]) {
   const r = spawnSync(process.execPath, [join(repoRoot, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(repoRoot, 'src-main', 'cli', 'main.ts'), ...args], { cwd: tmp, encoding: 'utf8' });
