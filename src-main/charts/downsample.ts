@@ -52,7 +52,8 @@ export function minMaxDownsample(x: ArrayLike<number>, y: ArrayLike<number>, buc
     for (let i = 0; i < count; i++) all[i] = start + i;
     return all;
   }
-  const out: number[] = [];
+  const out = new Uint32Array(Math.min(count, 5 * (nb + 2)));
+  let len = 0;
   const span = hi - lo;
   let bucket = -2; // bucket of the current run of points (-1: before the range, nb: after)
   let first = -1;
@@ -60,10 +61,28 @@ export function minMaxDownsample(x: ArrayLike<number>, y: ArrayLike<number>, buc
   let iMin = -1;
   let iMax = -1;
   let iBad = -1;
+  const keep = new Int32Array(5);
   const flush = () => {
     if (first < 0) return;
-    const keep = [first, iMin, iMax, iBad, last].filter((i) => i >= 0).sort((a, b) => a - b);
-    for (const i of keep) if (out.length === 0 || out[out.length - 1] !== i) out.push(i);
+    // The (up to) five kept indices in ascending order, without allocating: insertion sort.
+    keep[0] = first;
+    keep[1] = iMin;
+    keep[2] = iMax;
+    keep[3] = iBad;
+    keep[4] = last;
+    for (let a = 1; a < 5; a++) {
+      const v = keep[a];
+      let b = a - 1;
+      while (b >= 0 && keep[b] > v) {
+        keep[b + 1] = keep[b];
+        b--;
+      }
+      keep[b + 1] = v;
+    }
+    for (let a = 0; a < 5; a++) {
+      const i = keep[a];
+      if (i >= 0 && (len === 0 || out[len - 1] !== i)) out[len++] = i;
+    }
   };
   for (let i = start; i < end; i++) {
     const xi = x[i];
@@ -84,5 +103,5 @@ export function minMaxDownsample(x: ArrayLike<number>, y: ArrayLike<number>, buc
     } else if (iBad < 0) iBad = i;
   }
   flush();
-  return Uint32Array.from(out);
+  return out.slice(0, len);
 }

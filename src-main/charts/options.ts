@@ -134,8 +134,9 @@ export function prepareChart(runs: readonly ChartRun[], chartSpec: ChartSpec): P
     spec.metrics.forEach((metric, mi) => {
       const s = run.metrics[metric];
       if (!s || s.y.length === 0) return;
-      const x = Float64Array.from(s[spec.x]);
-      const raw = Float64Array.from(s.y);
+      // Never mutated: typed arrays are used as they are, anything else copied once.
+      const x = s[spec.x] instanceof Float64Array ? (s[spec.x] as Float64Array) : Float64Array.from(s[spec.x]);
+      const raw = s.y instanceof Float64Array ? s.y : Float64Array.from(s.y);
       if (x.length) {
         lo = Math.min(lo, x[0]);
         hi = Math.max(hi, x[x.length - 1]);
