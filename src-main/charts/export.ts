@@ -13,6 +13,7 @@ import * as echarts from 'echarts';
 import { Resvg } from '@resvg/resvg-js';
 import { UserError } from '../util/errors';
 import { buildChartOption, type ChartOption, type PreparedChart } from './options';
+import { chartCsv } from './csv';
 import type { ChartView } from './types';
 import { loadFontMetrics, type FontMetrics } from './font-metrics';
 
@@ -127,4 +128,16 @@ export function withDpi(png: Buffer, dpi: number): Buffer {
   chunk.writeUInt8(1, 16); // unit: metre
   chunk.writeUInt32BE(crc32(chunk.subarray(4, 17)) >>> 0, 17);
   return Buffer.concat([png.subarray(0, ihdrEnd), chunk, png.subarray(ihdrEnd)]);
+}
+
+export type ExportFormat = 'png' | 'svg' | 'csv';
+
+/**
+ * One export in one call (the app's "export chart" and the report): PNG bytes, SVG text or CSV text of a prepared
+ * chart, for the visible range when given (the CSV: the full resolution within it).
+ */
+export function exportChart(prepared: PreparedChart, format: ExportFormat, size: ExportSize, view: Pick<ChartView, 'range'> = {}): Buffer | string {
+  if (format === 'png') return chartPng(prepared, size, view);
+  if (format === 'svg') return chartSvg(prepared, size, view);
+  return chartCsv(prepared, { range: view.range });
 }
