@@ -7,6 +7,7 @@ import { registerTokenizer } from './commands/tokenizer';
 import { registerTokenize } from './commands/tokenize';
 import { registerDataset } from './commands/dataset';
 import { registerGenerate } from './commands/generate';
+import { registerReport } from './commands/report';
 
 const program = new Command();
 program
@@ -19,6 +20,7 @@ registerTokenizer(program);
 registerTokenize(program);
 registerDataset(program);
 registerGenerate(program);
+registerReport(program);
 
 try {
   await program.parseAsync(process.argv);
