@@ -43,7 +43,7 @@ function torchProblem(python: string): string | undefined {
   if (!torchProbe.has(python)) {
     const r = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8', timeout: 60_000 });
     torchProbe.set(python, r.error ? `${python} cannot run (${r.error.message})`
-      : r.status !== 0 ? `${python} cannot import torch (${r.stderr.trim().split('\n').pop() ?? `exit ${r.status}`})` : undefined);
+      : r.status !== 0 ? `${python} cannot import torch (${r.stderr.trim().split('\n').pop() || `exit status ${r.status}`})` : undefined);
   }
   return torchProbe.get(python);
 }
