@@ -6,13 +6,15 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateLinearF16 } from './linear_f16';
+import { ATTENTION_F16_DEFAULTS, generateAttentionF16 } from './attention_f16';
+import { generateLinearF16, LINEAR_F16_DEFAULTS } from './linear_f16';
 
 const kernelsDir = dirname(dirname(fileURLToPath(import.meta.url)));
 
 /** Every generated kernel: its file under kernels/ and the function that gives its text. */
 const GENERATED: { file: string; generate: () => string }[] = [
-  { file: 'linear_f16.wgsl', generate: () => generateLinearF16() },
+  { file: 'linear_f16.wgsl', generate: () => generateLinearF16(LINEAR_F16_DEFAULTS) },
+  { file: 'attention_f16.wgsl', generate: () => generateAttentionF16(ATTENTION_F16_DEFAULTS) },
 ];
 
 const DIFF_LINES = 40;
