@@ -20,12 +20,12 @@ const GENERATED: { file: string; generate: () => string }[] = [
 const DIFF_LINES = 40;
 
 /** The first lines of `diff -u committed generated` (diffutils is on every Debian; a plain first-difference otherwise). */
-function firstDiffLines(path: string, committed: string, generated: string): string {
+function firstDiffLines(path: string, shown: string, committed: string, generated: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'lmwb-gen-'));
   try {
     const genPath = join(dir, `generated-${path.split('/').pop() ?? 'kernel'}`);
     writeFileSync(genPath, generated);
-    const r = spawnSync('diff', ['-u', '--label', `${path} (committed)`, '--label', `${path} (generated)`, path, genPath], { encoding: 'utf8' });
+    const r = spawnSync('diff', ['-u', '--label', `${shown} (committed)`, '--label', `${shown} (generated)`, path, genPath], { encoding: 'utf8' });
     if (r.status === 1 && r.stdout) {
       const lines = r.stdout.split('\n');
       return lines.slice(0, DIFF_LINES).join('\n') + (lines.length > DIFF_LINES ? `\n... (${lines.length - DIFF_LINES} more diff lines)` : '');
@@ -63,7 +63,7 @@ function main(): number {
       continue;
     }
     stale++;
-    console.error(committed === undefined ? `${shown}: missing` : `${shown}: differs from its generator\n${firstDiffLines(path, committed, text)}`);
+    console.error(committed === undefined ? `${shown}: missing` : `${shown}: differs from its generator\n${firstDiffLines(path, shown, committed, text)}`);
   }
   if (stale > 0) {
     console.error(`${stale} generated kernel file(s) out of date: edit the generator under kernels/gen/, then run \`npm run gen:kernels\` and commit both`);
