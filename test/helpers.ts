@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openGpu, type Gpu } from '../src-main/engine/gpu/device';
 
-export { needShared, needTorch, repoRoot, sharedDir } from './helpers/requirements';
+export { needShared, repoRoot, sharedDir } from './helpers/requirements';
 
 export function tempDir(prefix = 'lmwb-test-'): { path: string; cleanup: () => void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
