@@ -2,7 +2,7 @@
 // d_model not a power of two, odd head counts and head dims, odd sequence lengths, vocab sizes off 64, shapes
 // that end in a partial kernel tile. The cases are generated into a temp dir when this file is collected; one
 // test per case file. Skips (with the reason) where /usr/bin/python3 cannot import torch
-// (Debian: `apt-get install -y python3-torch`).
+// (Debian: `apt-get install -y python3-torch`); under CI a missing torch fails instead (helpers/requirements.ts).
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -12,27 +12,21 @@ import { fileURLToPath } from 'node:url';
 import { openGpu, type Gpu } from '../../src-main/engine/gpu/device';
 import { checkCase, KNOWN_KINDS, type CaseResult } from '../../src-main/engine/reference/cases';
 import { readSafetensors } from '../../src-main/engine/checkpoint/safetensors';
+import { needTorch, referencePython } from '../helpers/requirements';
 
 // REFGEN_PYTHON only to try another interpreter (e.g. one without torch, to see the skip).
-const PYTHON = process.env.REFGEN_PYTHON ?? '/usr/bin/python3';
+const PYTHON = referencePython;
 const GENERATOR = fileURLToPath(new URL('../../tools/reference-cases/make_cases.py', import.meta.url));
 const SEED = process.env.REFGEN_SEED ?? '0';
 const PRESET = process.env.REFGEN_PRESET ?? 'awkward';
 
-function torchMissing(): string | undefined {
-  const r = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8', timeout: 60_000 });
-  if (r.error) return `${PYTHON} cannot run (${r.error.message})`;
-  if (r.status !== 0) return `${PYTHON} cannot import torch (${r.stderr.trim().split('\n').pop()}); install Debian's python3-torch`;
-  return undefined;
-}
-
-const missing = torchMissing();
+const haveTorch = needTorch('reference suite on generated PyTorch cases', PYTHON);
 
 // Generation runs at collection time so that there is one test per generated file.
 let dir = '';
 let generated: { ok: boolean; log: string } = { ok: false, log: '' };
 let files: string[] = [];
-if (!missing) {
+if (haveTorch) {
   dir = mkdtempSync(join(tmpdir(), 'lmwb-refgen-'));
   const g = spawnSync(PYTHON, [GENERATOR, dir, '--seed', SEED, '--preset', PRESET], { encoding: 'utf8', timeout: 180_000 });
   generated = { ok: g.status === 0 && !g.error, log: `${g.error?.message ?? ''}${g.stdout}${g.stderr}` };
@@ -46,9 +40,8 @@ function describeFailure(r: CaseResult): string {
 }
 
 describe(`reference suite on PyTorch cases at awkward shapes (${PRESET}, seed ${SEED})`, () => {
-  if (missing) {
-    console.warn(`generated-reference: skipped: ${missing}`);
-    it.skip(`skipped: ${missing}`, () => {});
+  if (!haveTorch) {
+    it.skip(`skipped: ${PYTHON} cannot import torch`, () => {});
     return;
   }
 

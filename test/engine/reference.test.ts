@@ -3,10 +3,10 @@
 import { describe, it, expect } from 'vitest';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { hasShared, sharedDir, skipNoteIfNoShared, testGpu } from '../helpers';
+import { needShared, sharedDir, testGpu } from '../helpers';
 import { checkCase } from '../../src-main/engine/reference/cases';
 
-skipNoteIfNoShared('reference parity suite');
+const hasShared = needShared('reference parity suite', ['reference/README.md']);
 const dir = join(sharedDir, 'reference');
 const files = hasShared ? readdirSync(dir).filter((f) => f.endsWith('.safetensors')).sort() : [];
 

@@ -7,7 +7,7 @@ import { readTokenFile, readTokenFileManifest } from '../../src-main/tokenizer/t
 import { trainFromText } from '../../src-main/tokenizer/train';
 import { saveTokenizer, tokenizerFromVocabMerges } from '../../src-main/tokenizer/files';
 import { sha256Hex } from '../../src-main/tokenizer/chunks';
-import { cs336, dataDir, haveCs336, haveData, noteMissing, randomText, repoRoot, rng, scratch } from './helpers';
+import { cs336, dataDir, needCs336, needData, randomText, repoRoot, rng, scratch } from './helpers';
 
 const tmp = scratch('encfile');
 afterAll(() => tmp.cleanup());
@@ -77,7 +77,6 @@ describe('token files', () => {
   });
 
   it('refuses vocabularies that do not fit uint16, empty input, and invalid UTF-8 (removing the partial output)', async () => {
-    noteMissing('uint16 overflow check with GPT-2 + extra specials', haveCs336);
     const empty = join(tmp.dir, 'empty.txt');
     writeFileSync(empty, '');
     await expect(encodeFile(tokenizer, empty, join(tmp.dir, 'e.bin'))).rejects.toThrow(/empty/);
@@ -91,7 +90,7 @@ describe('token files', () => {
     expect(readdirSync(tmp.dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
     const r = await encodeFile(tokenizer, bad, join(tmp.dir, 'bad-replaced.bin'), { invalidUtf8: 'replace' });
     expect(r.manifest.num_tokens).toBeGreaterThan(0);
-    if (haveCs336) {
+    if (needCs336('uint16 overflow check with GPT-2 + extra specials')) {
       const big = tokenizerFromVocabMerges(readFileSync(join(cs336, 'gpt2_vocab.json'), 'utf8'), readFileSync(join(cs336, 'gpt2_merges.txt'), 'utf8'), ['<|endoftext|>', ...Array.from({ length: 15300 }, (_, i) => `<|x${i}|>`)]);
       await expect(encodeFile(big, input, join(tmp.dir, 'big.bin'))).rejects.toThrow(/at most 65536/);
     }
@@ -116,8 +115,7 @@ describe('token files', () => {
     }
   });
 
-  noteMissing('lmwb tokenize on TinyStories', haveData);
-  it.skipIf(!haveData)('`lmwb tokenize` encodes a file from the command line and prints rate and token count', () => {
+  it.skipIf(!needData('lmwb tokenize on TinyStories'))('`lmwb tokenize` encodes a file from the command line and prints rate and token count', () => {
     const dir = join(tmp.dir, 'tok');
     saveTokenizer(tokenizer, dir);
     const out = join(tmp.dir, 'cli.bin');

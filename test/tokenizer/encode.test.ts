@@ -5,12 +5,11 @@ import { getEncoding } from 'js-tiktoken';
 import { tokenizerFromVocabMerges } from '../../src-main/tokenizer/files';
 import { trainFromText } from '../../src-main/tokenizer/train';
 import type { Tokenizer } from '../../src-main/tokenizer/tokenizer';
-import { cs336, haveCs336, noteMissing, randomText, rng } from './helpers';
+import { cs336, needCs336, randomText, rng } from './helpers';
 
 const FIXTURES = ['tinystories_sample.txt', 'address.txt', 'german.txt', 'corpus.en'];
 
-noteMissing('GPT-2 encoder parity (gpt2_vocab.json, gpt2_merges.txt)', haveCs336);
-describe.skipIf(!haveCs336)('encoder with GPT-2 vocab and merges', () => {
+describe.skipIf(!needCs336('GPT-2 encoder parity (gpt2_vocab.json, gpt2_merges.txt)'))('encoder with GPT-2 vocab and merges', () => {
   let gpt2: Tokenizer;
   let gpt2Overlap: Tokenizer;
   const ref = getEncoding('gpt2');

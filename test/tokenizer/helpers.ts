@@ -1,18 +1,26 @@
-// Shared test helpers: where the read-only fixtures are (../shared beside the repository), scratch folders.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+// Shared test helpers: where the read-only fixtures are (../shared beside the repository) and whether they are
+// there (skip locally, fail under CI: ../helpers/requirements.ts), scratch folders.
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { needShared, sharedDir } from '../helpers/requirements';
 
-export const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-export const sharedDir = resolve(repoRoot, '..', 'shared');
+export { repoRoot } from '../helpers/requirements';
 export const cs336 = join(sharedDir, 'cs336');
 export const dataDir = join(sharedDir, 'data');
-export const haveCs336 = existsSync(join(cs336, 'corpus.en'));
-export const haveData = existsSync(join(dataDir, 'webtext', 'imdb_reviews_16mb.txt.gz'));
 
-export function noteMissing(what: string, have: boolean): void {
-  if (!have) console.warn(`[skip] ${what}: fixtures not found under ${sharedDir} (expected ../shared beside the repository)`);
+/** The CS336 fixtures the tokenizer tests read: corpus, GPT-2 vocab and merges, reference BPE output, sample texts. */
+const CS336_FILES = ['corpus.en', 'gpt2_vocab.json', 'gpt2_merges.txt', 'train-bpe-reference-vocab.json',
+  'train-bpe-reference-merges.txt', 'tinystories_sample.txt', 'address.txt', 'german.txt'].map((f) => `cs336/${f}`);
+
+/** Whether ../shared/cs336 is there for the tests named `what` (skips locally, throws under CI). */
+export function needCs336(what: string): boolean {
+  return needShared(what, CS336_FILES);
+}
+
+/** Whether ../shared/data's TinyStories head is there for the tests named `what` (skips locally, throws under CI). */
+export function needData(what: string): boolean {
+  return needShared(what, ['data/tinystories/tinystories_valid_head.txt']);
 }
 
 export function scratch(prefix: string): { dir: string; cleanup: () => void } {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pretokenize, pretokenizeWithRegex } from '../../src-main/tokenizer/pretokenize';
-import { cs336, dataDir, haveCs336, noteMissing, randomText, rng } from './helpers';
+import { cs336, dataDir, needCs336, needData, randomText, rng } from './helpers';
 
 describe('GPT-2 pre-tokenization scanner', () => {
   it('equals the regex on hand-picked edge cases', () => {
@@ -39,8 +39,8 @@ describe('GPT-2 pre-tokenization scanner', () => {
     }
   });
 
-  noteMissing('pre-tokenizer vs regex on fixture texts', haveCs336);
-  it.skipIf(!haveCs336)('equals the regex on the fixture texts', () => {
+  const what = 'pre-tokenizer vs regex on fixture texts';
+  it.skipIf(!(needCs336(what) && needData(what)))('equals the regex on the fixture texts', () => {
     for (const f of ['corpus.en', 'tinystories_sample.txt', 'address.txt', 'german.txt']) {
       const s = readFileSync(join(cs336, f), 'utf8');
       expect(pretokenize(s)).toEqual(pretokenizeWithRegex(s));

@@ -9,7 +9,7 @@ import { saveTokenizer, serializeMerges, serializeVocab, loadTokenizer } from '.
 import { UserError } from '../../src-main/util/errors';
 import { encodeFile } from '../../src-main/tokenizer/encode-file';
 import { readTokenFile } from '../../src-main/tokenizer/token-file';
-import { cs336, dataDir, haveCs336, haveData, noteMissing, randomText, repoRoot, rng, scratch } from './helpers';
+import { cs336, dataDir, needCs336, needData, randomText, repoRoot, rng, scratch } from './helpers';
 
 const tmp = scratch('train');
 afterAll(() => tmp.cleanup());
@@ -45,8 +45,7 @@ function naiveMerges(words: Uint8Array[], freqs: number[], numMerges: number): s
 }
 
 describe('BPE trainer', () => {
-  noteMissing('reference vocab/merges on corpus.en', haveCs336);
-  it.skipIf(!haveCs336)('matches the CS336 reference vocab.json and merges.txt byte for byte (corpus.en, vocab 500)', async () => {
+  it.skipIf(!needCs336('reference vocab/merges on corpus.en'))('matches the CS336 reference vocab.json and merges.txt byte for byte (corpus.en, vocab 500)', async () => {
     const { tokenizer, stats } = await trainFromFile(join(cs336, 'corpus.en'), { vocabSize: 500, specials: ['<|endoftext|>'] });
     expect(serializeVocab(tokenizer)).toBe(readFileSync(join(cs336, 'train-bpe-reference-vocab.json'), 'utf8'));
     expect(serializeMerges(tokenizer)).toBe(readFileSync(join(cs336, 'train-bpe-reference-merges.txt'), 'utf8'));
@@ -57,7 +56,7 @@ describe('BPE trainer', () => {
     expect(loadTokenizer(out).hash()).toBe(tokenizer.hash());
   });
 
-  it.skipIf(!haveCs336)('`lmwb tokenizer train` writes files identical to the reference (diff is empty)', () => {
+  it.skipIf(!needCs336('lmwb tokenizer train vs the reference files'))('`lmwb tokenizer train` writes files identical to the reference (diff is empty)', () => {
     const out = join(tmp.dir, 'cli500');
     execFileSync(process.execPath, [join(repoRoot, 'bin', 'lmwb.mjs'), 'tokenizer', 'train', '--input', join(cs336, 'corpus.en'), '--vocab-size', '500', '--special', '<|endoftext|>', '--out', out], { stdio: 'pipe' });
     execFileSync('diff', [join(out, 'vocab.json'), join(cs336, 'train-bpe-reference-vocab.json')]);
@@ -138,8 +137,7 @@ describe('BPE trainer', () => {
     }
   });
 
-  noteMissing('parallel training equals single-thread training', haveData);
-  it.skipIf(!haveData)('gives the same tokenizer with 2 workers and small chunks as in one thread, with and without special tokens', async () => {
+  it.skipIf(!needData('parallel training equals single-thread training'))('gives the same tokenizer with 2 workers and small chunks as in one thread, with and without special tokens', async () => {
     const text = readFileSync(join(dataDir, 'tinystories', 'tinystories_valid_head.txt'), 'utf8');
     const withSpecials = join(tmp.dir, 'with-eot.txt');
     writeFileSync(withSpecials, text.split('\n\n').join('<|endoftext|>'));
