@@ -9,14 +9,14 @@ import { trainFromFile } from '../../src-main/tokenizer/train';
 import { loadTokenizer } from '../../src-main/tokenizer/files';
 import { readTokenFile } from '../../src-main/tokenizer/token-file';
 import { builtWorkerFile, resolveWorker, setWorkersDir } from '../../src-main/util/workers';
-import { cs336, haveCs336, noteMissing, repoRoot, scratch } from './helpers';
+import { cs336, needCs336, repoRoot, scratch } from './helpers';
 
 const tmp = scratch('bundle');
 // Inside the repository (dist/ is ignored) so that the bundle finds node_modules/webgpu and kernels/ as dist/ does.
 const outdir = join(repoRoot, 'dist', `test-bundle-${process.pid}`);
 afterAll(() => { tmp.cleanup(); rmSync(outdir, { recursive: true, force: true }); });
 
-noteMissing('bundled tokenizer with workers', haveCs336);
+const haveCs336 = needCs336('bundled tokenizer with workers');
 describe.skipIf(!haveCs336)('the bundled CLI', () => {
   it('trains and encodes with worker threads, identically to the library', async () => {
     const b = spawnSync(process.execPath, [join(repoRoot, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(repoRoot, 'scripts', 'bundle.ts'), '--outdir', outdir, 'lmwb'], { cwd: repoRoot, encoding: 'utf8' });
