@@ -1,0 +1,174 @@
+/**
+ * Listing the runs of a workspace fast: a small index (`runs/.index.json`) of per-run summaries, each keyed by the
+ * mtimes and sizes of the run's status.json, meta.json and config.json. A listing stats those three files per run
+ * and re-reads only the runs whose key changed (or that are new); the index is rewritten atomically when anything
+ * changed. A missing, unreadable or other-version index is rebuilt from the folders. The index is a cache: the
+ * folders stay the truth, and two processes writing it at once just both write a correct one.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../util/atomic-write';
+import { RUN_FILES, type RunState } from './format';
+import { readConfig, readMeta, readStatus, runsRoot } from './read';
+
+export const INDEX_FILE = '.index.json';
+const INDEX_VERSION = 1;
+
+/** What a listing shows of one run (everything comes from status/meta/config, never from metrics). */
+export interface RunSummary {
+  id: string;
+  name: string;
+  state: RunState | 'unknown';
+  created?: string;
+  updated?: string;
+  step?: number;
+  total_steps?: number;
+  tokens_per_s?: number;
+  elapsed_s?: number;
+  best_val_loss?: number;
+  final_val_loss?: number;
+  final_loss?: number;
+  attempts: number;
+  restarts: number;
+  pid?: number;
+  host?: string;
+  priority?: number;
+  tags: string[];
+  group?: string;
+  sweep?: { name: string; keys: Record<string, unknown> };
+  imported_from?: string;
+  /** A few config values for the table: learning rate, batch size, model size. */
+  lr?: number;
+  batch_size?: number;
+  d_model?: number;
+  num_layers?: number;
+}
+
+interface IndexEntry {
+  key: string;
+  summary: RunSummary;
+}
+
+interface IndexFile {
+  version: number;
+  entries: Record<string, IndexEntry>;
+}
+
+function fileKey(path: string): string {
+  try {
+    const s = statSync(path);
+    return `${s.mtimeMs}:${s.size}`;
+  } catch {
+    return '-';
+  }
+}
+
+/** The staleness key of a run folder. */
+function runKey(dir: string): string {
+  return `${fileKey(join(dir, RUN_FILES.status))}|${fileKey(join(dir, RUN_FILES.meta))}|${fileKey(join(dir, RUN_FILES.config))}`;
+}
+
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+
+/** Reads one run folder into its summary. */
+export function summarizeRun(root: string, id: string): RunSummary {
+  const dir = join(root, id);
+  const status = readStatus(dir);
+  const meta = readMeta(dir);
+  const config = readConfig(dir) ?? {};
+  const section = (k: string) => (config[k] && typeof config[k] === 'object' ? (config[k] as Record<string, unknown>) : {});
+  const training = section('training');
+  const model = section('model');
+  return {
+    id,
+    name: meta?.name ?? (typeof config.name === 'string' ? config.name : id),
+    state: status?.state ?? 'unknown',
+    created: status?.created,
+    updated: status?.updated,
+    step: status?.step,
+    total_steps: status?.total_steps,
+    tokens_per_s: status?.tokens_per_s,
+    elapsed_s: status?.elapsed_s,
+    best_val_loss: status?.best_val_loss,
+    final_val_loss: status?.final_val_loss,
+    final_loss: status?.final_loss,
+    attempts: status?.attempts ?? 0,
+    restarts: status?.restarts.length ?? 0,
+    pid: status?.state === 'running' ? status.pid : undefined,
+    host: status?.host,
+    priority: status?.priority,
+    tags: meta?.tags ?? [],
+    group: meta?.group,
+    sweep: meta?.sweep,
+    imported_from: meta?.imported_from,
+    lr: num(training.max_learning_rate),
+    batch_size: num(training.batch_size),
+    d_model: num(model.d_model),
+    num_layers: num(model.num_layers),
+  };
+}
+
+function readIndex(path: string): IndexFile | undefined {
+  try {
+    const raw = JSON.parse(readFileSync(path, 'utf8')) as IndexFile;
+    return raw && raw.version === INDEX_VERSION && raw.entries && typeof raw.entries === 'object' ? raw : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface ListStats {
+  runs: number;
+  /** Runs read from their folders (new or changed since the index was written). */
+  reread: number;
+  /** Whether the index file was (re)written. */
+  wroteIndex: boolean;
+}
+
+/** Every run in the workspace, oldest first (ids sort by creation time), through the index. */
+export function listRuns(workspace: string, stats?: ListStats): RunSummary[] {
+  const root = runsRoot(workspace);
+  let names: string[];
+  try {
+    names = readdirSync(root, { withFileTypes: true })
+      .filter((d) => d.isDirectory() && !d.name.startsWith('.'))
+      .map((d) => d.name)
+      .sort();
+  } catch {
+    if (stats) Object.assign(stats, { runs: 0, reread: 0, wroteIndex: false });
+    return [];
+  }
+  const indexPath = join(root, INDEX_FILE);
+  const old = readIndex(indexPath)?.entries ?? {};
+  const entries: Record<string, IndexEntry> = {};
+  let reread = 0;
+  let changed = Object.keys(old).length === 0 && names.length > 0;
+  const out: RunSummary[] = [];
+  for (const id of names) {
+    const dir = join(root, id);
+    const key = runKey(dir);
+    if (key.endsWith('|-')) continue; // no config.json: not a run (or one being created)
+    const prev = old[id];
+    let summary: RunSummary;
+    if (prev && prev.key === key) summary = prev.summary;
+    else {
+      summary = summarizeRun(root, id);
+      reread++;
+      changed = true;
+    }
+    entries[id] = { key, summary };
+    out.push(summary);
+  }
+  if (!changed && Object.keys(old).length !== Object.keys(entries).length) changed = true; // runs deleted
+  let wroteIndex = false;
+  if (changed) {
+    try {
+      writeFileAtomic(indexPath, JSON.stringify({ version: INDEX_VERSION, entries } satisfies IndexFile));
+      wroteIndex = true;
+    } catch {
+      // a read-only workspace still lists (just without the cache)
+    }
+  }
+  if (stats) Object.assign(stats, { runs: out.length, reread, wroteIndex });
+  return out;
+}
