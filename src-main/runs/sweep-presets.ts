@@ -72,7 +72,8 @@ function firstPreset(workspace: string, names: string[]): Record<string, unknown
   return basePreset(n, workspace);
 }
 
-const defaultBase = (ws: string) => firstPreset(ws, ['tinystories-base', 'cs336-tinystories']);
+/** The base of the sweep presets: the trainer's TinyStories base preset. */
+export const defaultBase = (ws: string) => firstPreset(ws, ['tinystories-base', 'cs336-tinystories']);
 
 function gridFor(ctx: PresetContext, key: string): unknown[] | undefined {
   return ctx.grids?.find((g) => g.key === key)?.values;
