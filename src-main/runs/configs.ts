@@ -6,7 +6,7 @@
  * folder is the output).
  */
 import { isAbsolute, resolve } from 'node:path';
-import { applyOverrides, parseRunConfig, RunConfigSchema } from '../engine/train/run-config';
+import { applyOverrides, parseRunConfig, resolvedConfigJson, type RunConfig } from '../engine/train/run-config';
 import { UserError } from '../util/errors';
 
 export interface ResolveOptions {
@@ -47,13 +47,14 @@ export function resolveRunConfig(base: Record<string, unknown>, o: ResolveOption
     const d = data as Record<string, unknown>;
     for (const k of ['train', 'valid']) if (typeof d[k] === 'string' && !isAbsolute(d[k] as string)) d[k] = resolve(o.baseDir, d[k] as string);
   }
+  let cfg: RunConfig;
   try {
-    parseRunConfig(raw); // every cross-field rule (steps or tokens, lr order, model shape)
+    cfg = parseRunConfig(raw); // every cross-field rule (steps or tokens, lr order, model shape)
   } catch (e) {
     if (e instanceof UserError) throw new UserError(e.message, { code: 'CONFIG_INVALID', data: { ...e.data, name: raw.name } });
     throw e;
   }
-  return RunConfigSchema.parse(raw) as Record<string, unknown>;
+  return resolvedConfigJson(cfg); // the trainer's own form of config.json (defaults filled in)
 }
 
 /** A dotted key's value in a nested object. */

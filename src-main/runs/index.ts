@@ -125,7 +125,7 @@ export interface ListStats {
   wroteIndex: boolean;
 }
 
-/** Every run in the workspace, oldest first (ids sort by creation time), through the index. */
+/** Every run in the workspace, oldest first (by status.json's created, then id), through the index. */
 export function listRuns(workspace: string, stats?: ListStats): RunSummary[] {
   const root = runsRoot(workspace);
   let names: string[];
@@ -170,5 +170,5 @@ export function listRuns(workspace: string, stats?: ListStats): RunSummary[] {
     }
   }
   if (stats) Object.assign(stats, { runs: out.length, reread, wroteIndex });
-  return out;
+  return out.sort((a, b) => (a.created ?? '').localeCompare(b.created ?? '') || a.id.localeCompare(b.id));
 }

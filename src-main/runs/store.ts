@@ -1,7 +1,7 @@
 /**
  * The run store: creating run folders in a workspace (`<workspace>/runs/<id>/`), finding a run by id, id prefix or
- * name, and editing a run's meta.json (tags, notes). Ids sort by creation time (`YYYYMMDD-HHMMSS-<name>`), are
- * made unique by an exclusive mkdir, and stay valid folder names on every OS.
+ * name, and editing a run's meta.json (tags, notes). Ids are the trainer's (`<name>-<yyyymmdd-HHMMSS>`), made
+ * unique by an exclusive mkdir, and stay valid folder names on every OS.
  */
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { UserError } from '../util/errors';
 import { RUN_FILES, RunMetaSchema, RunStatusSchema, type RunMeta, type RunStatus } from './format';
 import { readMeta, readStatus, runDir, runsRoot } from './read';
 import { withStatusLock } from './status';
+import { newRunId } from '../engine/train/run-folder';
 
 /** File names the store and the queue keep beside the contract files (dot files: not part of the format). */
 export const STORE_FILES = {
@@ -33,18 +34,15 @@ export function slug(name: string): string {
   return (s || 'run').slice(0, 60);
 }
 
-function stamp(d: Date): string {
-  const p = (n: number, w = 2) => String(n).padStart(w, '0');
-  return `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}-${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}`;
-}
-
-/** Makes `<runs>/<stamp>-<slug>[-N]` with an exclusive mkdir and returns its id. */
+/**
+ * Makes the run's folder with an exclusive mkdir (two processes never share one) and returns its id: the
+ * trainer's id form, `<name>-<yyyymmdd-HHMMSS>` (`-2`, `-3`… when taken).
+ */
 function makeRunFolder(workspace: string, name: string, now: Date): string {
   const root = runsRoot(workspace);
   mkdirSync(root, { recursive: true });
-  const base = `${stamp(now)}-${slug(name)}`;
-  for (let n = 1; n < 10_000; n++) {
-    const id = n === 1 ? base : `${base}-${n}`;
+  for (let tries = 0; tries < 1000; tries++) {
+    const id = newRunId(workspace, slug(name), now);
     try {
       mkdirSync(join(root, id));
       return id;
@@ -94,7 +92,7 @@ export function resolveRun(workspace: string, ref: string): CreatedRun {
   if (ref && !ref.includes('/') && existsSync(join(root, ref, RUN_FILES.config))) return { id: ref, dir: join(root, ref) };
   const ids = existsSync(root) ? readdirSync(root).filter((d) => !d.startsWith('.') && existsSync(join(root, d, RUN_FILES.config))) : [];
   const byPrefix = ids.filter((id) => id.startsWith(ref));
-  const matches = byPrefix.length ? byPrefix : ids.filter((id) => readMeta(join(root, id))?.name === ref || id.endsWith(`-${ref}`));
+  const matches = byPrefix.length ? byPrefix : ids.filter((id) => readMeta(join(root, id))?.name === ref);
   if (matches.length === 1) return { id: matches[0], dir: join(root, matches[0]) };
   if (matches.length > 1) {
     throw new UserError(`"${ref}" matches ${matches.length} runs (${matches.slice(0, 5).join(', ')}${matches.length > 5 ? ', …' : ''}); give more of the id`, {

@@ -23,7 +23,6 @@ import { parseModelConfig } from '../engine/model/config';
 import { layoutParameters, parameterSpecs } from '../engine/model/parameters';
 import { getKey } from './configs';
 import { finishedLrResults, gridPoints, type SweepPlan, type SweepPoint } from './sweeps';
-import { join } from 'node:path';
 
 export const SWEEP_PRESETS = [
   'lr-coarse', 'lr-fine', 'lr-edge', 'batch-size', 'ablations', 'ablation-no-rmsnorm', 'ablation-post-norm', 'ablation-nope',
@@ -63,7 +62,7 @@ export function basePreset(name: string, workspace: string): Record<string, unkn
   if (!(PRESET_NAMES as readonly string[]).includes(name)) {
     throw new UserError(`unknown base preset "${name}"; presets: ${PRESET_NAMES.join(', ')}`, { code: 'INVALID_ARGUMENT', data: { name } });
   }
-  return trainerPreset(name, join(workspace, 'runs')) as Record<string, unknown>;
+  return JSON.parse(JSON.stringify(trainerPreset(name, { workspace }))) as Record<string, unknown>;
 }
 
 function firstPreset(workspace: string, names: string[]): Record<string, unknown> {
