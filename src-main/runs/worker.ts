@@ -16,7 +16,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { TrainEvent } from '../engine/train/events';
-import type { ErrorInfo } from '../util/errors';
+import { errorInfo, type ErrorInfo } from '../util/errors';
 import type { Backend, Slot, TrainerExit } from './backend';
 import { RUN_FILES, type RunState } from './format';
 import { claimNext, clearRequest, readRequest, releaseClaim } from './queue';
@@ -32,6 +32,7 @@ export type WorkerEvent =
   | { type: 'restart'; id: string; from_step: number; reason: string; restart: number; retries: number }
   | { type: 'finished'; id: string; state: RunState; error?: ErrorInfo }
   | { type: 'cancelled-by-sweep'; id: string; ids: string[]; reason: string }
+  | { type: 'store-error'; id: string; error: ErrorInfo }
   | { type: 'idle'; slot: string };
 
 export interface WorkerOptions {
@@ -103,8 +104,21 @@ export async function runWorker(o: WorkerOptions): Promise<Array<{ id: string; s
         }
         idleSaid = false;
         emit({ type: 'claimed', id: claimed.id, slot: slot.name, takeover: claimed.takeover });
-        const state = await superviseRun(o, slot, claimed.id, claimed.dir, claimed.takeover, emit, pollMs);
-        finished.push({ id: claimed.id, state });
+        try {
+          const state = await superviseRun(o, slot, claimed.id, claimed.dir, claimed.takeover, emit, pollMs);
+          finished.push({ id: claimed.id, state });
+        } catch (e) {
+          // The store itself failed (disk full, a lock that never frees): the worker survives and the run goes
+          // back to the queue when its status can still be written (else it keeps its state for a person to see).
+          emit({ type: 'store-error', id: claimed.id, error: errorInfo(e) });
+          try {
+            updateStatus(claimed.dir, { state: 'queued', pid: undefined });
+            releaseClaim(claimed.dir);
+          } catch {
+            /* nothing more to do */
+          }
+          await sleep(pollMs, o.signal);
+        }
       }
     }),
   );

@@ -35,6 +35,8 @@ export function describeWorkerEvent(e: WorkerEvent): string | undefined {
       return `[${e.id}] ${e.state}${e.error ? `: ${e.error.message}` : ''}`;
     case 'cancelled-by-sweep':
       return `[${e.id}] ${e.reason}: ${e.ids.join(', ')}`;
+    case 'store-error':
+      return `[${e.id}] cannot update the run folder: ${e.error.message}`;
     case 'idle':
       return `${e.slot}: queue empty, waiting for runs (Ctrl-C to stop)`;
     case 'output':
