@@ -67,6 +67,7 @@ export function newestCheckpointStep(dir: string): number {
 function describeExit(x: TrainerExit, lastError?: ErrorInfo): string {
   const how = x.signal ? `signal ${x.signal}` : `exit code ${x.code}`;
   if (lastError) return `${how}: ${lastError.message}`;
+  if (x.signal) return how; // killed from outside: its last output line is just progress
   const line = x.stderrTail.trim().split('\n').filter(Boolean).pop();
   return line ? `${how}: ${line.slice(0, 300)}` : how;
 }
