@@ -1,18 +1,19 @@
 /**
  * Listing the runs of a workspace fast: a small index (`runs/.index.json`) of per-run summaries, each keyed by the
- * mtimes and sizes of the run's status.json, meta.json and config.json. A listing stats those three files per run
- * and re-reads only the runs whose key changed (or that are new); the index is rewritten atomically when anything
- * changed. A missing, unreadable or other-version index is rebuilt from the folders. The index is a cache: the
- * folders stay the truth, and two processes writing it at once just both write a correct one.
+ * run folder's mtime and status.json's mtime and size. Every writer of config/meta/status replaces the file
+ * atomically (a temporary file renamed over it), which changes the folder's mtime, so two stats per run tell
+ * whether its summary is still right; only new or changed runs are read again, and the index is rewritten when
+ * anything changed. A missing, unreadable or other-version index is rebuilt from the folders. The index is a
+ * cache (written without fsync): the folders stay the truth, and two processes writing it at once both write a
+ * correct one.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../util/atomic-write';
 import { RUN_FILES, type RunState } from './format';
 import { readConfig, readMeta, readStatus, runsRoot } from './read';
 
 export const INDEX_FILE = '.index.json';
-const INDEX_VERSION = 1;
+const INDEX_VERSION = 2;
 
 /** What a listing shows of one run (everything comes from status/meta/config, never from metrics). */
 export interface RunSummary {
@@ -63,9 +64,12 @@ function fileKey(path: string): string {
   }
 }
 
-/** The staleness key of a run folder. */
-function runKey(dir: string): string {
-  return `${fileKey(join(dir, RUN_FILES.status))}|${fileKey(join(dir, RUN_FILES.meta))}|${fileKey(join(dir, RUN_FILES.config))}`;
+/** The staleness key of a run folder: '' when it is not a run (no config.json yet). */
+function runKey(dir: string, cached: boolean): string {
+  const d = fileKey(dir);
+  // config.json is written once, first: a folder known to the index has one; a new folder must be checked.
+  if (!cached && fileKey(join(dir, RUN_FILES.config)) === '-') return '';
+  return `${d}|${fileKey(join(dir, RUN_FILES.status))}`;
 }
 
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
@@ -146,9 +150,9 @@ export function listRuns(workspace: string, stats?: ListStats): RunSummary[] {
   const out: RunSummary[] = [];
   for (const id of names) {
     const dir = join(root, id);
-    const key = runKey(dir);
-    if (key.endsWith('|-')) continue; // no config.json: not a run (or one being created)
     const prev = old[id];
+    const key = runKey(dir, prev !== undefined);
+    if (!key) continue; // no config.json: not a run (or one being created)
     let summary: RunSummary;
     if (prev && prev.key === key) summary = prev.summary;
     else {
@@ -163,7 +167,9 @@ export function listRuns(workspace: string, stats?: ListStats): RunSummary[] {
   let wroteIndex = false;
   if (changed) {
     try {
-      writeFileAtomic(indexPath, JSON.stringify({ version: INDEX_VERSION, entries } satisfies IndexFile));
+      const tmp = `${indexPath}.tmp-${process.pid}`;
+      writeFileSync(tmp, JSON.stringify({ version: INDEX_VERSION, entries } satisfies IndexFile));
+      renameSync(tmp, indexPath);
       wroteIndex = true;
     } catch {
       // a read-only workspace still lists (just without the cache)
