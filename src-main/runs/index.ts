@@ -1,8 +1,9 @@
 /**
  * Listing the runs of a workspace fast: a small index (`runs/.index.json`) of per-run summaries, each keyed by the
- * run folder's mtime and status.json's mtime and size. Every writer of config/meta/status replaces the file
- * atomically (a temporary file renamed over it), which changes the folder's mtime, so two stats per run tell
- * whether its summary is still right; only new or changed runs are read again, and the index is rewritten when
+ * run folder's mtime. Every writer of config/meta/status replaces the file atomically (a temporary file renamed
+ * over it: util/atomic-write.ts, runs/status.ts), which changes the folder's mtime, so one stat per run tells
+ * whether its summary is still right (appends to metrics.jsonl do not touch it, nor should they: listings never
+ * read metrics); only new or changed runs are read again, and the index is rewritten when
  * anything changed. A missing, unreadable or other-version index is rebuilt from the folders. The index is a
  * cache (written without fsync): the folders stay the truth, and two processes writing it at once both write a
  * correct one.
@@ -13,7 +14,7 @@ import { RUN_FILES, type RunState } from './format';
 import { readConfig, readMeta, readStatus, runsRoot } from './read';
 
 export const INDEX_FILE = '.index.json';
-const INDEX_VERSION = 2;
+const INDEX_VERSION = 3;
 
 /** What a listing shows of one run (everything comes from status/meta/config, never from metrics). */
 export interface RunSummary {
@@ -56,12 +57,8 @@ interface IndexFile {
 }
 
 function fileKey(path: string): string {
-  try {
-    const s = statSync(path);
-    return `${s.mtimeMs}:${s.size}`;
-  } catch {
-    return '-';
-  }
+  const s = statSync(path, { throwIfNoEntry: false });
+  return s ? String(s.mtimeMs) : '-';
 }
 
 /** The staleness key of a run folder: '' when it is not a run (no config.json yet). */
@@ -69,7 +66,7 @@ function runKey(dir: string, cached: boolean): string {
   const d = fileKey(dir);
   // config.json is written once, first: a folder known to the index has one; a new folder must be checked.
   if (!cached && fileKey(join(dir, RUN_FILES.config)) === '-') return '';
-  return `${d}|${fileKey(join(dir, RUN_FILES.status))}`;
+  return d;
 }
 
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
