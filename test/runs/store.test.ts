@@ -2,7 +2,8 @@
 // corrupt index), the real CLI's `runs list|show|diff|tag|note|import|export` on fixtures, finding runs by prefix
 // and name, queue state changes, and two worker processes racing for one queue's claims.
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
 import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot, tempDir } from '../helpers';
@@ -10,7 +11,7 @@ import { createRun, resolveRun } from '../../src-main/runs/store';
 import { listRuns, INDEX_FILE, type ListStats } from '../../src-main/runs/index';
 import { updateStatus } from '../../src-main/runs/status';
 import { readMetrics, readStatus } from '../../src-main/runs/read';
-import { requestStop, requeue } from '../../src-main/runs/queue';
+import { claimNext, requestStop, requeue } from '../../src-main/runs/queue';
 import { UserError } from '../../src-main/util/errors';
 import { lmwb } from './helpers';
 
@@ -166,6 +167,21 @@ describe('queue state', () => {
     const r = lmwb(['queue', 'cancel', b, '-w', ws], tmp.path);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/is done; only queued, running or paused runs can be cancelled/);
+  });
+
+  it('takes over a running run whose worker and trainer died, never one whose trainer lives', async () => {
+    const ws = join(tmp.path, 'takeover');
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    const deadPid = Number(dead.stdout);
+    const me = { pid: process.pid, host: hostname(), worker: 'test' };
+    const orphan = createRun(ws, { config: cfg({ name: 'orphan' }), status: { state: 'running', pid: deadPid, host: hostname() } });
+    writeFileSync(join(orphan.dir, '.claim.json'), JSON.stringify({ pid: deadPid, host: hostname(), worker: 'gone', time: new Date().toISOString() }));
+    const alive = createRun(ws, { config: cfg({ name: 'alive' }), status: { state: 'running', pid: process.pid, host: hostname() } });
+    writeFileSync(join(alive.dir, '.claim.json'), JSON.stringify({ pid: deadPid, host: hostname(), worker: 'gone', time: new Date().toISOString() }));
+    const c = await claimNext(ws, me);
+    expect(c).toEqual({ id: orphan.id, dir: orphan.dir, takeover: true });
+    expect(JSON.parse(readFileSync(join(orphan.dir, '.claim.json'), 'utf8')).worker).toBe('test');
+    expect(await claimNext(ws, me)).toBeUndefined(); // the other run's trainer (this process) is alive
   });
 
   it('two worker processes racing for one queue never take the same run', async () => {
