@@ -190,19 +190,37 @@ describe('queue state', () => {
     const ids = Array.from({ length: N }, (_, i) => createRun(ws, { config: cfg({ name: `q${i}` }) }).id);
     const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx');
     const script = join(repoRoot, 'test', 'runs', 'fixtures', 'claim-loop.ts');
-    const race = () =>
-      new Promise<string[]>((resolve, reject) => {
-        const c = spawn(tsx, [script, ws], { stdio: ['ignore', 'pipe', 'inherit'] });
-        let out = '';
-        c.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-        c.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as string[]) : reject(new Error(`claim loop exited ${code}`))));
+    // Each racer says "ready", claims on "go", prints what it took, and holds its claims until its stdin closes.
+    const racers = [0, 1].map(() => {
+      const c = spawn(tsx, [script, ws], { stdio: ['pipe', 'pipe', 'inherit'] });
+      let out = '';
+      const lines: string[] = [];
+      const waiters: Array<() => void> = [];
+      c.stdout.setEncoding('utf8').on('data', (d: string) => {
+        out += d;
+        let nl: number;
+        while ((nl = out.indexOf('\n')) >= 0) {
+          lines.push(out.slice(0, nl));
+          out = out.slice(nl + 1);
+          waiters.splice(0).forEach((w) => w());
+        }
       });
-    const [x, y] = await Promise.all([race(), race()]);
+      const line = (n: number) => new Promise<string>((resolve, reject) => {
+        const check = () => (lines.length > n ? resolve(lines[n]) : waiters.push(check));
+        c.on('close', (code) => reject(new Error(`claim loop exited ${code}`)));
+        check();
+      });
+      return { c, line };
+    });
+    for (const r of racers) expect(await r.line(0)).toBe('ready');
+    for (const r of racers) r.c.stdin!.write('go\n');
+    const [x, y] = (await Promise.all(racers.map((r) => r.line(1)))).map((l) => JSON.parse(l) as string[]);
     expect(x.filter((id) => y.includes(id))).toEqual([]);
     expect([...x, ...y].sort()).toEqual([...ids].sort());
     expect(x.length).toBeGreaterThan(0);
     expect(y.length).toBeGreaterThan(0);
     for (const id of ids) expect(readStatus(join(ws, 'runs', id))?.state).toBe('running');
     expect(JSON.parse(readFileSync(join(ws, 'runs', x[0], '.claim.json'), 'utf8')).worker).toMatch(/^race-\d+$/);
+    for (const r of racers) r.c.stdin!.end();
   }, 120_000);
 });
