@@ -8,6 +8,9 @@ import { registerTokenize } from './commands/tokenize';
 import { registerDataset } from './commands/dataset';
 import { registerGenerate } from './commands/generate';
 import { registerReport } from './commands/report';
+import { registerRuns } from './commands/runs';
+import { registerQueue } from './commands/queue';
+import { registerSweep } from './commands/sweep';
 
 const program = new Command();
 program
@@ -21,6 +24,9 @@ registerTokenize(program);
 registerDataset(program);
 registerGenerate(program);
 registerReport(program);
+registerRuns(program);
+registerQueue(program);
+registerSweep(program);
 
 try {
   await program.parseAsync(process.argv);
