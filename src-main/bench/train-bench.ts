@@ -5,13 +5,13 @@
 //   … -- --batch 16 --steps 5 --model '{"d_model":256}' --no-kernels
 //   … -- --max-batch                        also find the largest batch (doubling) that allocates and trains
 import { parseArgs } from 'node:util';
-import { hasF16TensorCores, openGpu } from '../engine/gpu/device';
+import { describeGpu, hasF16TensorCores, openGpu } from '../engine/gpu/device';
 import { parseModelConfig, CS336_TINYSTORIES } from '../engine/model/config';
-import { TransformerRuntime } from '../engine/model/transformer';
+import { TrainingRuntime } from '../engine/model/runtime';
 import { initParameters } from '../engine/model/parameters';
 import { profileProgram } from '../engine/gpu/profiler';
 import { rngFor, uniformInt } from '../engine/rng';
-import { describeLinearBackend } from '../engine/kernels/linear';
+import { describeKernels } from '../engine/kernels/choice';
 
 const { values: a } = parseArgs({
   options: {
@@ -32,7 +32,7 @@ const T = cfg.context_length;
 const gpu = await openGpu({ precise_timestamps: true });
 const precision = a.precision === 'auto' ? (hasF16TensorCores(gpu.device) ? 'mixed' : 'f32') : a.precision;
 if (precision !== 'f32' && precision !== 'mixed') throw new Error(`--precision f32|mixed|auto, not ${a.precision}`);
-const rt = new TransformerRuntime(gpu, cfg, { batchSize: B, seqLen: T, training: true, maxGradNorm: 1, precision });
+const rt = new TrainingRuntime(gpu, cfg, { batchSize: B, seqLen: T, training: true, maxGradNorm: 1, precision });
 rt.setParameters(initParameters(rt.layout, 0));
 const rng = rngFor(0, 99);
 const ids = new Uint32Array(B * T).map(() => uniformInt(rng, 0, cfg.vocab_size - 1));
@@ -41,9 +41,9 @@ await gpu.sync();
 rt.checkAllocation();
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
-out(`device: ${gpu.info.description} (${gpu.info.vendor} ${gpu.info.architecture})`);
+out(`device: ${describeGpu(gpu.info)}`);
 out(`model: ${JSON.stringify(cfg)}`);
-out(`precision: ${precision} (${describeLinearBackend(gpu.device)}); Dawn bounds clamping ${gpu.info.boundsChecks ? 'on' : 'off'}`);
+out(`precision: ${precision} (${describeKernels(rt.kernels)}); Dawn bounds clamping ${gpu.info.boundsChecks ? 'on' : 'off'}`);
 out(`batch ${B} × ${T} = ${B * T} tokens/step; ${(rt.layout.count / 1e6).toFixed(2)}M parameters; ${(rt.bytesAllocated / 2 ** 20).toFixed(0)} MiB allocated; logits chunk ${rt.chunkRows} rows`);
 for (let i = 0; i < Number(a.warmup); i++) rt.trainStep(1e-3, i + 1);
 await gpu.sync();
@@ -57,7 +57,7 @@ const tps = (B * T) / (ms / 1000);
 out(`steps ${steps}: ${ms.toFixed(1)} ms/step, ${tps.toFixed(0)} tokens/s (loss ${(await rt.readLoss()).toFixed(4)})`);
 let kernels: Awaited<ReturnType<typeof profileProgram>> | undefined;
 if (!a['no-kernels'] && gpu.device.features.has('timestamp-query')) {
-  kernels = await profileProgram(gpu.device, rt.trainProgram!, 1);
+  kernels = await profileProgram(gpu.device, rt.trainProgram, 1);
   out(`per-kernel GPU time (one pass per dispatch, timestamp queries), total ${kernels.totalMs.toFixed(1)} ms:`);
   for (const k of kernels.kernels) out(`  ${k.label.padEnd(44)} ${k.calls.toFixed(0).padStart(4)} × ${(k.ms / k.calls).toFixed(3).padStart(9)} ms = ${k.ms.toFixed(2).padStart(9)} ms  ${((100 * k.ms) / kernels.totalMs).toFixed(1).padStart(5)}%`);
 }
@@ -66,9 +66,9 @@ if (a['max-batch']) {
   rt.destroy();
   maxBatch = { ok: B };
   for (let b = B * 2; b <= 65536; b *= 2) {
-    let trial: TransformerRuntime | undefined;
+    let trial: TrainingRuntime | undefined;
     try {
-      trial = new TransformerRuntime(gpu, cfg, { batchSize: b, seqLen: T, training: true, maxGradNorm: 1, precision });
+      trial = new TrainingRuntime(gpu, cfg, { batchSize: b, seqLen: T, training: true, maxGradNorm: 1, precision });
       const tids = new Uint32Array(b * T).map((_, i) => i % cfg.vocab_size);
       trial.setBatch(tids, tids);
       trial.trainStep(1e-3, 1);
@@ -86,7 +86,7 @@ if (a['max-batch']) {
   }
   out(`largest batch that trains (powers of two from ${B}): ${maxBatch.ok}`);
 }
-if (a.json) out(JSON.stringify({ device: gpu.info.description, precision, batch: B, seq: T, ms_per_step: ms, tokens_per_s: tps, kernels: kernels?.kernels, max_batch: maxBatch }));
+if (a.json) out(JSON.stringify({ device: gpu.info.name, driver: gpu.info.driver, precision, batch: B, seq: T, ms_per_step: ms, tokens_per_s: tps, kernels: kernels?.kernels, max_batch: maxBatch }));
 if (!a['max-batch']) rt.destroy();
 gpu.destroy();
 process.exit(0);

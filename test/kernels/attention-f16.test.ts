@@ -18,12 +18,15 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openGpu, type Gpu } from '../../src-main/engine/gpu/device';
-import { Program } from '../../src-main/engine/gpu/program';
+import { f32Kernels, Program, type KernelChoice } from '../../src-main/engine/gpu/program';
 import { createTensor, download, upload } from '../../src-main/engine/gpu/tensor';
 import {
-  attentionBackward, attentionForward, forceAttentionBackendForTests, projectionLayout, selectAttentionBackend, type AttentionShape,
+  attentionBackward, attentionForward, projectionLayout, type AttentionShape,
 } from '../../src-main/engine/kernels/attention';
 import { f16AttentionTile, setF16AttentionTiles, type AttentionPass, type F16AttentionTile } from '../../src-main/engine/kernels/attention-f16';
+
+/** Programs recorded with the f16 attention kernels (real or emulated subgroup matrices: not feature-checked). */
+const f16Attention = (d: GPUDevice): KernelChoice => ({ ...f32Kernels(d), attention: 'f16' });
 
 // Plain-WGSL stand-ins for the section between the primitive markers of attention_f16.wgsl.
 const EMULATED_PRIMITIVES = `
@@ -175,7 +178,7 @@ async function runCase(gpu: Gpu, c: AttnCase): Promise<Record<'out' | 'lse' | 'd
   const dsum = createTensor(d, [c.B * c.H * c.T], 'dsum');
   setF16AttentionTiles(c.tiles ?? {});
   try {
-    const prog = new Program(d);
+    const prog = new Program(d, f16Attention(d));
     attentionForward(prog, s, q, k, v, out, lse);
     attentionBackward(prog, s, q, k, v, out, lse, dout, { dq, dk, dv, dsum });
     prog.submit();
@@ -258,8 +261,6 @@ const cases: AttnCase[] = [
 describe.skipIf(!hasF16)(`attention f16 (${mode})`, () => {
   for (const c of cases) {
     it(caseName(c), async () => {
-      if (hasMatrices) selectAttentionBackend(gpu.device, 'f16');
-      else forceAttentionBackendForTests(gpu.device, 'f16');
       const r = await runCase(gpu, c);
       if (process.env.ATTN_F16_VERBOSE) console.log(caseName(c), JSON.stringify(r));
       expectClose(r);
@@ -271,8 +272,7 @@ describe.skipIf(!hasF16)(`attention f16 (${mode})`, () => {
     }
   });
   it('falls back to the f32 kernel for head dims it does not take', () => {
-    forceAttentionBackendForTests(gpu.device, 'f16');
-    const prog = new Program(gpu.device);
+    const prog = new Program(gpu.device, f16Attention(gpu.device));
     const s = projectionLayout(1, 8, 1, 24);
     const t = (n: number) => createTensor(gpu.device, [n], 't');
     attentionForward(prog, s, t(192), t(192), t(192), t(192), t(8));

@@ -257,7 +257,7 @@ const checkers: Record<string, Checker> = {
       await gpu.sync();
       rt.checkAllocation();
       const checks = [
-        checkClose('logits', await download(gpu.device, rt.t('logits_capture')), c.f32('logits'), FWD_RTOL, LOGITS_ATOL),
+        checkClose('logits', await rt.readLogits(), c.f32('logits'), FWD_RTOL, LOGITS_ATOL),
         checkClose('loss', [await rt.readLoss()], c.f32('loss'), FWD_RTOL, FWD_ATOL),
       ];
       const grads = await rt.readFlat('grads');
