@@ -23,54 +23,11 @@ import { createTensor, download, upload } from '../../src-main/engine/gpu/tensor
 import {
   attentionBackward, attentionForward, projectionLayout, type AttentionShape,
 } from '../../src-main/engine/kernels/attention';
+import { emulateAttentionF16 as emulate } from './emulated-subgroup-matrix';
 import { f16AttentionTile, setF16AttentionTiles, type AttentionPass, type F16AttentionTile } from '../../src-main/engine/kernels/attention-f16';
 
 /** Programs recorded with the f16 attention kernels (real or emulated subgroup matrices: not feature-checked). */
 const f16Attention = (d: GPUDevice): KernelChoice => ({ ...f32Kernels(d), attention: 'f16' });
-
-// Plain-WGSL stand-ins for the section between the primitive markers of attention_f16.wgsl.
-const EMULATED_PRIMITIVES = `
-// emulated subgroup matrices: Left/Right are references into H (unchanged between load and use in this kernel);
-// a result is spread over the 32 lanes of a subgroup, 8 elements each (element e = lane + 32·t, row-major).
-// Loop bounds include p.pad (0) so that llvmpipe's compiler does not unroll them (minutes of compile time otherwise).
-struct Left { off: u32, stride: u32, col: u32 }
-alias Right = Left;
-struct Acc { v: array<f32, 8> }
-var<private> emu_lane: u32;
-fn load_left(off: u32, stride: u32) -> Left { return Left(off, stride, 0u); }
-fn load_right(off: u32, stride: u32) -> Right { return Left(off, stride, 0u); }
-fn load_right_t(off: u32, stride: u32) -> Right { return Left(off, stride, 1u); }
-fn store_acc(m: Acc, off: u32, stride: u32) {
-  for (var t = 0u; t < 8u + p.pad; t++) { let e = emu_lane + 32u * t; F[off + (e / 16u) * stride + e % 16u] = m.v[t]; }
-}
-fn emu_at(m: Left, r: u32, c: u32) -> u32 { return select(m.off + r * m.stride + c, m.off + c * m.stride + r, m.col != 0u); }
-fn emu_mma(a: Left, b: Right, acc: Acc) -> Acc {
-  var m = acc;
-  for (var t = 0u; t < 8u + p.pad; t++) {
-    let e = emu_lane + 32u * t;
-    var s = 0.0;
-    for (var kk = 0u; kk < 16u + p.pad; kk++) { s += f32(H[emu_at(a, e / 16u, kk)]) * f32(H[emu_at(b, kk, e % 16u)]); }
-    m.v[t] += s;
-  }
-  return m;
-}
-`;
-
-export function emulate(src: string): string {
-  const start = src.indexOf('// ---- subgroup-matrix primitives');
-  const end = src.indexOf('// ---- end of subgroup-matrix primitives ----');
-  if (start < 0 || end < 0) throw new Error('attention_f16.wgsl: primitive markers not found');
-  const s = (src.slice(0, start) + EMULATED_PRIMITIVES + src.slice(end))
-    .replace(/^enable chromium_experimental_subgroup_matrix;\s*$/m, '')
-    .replace(/^enable subgroup_size_control;\s*$/m, '')
-    .replace(/ @subgroup_size\(32\)/g, '')
-    .replace(/\s*@diagnostic\(off, chromium\.subgroup_matrix_uniformity\)/g, '\n')
-    .replace(/@builtin\(subgroup_id\) sg: u32/g, '@builtin(local_invocation_id) emu_id: vec3u')
-    .replace(/(\w+)\(wg, li, sg\);/g, 'emu_lane = li % 32u;\n  $1(wg, li, li / 32u);')
-    .replace(/subgroupMatrixMultiplyAccumulate\(/g, 'emu_mma(');
-  if (/subgroup_matrix|subgroupMatrix/.test(s)) throw new Error('emulation left a subgroup-matrix builtin');
-  return s;
-}
 
 function rand(n: number, seed: number): Float32Array {
   let s = seed >>> 0 || 1;
@@ -227,7 +184,7 @@ if (hasF16 && !hasMatrices) {
   copyFileSync(join(kernels, 'attention.wgsl'), join(dir, 'attention.wgsl'));
   writeFileSync(join(dir, 'attention_f16.wgsl'), emulate(realSrc));
   process.env.LMWB_KERNELS_DIR = dir;
-  console.warn(`attention-f16: ${gpu.info.description} has no subgroup matrices (chromium-experimental-subgroup-matrix): ` +
+  console.warn(`attention-f16: ${gpu.info.name} has no subgroup matrices (chromium-experimental-subgroup-matrix): ` +
     'checking the kernel logic with emulated subgroup matrices; the real builtins are checked on a GPU that has them ' +
     '(this file there, or dist/attention-bench.mjs on the GPU machine)');
 }

@@ -9,7 +9,7 @@ process.env.XDG_RUNTIME_DIR ??= '/tmp';
 const gpu: Gpu = await openGpu();
 const supported = gpu.info.subgroupMatrix && gpu.info.features.includes('shader-f16');
 if (!supported) {
-  console.warn(`linear-f16 tests skipped: ${gpu.info.description} has no subgroup matrices (chromium-experimental-subgroup-matrix); ` +
+  console.warn(`linear-f16 tests skipped: ${gpu.info.name} has no subgroup matrices (chromium-experimental-subgroup-matrix); ` +
     'run them on a GPU that has them (the matmul bench checks the same kernel on the device machine)');
 }
 
