@@ -4,9 +4,10 @@
 // builtins' data layouts: linear-f16.test.ts, attention-f16.test.ts and the benches do that on a GPU with them.
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-export const realKernelsDir = resolve(__dirname, '../../kernels');
+export const realKernelsDir = fileURLToPath(new URL('../../kernels', import.meta.url));
 
 const LINEAR_EMULATION = `
 // Left/right matrices are references into As/Bs (which do not change between load and use); a result matrix is
