@@ -55,8 +55,9 @@ describe('runtimes release every GPU buffer they made', () => {
   }
 
   it('a constructor that throws after allocating releases what it allocated', () => {
-    // Head dim 260: allocation succeeds, then recording the attention refuses the head dim (> 256).
-    const cfg = parseModelConfig({ ...base, d_model: 520, num_heads: 2 });
+    // Head dim 260, past the config parser (which refuses it) straight to the runtime: allocation succeeds, then
+    // recording the attention throws (head dim above 256), standing in for any failure while recording.
+    const cfg: ModelConfig = { ...parseModelConfig(base), d_model: 520, num_heads: 2 };
     const before = liveCount('gpu-buffer');
     for (const make of [
       () => new TrainingRuntime(gpu, cfg, { batchSize: 1, seqLen: 8 }),
