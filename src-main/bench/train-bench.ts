@@ -4,11 +4,13 @@
 //   npm run bench:gpu                      CS336 model, batch 128
 //   … -- --batch 16 --steps 5 --model '{"d_model":256}' --no-kernels
 //   … -- --max-batch                        also find the largest batch (doubling) that allocates and trains
+//   … -- --side-by-side --batch 8            check instead: f32 and mixed runtimes built on one device in either order give
+//                                          bit for bit what each gives alone (exit 1 if not; needs f16 tensor cores)
 import { parseArgs } from 'node:util';
 import { describeGpu, hasF16TensorCores, openGpu } from '../engine/gpu/device';
 import { parseModelConfig, CS336_TINYSTORIES } from '../engine/model/config';
 import { TrainingRuntime } from '../engine/model/runtime';
-import { initParameters } from '../engine/model/parameters';
+import { initParameters, layoutParameters, parameterSpecs } from '../engine/model/parameters';
 import { profileProgram } from '../engine/gpu/profiler';
 import { rngFor, uniformInt } from '../engine/rng';
 import { describeKernels } from '../engine/kernels/choice';
@@ -23,6 +25,7 @@ const { values: a } = parseArgs({
     json: { type: 'boolean', default: false },
     precision: { type: 'string', default: 'auto' },
     'max-batch': { type: 'boolean', default: false },
+    'side-by-side': { type: 'boolean', default: false },
   },
 });
 
@@ -32,6 +35,51 @@ const T = cfg.context_length;
 const gpu = await openGpu({ precise_timestamps: true });
 const precision = a.precision === 'auto' ? (hasF16TensorCores(gpu.device) ? 'mixed' : 'f32') : a.precision;
 if (precision !== 'f32' && precision !== 'mixed') throw new Error(`--precision f32|mixed|auto, not ${a.precision}`);
+if (a['side-by-side']) process.exit(await sideBySide());
+
+/** The side-by-side check (see the header): 0 when every comparison is bit-identical, 1 otherwise. */
+async function sideBySide(): Promise<number> {
+  if (!hasF16TensorCores(gpu.device)) {
+    process.stdout.write(`side-by-side: ${gpu.info.name} has no f16 tensor cores; the emulated version is test/engine/runtimes-side-by-side.test.ts\n`);
+    return 0;
+  }
+  const ids = new Uint32Array(B * T).map((_, i) => (i * 7 + 3) % cfg.vocab_size);
+  const tg = ids.map((x) => (x * 5 + 1) % cfg.vocab_size);
+  const init = initParameters(layoutParameters(parameterSpecs(cfg)), 1);
+  const make = (p: 'f32' | 'mixed') => {
+    const r = new TrainingRuntime(gpu, cfg, { batchSize: B, seqLen: T, maxGradNorm: 1, precision: p });
+    r.setParameters(init);
+    return r;
+  };
+  const run = async (r: TrainingRuntime) => {
+    r.setBatch(ids, tg);
+    r.forwardBackwardOnly();
+    const grads = await r.readFlat('grads');
+    r.trainStep(1e-3, 1);
+    r.trainStep(1e-3, 2);
+    return { grads, params: await r.readFlat('params') };
+  };
+  const same = (x: Float32Array, y: Float32Array) => Buffer.compare(Buffer.from(x.buffer), Buffer.from(y.buffer)) === 0;
+  const alone: Record<string, { grads: Float32Array; params: Float32Array }> = {};
+  for (const p of ['f32', 'mixed'] as const) {
+    const r = make(p);
+    alone[p] = await run(r);
+    r.destroy();
+  }
+  let bad = 0;
+  for (const order of [['f32', 'mixed'], ['mixed', 'f32']] as const) {
+    const rts = order.map(make);
+    for (const [i, p] of order.entries()) {
+      const got = await run(rts[i]);
+      const ok = same(got.grads, alone[p].grads) && same(got.params, alone[p].params);
+      if (!ok) bad++;
+      process.stdout.write(`side-by-side: built ${order.join(' then ')}, ${p}: ${ok ? 'identical to alone PASS' : 'differs from alone FAIL'}\n`);
+    }
+    for (const r of rts) r.destroy();
+  }
+  return bad ? 1 : 0;
+}
+
 const rt = new TrainingRuntime(gpu, cfg, { batchSize: B, seqLen: T, training: true, maxGradNorm: 1, precision });
 rt.setParameters(initParameters(rt.layout, 0));
 const rng = rngFor(0, 99);
