@@ -2,9 +2,11 @@
 // forward_backward: one workgroup per row computes max and Σexp once, writes the row's loss, then overwrites
 //   the logits in place with d loss/d logits = (softmax − onehot(target)) · inv_n (when write_grad = 1), so the
 //   softmax is never stored. Works on a chunk of rows (row_offset) so the logits never need the whole batch.
-//   The gradient is multiplied by the loss scale scale[3] (1 without mixed precision; see grad_clip.wgsl).
+//   The gradient is multiplied by the loss scale scale[STAT_SCALE] (1 without mixed precision; see grad_clip.wgsl).
 //   forward_backward_half (mixed precision) writes the gradient as f16 into grad16 instead, for the LM head's GEMMs.
 // reduce: loss[0] = inv_n · Σ row losses, summed in a fixed order by one workgroup (deterministic).
+// The optimizer stats slots come from the one TS table (src-main/engine/kernels/grad-clip.ts STATS):
+// defines: STAT_NORM STAT_COEF STAT_SKIP STAT_SCALE STAT_GOOD_STEPS
 
 struct Params { rows: u32, V: u32, row_offset: u32, write_grad: u32, inv_n: f32, total_rows: u32, p0: u32, p1: u32 }
 
@@ -48,7 +50,7 @@ fn cross_entropy_forward_backward(@builtin(workgroup_id) wg: vec3u, @builtin(num
     let base = row * p.V;
     let tgt = target_of(row);
     let inv_se = 1.0 / st.y;
-    let k = p.inv_n * scale[3];
+    let k = p.inv_n * scale[STAT_SCALE];
     for (var c = lid; c < p.V; c += WG) {
       let pr = exp(logits[base + c] - st.x) * inv_se;
       logits[base + c] = (pr - select(0.0, 1.0, c == tgt)) * k;
@@ -65,7 +67,7 @@ fn cross_entropy_forward_backward_half(@builtin(workgroup_id) wg: vec3u, @builti
   let base = row * p.V;
   let tgt = target_of(row);
   let inv_se = 1.0 / st.y;
-  let k = p.inv_n * scale[3];
+  let k = p.inv_n * scale[STAT_SCALE];
   for (var c = 2u * lid; c < p.V; c += 2u * WG) {
     let pr = exp(vec2<f32>(logits[base + c], logits[base + c + 1u]) - st.x) * inv_se;
     let onehot = vec2<f32>(select(0.0, 1.0, c == tgt), select(0.0, 1.0, c + 1u == tgt));

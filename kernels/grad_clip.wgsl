@@ -6,6 +6,9 @@
 //           loss scaling S halves on overflow and doubles after `growth_interval` good steps (stats[4] counts).
 //           All on the GPU: no readback per step. Without scaling S stays 1 and this is plain clipping.
 // apply:    g ← g · stats[1]   (AdamW reads stats[1] directly instead, saving a pass over the gradients)
+// (stats[i] above: the slots STAT_NORM 0, STAT_COEF 1, STAT_SKIP 2, STAT_SCALE 3, STAT_GOOD_STEPS 4)
+// The optimizer stats slots come from the one TS table (src-main/engine/kernels/grad-clip.ts STATS):
+// defines: STAT_NORM STAT_COEF STAT_SKIP STAT_SCALE STAT_GOOD_STEPS
 
 struct Params { n: u32, part_offset: u32, num_partials: u32, max_norm: f32, eps: f32, dynamic_scale: u32, growth_interval: u32, p2: u32 }
 
@@ -39,21 +42,21 @@ fn grad_clip_finalize(@builtin(local_invocation_index) lid: u32) {
   for (var i = lid; i < p.num_partials; i += WG) { s += partials[i]; }
   let total = reduce_sum(lid, s);
   if (lid == 0u) {
-    let S = stats[3];
+    let S = stats[STAT_SCALE];
     let bad = (bitcast<u32>(total) & 0x7f800000u) == 0x7f800000u; // inf or NaN
     let norm = sqrt(total) / S;
-    stats[0] = norm;
-    stats[1] = min(1.0, p.max_norm / (norm + p.eps)) / S;
-    stats[2] = select(0.0, 1.0, bad);
+    stats[STAT_NORM] = norm;
+    stats[STAT_COEF] = min(1.0, p.max_norm / (norm + p.eps)) / S;
+    stats[STAT_SKIP] = select(0.0, 1.0, bad);
     if (p.dynamic_scale != 0u) {
       if (bad) {
-        stats[3] = max(S * 0.5, 1.0);
-        stats[4] = 0.0;
-      } else if (stats[4] + 1.0 >= f32(p.growth_interval)) {
-        stats[3] = min(S * 2.0, 16777216.0);
-        stats[4] = 0.0;
+        stats[STAT_SCALE] = max(S * 0.5, 1.0);
+        stats[STAT_GOOD_STEPS] = 0.0;
+      } else if (stats[STAT_GOOD_STEPS] + 1.0 >= f32(p.growth_interval)) {
+        stats[STAT_SCALE] = min(S * 2.0, 16777216.0);
+        stats[STAT_GOOD_STEPS] = 0.0;
       } else {
-        stats[4] = stats[4] + 1.0;
+        stats[STAT_GOOD_STEPS] = stats[STAT_GOOD_STEPS] + 1.0;
       }
     }
   }
@@ -62,5 +65,5 @@ fn grad_clip_finalize(@builtin(local_invocation_index) lid: u32) {
 @compute @workgroup_size(WG)
 fn grad_clip_apply(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let i = (wg.y * nwg.x + wg.x) * WG + lid;
-  if (i < p.n) { g[i] = g[i] * stats[1]; }
+  if (i < p.n) { g[i] = g[i] * stats[STAT_COEF]; }
 }

@@ -1,13 +1,11 @@
-// softmax over the last dimension, numerically stable (subtract the row max). One workgroup per row.
-// backward: dx = y ⊙ (dy − Σ dy·y).
+// softmax over the last dimension, numerically stable (subtract the row max). One workgroup per row. (The model
+// never stores a softmax: cross_entropy.wgsl and attention fuse theirs; this op is checked against PyTorch alone.)
 
 struct Params { rows: u32, N: u32, p0: u32, p1: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
-@group(0) @binding(3) var<storage, read> dy: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dx: array<f32>;
 
 const WG: u32 = 256u;
 // include: workgroup_reduce
@@ -25,15 +23,4 @@ fn softmax_forward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw
   se = reduce(lid, se, false);
   let inv = 1.0 / se;
   for (var c = lid; c < p.N; c += WG) { y[base + c] = exp(x[base + c] - mx) * inv; }
-}
-
-@compute @workgroup_size(WG)
-fn softmax_backward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let row = wg.y * nwg.x + wg.x;
-  if (row >= p.rows) { return; }
-  let base = row * p.N;
-  var s = 0.0;
-  for (var c = lid; c < p.N; c += WG) { s = fma(dy[base + c], y[base + c], s); }
-  s = reduce(lid, s, false);
-  for (var c = lid; c < p.N; c += WG) { dx[base + c] = y[base + c] * (dy[base + c] - s); }
 }

@@ -9,13 +9,13 @@
 //     --f32-sweep              time the f32 kernel over several tile sizes (the previous tile sweep)
 //   LMWB_DAWN_TOGGLES=a,b (read by openGpu) adds Dawn toggles, e.g. disable_workgroup_init, for comparison
 import { parseArgs } from 'node:util';
-import { hasF16TensorCores, openGpu } from '../engine/gpu/device';
-import { Program } from '../engine/gpu/program';
+import { describeGpu, hasF16TensorCores, openGpu } from '../engine/gpu/device';
+import { f32Kernels, Program, type KernelChoice } from '../engine/gpu/program';
 import { profileProgram } from '../engine/gpu/profiler';
 import { createTensor, upload, download, type Tensor } from '../engine/gpu/tensor';
 import {
-  attentionForward, attentionBackward, projectionLayout, selectAttentionBackend, setAttentionTilesForBench, attentionTiles,
-  type AttentionShape, type AttentionTiles, type AttentionBackend,
+  attentionForward, attentionBackward, projectionLayout, setAttentionTilesForBench, attentionTiles,
+  type AttentionShape, type AttentionTiles,
 } from '../engine/kernels/attention';
 import { f16AttentionTile, setF16AttentionTiles, type AttentionPass, type F16AttentionTile } from '../engine/kernels/attention-f16';
 import { rngFor, normal } from '../engine/rng';
@@ -56,11 +56,11 @@ function outputs(p: Problem, label: string): Outputs {
   return { out: mk('out', p.n), lse: mk('lse', rows), dq: mk('dq', p.n), dk: mk('dk', p.n), dv: mk('dv', p.n), dsum: mk('dsum', rows) };
 }
 
-function record(p: Problem, o: Outputs, backend: AttentionBackend): { fwd: Program; bwd: Program } {
-  selectAttentionBackend(d, backend);
-  const fwd = new Program(d);
+function record(p: Problem, o: Outputs, backend: KernelChoice['attention']): { fwd: Program; bwd: Program } {
+  const kernels: KernelChoice = { ...f32Kernels(d), attention: backend };
+  const fwd = new Program(d, kernels);
   attentionForward(fwd, p.s, p.q, p.k, p.v, o.out, o.lse);
-  const bwd = new Program(d);
+  const bwd = new Program(d, kernels);
   attentionBackward(bwd, p.s, p.q, p.k, p.v, o.out, o.lse, p.dout, { dq: o.dq, dk: o.dk, dv: o.dv, dsum: o.dsum });
   return { fwd, bwd };
 }
@@ -122,7 +122,7 @@ const f16Tiles = (dkk: number) => (['forward', 'backward_query', 'backward_key']
 const destroy = (...ts: Tensor[]) => ts.forEach((t) => t.buffer.destroy());
 let failures = 0;
 
-process.stdout.write(`device: ${gpu.info.description}; B ${B} H ${H} T ${T} dk ${dk}; ${reps} runs per timing\n`);
+process.stdout.write(`device: ${describeGpu(gpu.info)}; B ${B} H ${H} T ${T} dk ${dk}; ${reps} runs per timing\n`);
 const s = projectionLayout(B, T, H, dk);
 const flops = 2 * 2 * B * H * (T * (T + 1)) / 2 * dk; // QKᵀ and PV over the causal half
 const main = problem(s, 1);

@@ -12,7 +12,7 @@ import { KvDecoder, CHAIN_SLOTS } from '../engine/generate/decoder';
 import { Generator } from '../engine/generate/generate';
 import { resolveDecodePrecision, type DecodePrecision } from '../engine/generate/backend';
 import { Sampler } from '../engine/generate/sampler';
-import { describeLinearBackend } from '../engine/kernels/linear';
+import { describeKernels } from '../engine/kernels/choice';
 import { rngFor, uniformInt } from '../engine/rng';
 
 const { values: a } = parseArgs({
@@ -133,7 +133,7 @@ for (const precision of precisions) {
       generator_greedy_tokens_per_s: greedyTps, generator_sampled_tokens_per_s: sampledTps,
     };
     rows.push(row);
-    out(`${precision} batch ${B}: ${dispatches} dispatches/step (${describeLinearBackend(gpu.device)})`);
+    out(`${precision} batch ${B}: ${dispatches} dispatches/step (${describeKernels(dec.kernels)})`);
     out(`  prefill ${P} tokens: ${row.prefill_ms.toFixed(2)} ms`);
     out(`  decode, greedy chained on the GPU: ${row.chained_ms_per_step.toFixed(3)} ms/step = ${row.chained_tokens_per_s.toFixed(0)} new tokens/s`);
     out(`  decode, top-p draws chained on the GPU: ${row.gpu_sampled_ms_per_step.toFixed(3)} ms/step = ${row.gpu_sampled_tokens_per_s.toFixed(0)} new tokens/s`);

@@ -2,12 +2,12 @@
 // kernels at the CS336 model's shapes (batch 128 × context 256 = 32768 rows, d_model 512, d_ff 1344, vocab 10000),
 // each checked against a float64 CPU product on sampled output rows.
 //   node matmul-bench.mjs            (bundled; env ROWS=32768 HEAD_ROWS=8192 REPS=10 SWEEP=1 ONLY=f16|f32)
-import { openGpu, type Gpu } from '../engine/gpu/device';
-import { Program } from '../engine/gpu/program';
+import { describeGpu, hasF16TensorCores, openGpu, type Gpu } from '../engine/gpu/device';
+import { f32Kernels, Program, type KernelChoice } from '../engine/gpu/program';
 import { kernelSource } from '../engine/gpu/shaders';
 import { createTensor, readBytes, upload, type Tensor } from '../engine/gpu/tensor';
-import { describeLinearBackend, f32Variant, linearBackend, selectLinearBackend, setF32Variant } from '../engine/kernels/linear';
-import { chooseSplits, chooseTile, gemmF16, parseTile, type F16Tile, type Gemm } from '../engine/kernels/linear-f16';
+import { describeKernels } from '../engine/kernels/choice';
+import { chooseSplits, chooseTile, gemmF16, parseTile, type F16Tile, type Gemm, type GemmEntry } from '../engine/kernels/linear-f16';
 import { linearForward, linearBackwardInput, linearBackwardWeight } from '../engine/kernels/linear';
 import { castF16 } from '../engine/kernels/cast';
 import { xorshiftUniform as rand } from '../engine/rng';
@@ -67,9 +67,10 @@ interface Variant { name: string; backend: 'f32' | 'f16'; tile?: F16Tile; splits
 
 async function main(): Promise<void> {
   const gpu = await openGpu();
-  process.stdout.write(`adapter: ${gpu.info.description} (${gpu.info.vendor} ${gpu.info.architecture}); features: ${gpu.info.features.join(' ')}\n`);
-  const hasF16 = selectLinearBackend(gpu.device, 'auto') === 'f16';
-  process.stdout.write(`${describeLinearBackend(gpu.device)}\n`);
+  process.stdout.write(`adapter: ${describeGpu(gpu.info)}; features: ${gpu.info.features.join(' ')}\n`);
+  const hasF16 = hasF16TensorCores(gpu.device);
+  const base = f32Kernels(gpu.device);
+  process.stdout.write(`${describeKernels(hasF16 ? { ...base, linear: 'f16' } : base)}\n`);
   if (hasF16) {
     // Surface WGSL compile messages of the default variant up front.
     const t = chooseTile(ROWS, 512, 512);
@@ -80,7 +81,7 @@ async function main(): Promise<void> {
   const variants: Variant[] = [];
   if (ONLY !== 'f16') {
     // F32_VARIANTS=gpu,cpu: both variants of linear.wgsl (default: the one chosen for this adapter)
-    const f32s = (process.env.F32_VARIANTS?.split(',') ?? [f32Variant(gpu.device)]) as Array<'gpu' | 'cpu'>;
+    const f32s = (process.env.F32_VARIANTS?.split(',') ?? [base.f32Variant]) as Array<'gpu' | 'cpu'>;
     for (const f of f32s) variants.push({ name: `f32 (${f})`, backend: 'f32', f32: f });
   }
   if (hasF16 && ONLY !== 'f32') {
@@ -120,7 +121,10 @@ async function main(): Promise<void> {
           castF16(c, tx, hx); castF16(c, tW, hW); castF16(c, ty, hy);
           c.submit();
         }
-        const prog = new Program(d);
+        // Each variant records with its own kernel choice (the programs carry it).
+        const kernels: KernelChoice = { ...base, linear: v.backend, f32Variant: v.f32 ?? base.f32Variant };
+        const prog = new Program(d, kernels);
+        const owned = [prog];
         let line: string;
         try {
           const s = { rows: l.rows, inFeatures: l.inF, outFeatures: l.outF };
@@ -132,8 +136,6 @@ async function main(): Promise<void> {
               return;
             }
             if (v.backend === 'f16' && (v.tile || v.splits)) { gemmF16(p, gemmOf(op, l, tx, tW, ty, tdW), { tile: v.tile, splits: v.splits }); return; }
-            selectLinearBackend(d, v.backend);
-            if (v.f32) setF32Variant(d, v.f32);
             if (op === 'forward') linearForward(p, s, tx, tW, ty);
             else if (op === 'backward_input') linearBackwardInput(p, s, ty, tW, tx);
             else linearBackwardWeight(p, s, ty, tx, tdW);
@@ -147,7 +149,8 @@ async function main(): Promise<void> {
           got.forEach((row, i) => { for (let n = 0; n < g0.N; n++) { maxErr = Math.max(maxErr, Math.abs(row[n] - refs[i][n])); maxRef = Math.max(maxRef, Math.abs(refs[i][n])); } });
           // Timing: one pass of identical calls lasting about TARGET_MS (so the submit/wait latency is noise), warmed
           // up once; the best of three timed submits.
-          const once = new Program(d);
+          const once = new Program(d, kernels);
+          owned.push(once);
           record(once);
           once.submit(); await gpu.sync();
           let t0 = performance.now();
@@ -155,7 +158,8 @@ async function main(): Promise<void> {
           await gpu.sync();
           const est = (performance.now() - t0) / 3;
           const reps = Math.max(REPS, Math.min(2000, Math.ceil(TARGET_MS / est)));
-          const tp = new Program(d);
+          const tp = new Program(d, kernels);
+          owned.push(tp);
           for (let i = 0; i < reps; i++) record(tp);
           tp.submit(); await gpu.sync();
           let ms = Infinity;
@@ -170,13 +174,13 @@ async function main(): Promise<void> {
         } catch (e) {
           line = `| ${l.name} | ${op} | ${g0.M}×${g0.N}×${g0.K} | ${v.name} | error | ${(e as Error).message.slice(0, 300).replace(/\n/g, ' ')} | |`;
         }
+        for (const p of owned) p.destroy();
         table.push(line);
         process.stdout.write(`${line}\n`);
       }
     }
     for (const t of [tx, tW, ty, tdW, hx, hW, hy]) t.buffer.destroy();
   }
-  process.stdout.write(`backend at exit: ${linearBackend(d)}\n`);
   gpu.destroy();
   process.exit(0);
 }

@@ -4,14 +4,16 @@
 //   npm run bench:gpu                      CS336 model, batch 128
 //   … -- --batch 16 --steps 5 --model '{"d_model":256}' --no-kernels
 //   … -- --max-batch                        also find the largest batch (doubling) that allocates and trains
+//   … -- --side-by-side --batch 8            check instead: f32 and mixed runtimes built on one device in either order give
+//                                          bit for bit what each gives alone (exit 1 if not; needs f16 tensor cores)
 import { parseArgs } from 'node:util';
-import { hasF16TensorCores, openGpu } from '../engine/gpu/device';
+import { describeGpu, hasF16TensorCores, openGpu } from '../engine/gpu/device';
 import { parseModelConfig, CS336_TINYSTORIES } from '../engine/model/config';
-import { TransformerRuntime } from '../engine/model/transformer';
-import { initParameters } from '../engine/model/parameters';
+import { TrainingRuntime } from '../engine/model/runtime';
+import { initParameters, layoutParameters, parameterSpecs } from '../engine/model/parameters';
 import { profileProgram } from '../engine/gpu/profiler';
 import { rngFor, uniformInt } from '../engine/rng';
-import { describeLinearBackend } from '../engine/kernels/linear';
+import { describeKernels } from '../engine/kernels/choice';
 
 const { values: a } = parseArgs({
   options: {
@@ -23,6 +25,7 @@ const { values: a } = parseArgs({
     json: { type: 'boolean', default: false },
     precision: { type: 'string', default: 'auto' },
     'max-batch': { type: 'boolean', default: false },
+    'side-by-side': { type: 'boolean', default: false },
   },
 });
 
@@ -32,7 +35,52 @@ const T = cfg.context_length;
 const gpu = await openGpu({ precise_timestamps: true });
 const precision = a.precision === 'auto' ? (hasF16TensorCores(gpu.device) ? 'mixed' : 'f32') : a.precision;
 if (precision !== 'f32' && precision !== 'mixed') throw new Error(`--precision f32|mixed|auto, not ${a.precision}`);
-const rt = new TransformerRuntime(gpu, cfg, { batchSize: B, seqLen: T, training: true, maxGradNorm: 1, precision });
+if (a['side-by-side']) process.exit(await sideBySide());
+
+/** The side-by-side check (see the header): 0 when every comparison is bit-identical, 1 otherwise. */
+async function sideBySide(): Promise<number> {
+  if (!hasF16TensorCores(gpu.device)) {
+    process.stdout.write(`side-by-side: ${gpu.info.name} has no f16 tensor cores; the emulated version is test/engine/runtimes-side-by-side.test.ts\n`);
+    return 0;
+  }
+  const ids = new Uint32Array(B * T).map((_, i) => (i * 7 + 3) % cfg.vocab_size);
+  const tg = ids.map((x) => (x * 5 + 1) % cfg.vocab_size);
+  const init = initParameters(layoutParameters(parameterSpecs(cfg)), 1);
+  const make = (p: 'f32' | 'mixed') => {
+    const r = new TrainingRuntime(gpu, cfg, { batchSize: B, seqLen: T, maxGradNorm: 1, precision: p });
+    r.setParameters(init);
+    return r;
+  };
+  const run = async (r: TrainingRuntime) => {
+    r.setBatch(ids, tg);
+    r.forwardBackwardOnly();
+    const grads = await r.readFlat('grads');
+    r.trainStep(1e-3, 1);
+    r.trainStep(1e-3, 2);
+    return { grads, params: await r.readFlat('params') };
+  };
+  const same = (x: Float32Array, y: Float32Array) => Buffer.compare(Buffer.from(x.buffer), Buffer.from(y.buffer)) === 0;
+  const alone: Record<string, { grads: Float32Array; params: Float32Array }> = {};
+  for (const p of ['f32', 'mixed'] as const) {
+    const r = make(p);
+    alone[p] = await run(r);
+    r.destroy();
+  }
+  let bad = 0;
+  for (const order of [['f32', 'mixed'], ['mixed', 'f32']] as const) {
+    const rts = order.map(make);
+    for (const [i, p] of order.entries()) {
+      const got = await run(rts[i]);
+      const ok = same(got.grads, alone[p].grads) && same(got.params, alone[p].params);
+      if (!ok) bad++;
+      process.stdout.write(`side-by-side: built ${order.join(' then ')}, ${p}: ${ok ? 'identical to alone PASS' : 'differs from alone FAIL'}\n`);
+    }
+    for (const r of rts) r.destroy();
+  }
+  return bad ? 1 : 0;
+}
+
+const rt = new TrainingRuntime(gpu, cfg, { batchSize: B, seqLen: T, training: true, maxGradNorm: 1, precision });
 rt.setParameters(initParameters(rt.layout, 0));
 const rng = rngFor(0, 99);
 const ids = new Uint32Array(B * T).map(() => uniformInt(rng, 0, cfg.vocab_size - 1));
@@ -41,9 +89,9 @@ await gpu.sync();
 rt.checkAllocation();
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
-out(`device: ${gpu.info.description} (${gpu.info.vendor} ${gpu.info.architecture})`);
+out(`device: ${describeGpu(gpu.info)}`);
 out(`model: ${JSON.stringify(cfg)}`);
-out(`precision: ${precision} (${describeLinearBackend(gpu.device)}); Dawn bounds clamping ${gpu.info.boundsChecks ? 'on' : 'off'}`);
+out(`precision: ${precision} (${describeKernels(rt.kernels)}); Dawn bounds clamping ${gpu.info.boundsChecks ? 'on' : 'off'}`);
 out(`batch ${B} × ${T} = ${B * T} tokens/step; ${(rt.layout.count / 1e6).toFixed(2)}M parameters; ${(rt.bytesAllocated / 2 ** 20).toFixed(0)} MiB allocated; logits chunk ${rt.chunkRows} rows`);
 for (let i = 0; i < Number(a.warmup); i++) rt.trainStep(1e-3, i + 1);
 await gpu.sync();
@@ -57,7 +105,7 @@ const tps = (B * T) / (ms / 1000);
 out(`steps ${steps}: ${ms.toFixed(1)} ms/step, ${tps.toFixed(0)} tokens/s (loss ${(await rt.readLoss()).toFixed(4)})`);
 let kernels: Awaited<ReturnType<typeof profileProgram>> | undefined;
 if (!a['no-kernels'] && gpu.device.features.has('timestamp-query')) {
-  kernels = await profileProgram(gpu.device, rt.trainProgram!, 1);
+  kernels = await profileProgram(gpu.device, rt.trainProgram, 1);
   out(`per-kernel GPU time (one pass per dispatch, timestamp queries), total ${kernels.totalMs.toFixed(1)} ms:`);
   for (const k of kernels.kernels) out(`  ${k.label.padEnd(44)} ${k.calls.toFixed(0).padStart(4)} × ${(k.ms / k.calls).toFixed(3).padStart(9)} ms = ${k.ms.toFixed(2).padStart(9)} ms  ${((100 * k.ms) / kernels.totalMs).toFixed(1).padStart(5)}%`);
 }
@@ -66,9 +114,9 @@ if (a['max-batch']) {
   rt.destroy();
   maxBatch = { ok: B };
   for (let b = B * 2; b <= 65536; b *= 2) {
-    let trial: TransformerRuntime | undefined;
+    let trial: TrainingRuntime | undefined;
     try {
-      trial = new TransformerRuntime(gpu, cfg, { batchSize: b, seqLen: T, training: true, maxGradNorm: 1, precision });
+      trial = new TrainingRuntime(gpu, cfg, { batchSize: b, seqLen: T, training: true, maxGradNorm: 1, precision });
       const tids = new Uint32Array(b * T).map((_, i) => i % cfg.vocab_size);
       trial.setBatch(tids, tids);
       trial.trainStep(1e-3, 1);
@@ -86,7 +134,7 @@ if (a['max-batch']) {
   }
   out(`largest batch that trains (powers of two from ${B}): ${maxBatch.ok}`);
 }
-if (a.json) out(JSON.stringify({ device: gpu.info.description, precision, batch: B, seq: T, ms_per_step: ms, tokens_per_s: tps, kernels: kernels?.kernels, max_batch: maxBatch }));
+if (a.json) out(JSON.stringify({ device: gpu.info.name, driver: gpu.info.driver, precision, batch: B, seq: T, ms_per_step: ms, tokens_per_s: tps, kernels: kernels?.kernels, max_batch: maxBatch }));
 if (!a['max-batch']) rt.destroy();
 gpu.destroy();
 process.exit(0);

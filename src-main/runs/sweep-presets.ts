@@ -18,7 +18,7 @@
  */
 import { UserError } from '../util/errors';
 import { preset as trainerPreset, PRESET_NAMES } from '../engine/train/presets';
-import { planActivations, bytesOf, parameterBytes } from '../engine/model/buffers';
+import { planTraining, bytesOf, parameterBytes } from '../engine/model/plan';
 import { parseModelConfig } from '../engine/model/config';
 import { layoutParameters, parameterSpecs } from '../engine/model/parameters';
 import { getKey } from './configs';
@@ -128,11 +128,11 @@ export interface DeviceLimits {
 /** Whether the engine's memory plan accepts a training batch (the same checks TransformerRuntime makes). */
 export function planAccepts(model: Record<string, unknown>, batch: number, limits: DeviceLimits): boolean {
   const cfg = parseModelConfig(model, 'model');
-  const plan = planActivations(cfg, {
+  const plan = planTraining(cfg, {
     batchSize: batch, seqLen: cfg.context_length, logitsChunkBytes: 256 * 1024 * 1024, maxBindingBytes: limits.maxStorageBufferBindingSize,
-    training: true, halfCopies: limits.mixed ?? false,
-  });
-  if (plan.some((p) => p.bound && bytesOf(p) > limits.maxStorageBufferBindingSize)) return false;
+    halfOperands: limits.mixed ?? false,
+  }).buffers;
+  if (plan.some((p) => bytesOf(p) > limits.maxStorageBufferBindingSize)) return false;
   if (limits.memoryBytes !== undefined) {
     const total = parameterBytes(layoutParameters(parameterSpecs(cfg)).totalFloats, true, limits.mixed ?? false) + plan.reduce((s, p) => s + bytesOf(p), 0);
     if (total > limits.memoryBytes) return false;

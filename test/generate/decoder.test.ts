@@ -7,7 +7,7 @@ import type { Gpu } from '../../src-main/engine/gpu/device';
 import { download } from '../../src-main/engine/gpu/tensor';
 import { parseModelConfig } from '../../src-main/engine/model/config';
 import { initParameters, layoutParameters, parameterSpecs } from '../../src-main/engine/model/parameters';
-import { TransformerRuntime } from '../../src-main/engine/model/transformer';
+import { ForwardRuntime } from '../../src-main/engine/model/transformer';
 import { KvDecoder } from '../../src-main/engine/generate/decoder';
 import { xorshiftUniform } from '../../src-main/engine/rng';
 import { VARIANTS } from './variants';
@@ -48,11 +48,11 @@ describe('KV-cache decoding equals the full forward pass', () => {
       for (const s of layout.slots) if (s.init === 'gain') for (let i = 0; i < s.numel; i++) flat[s.offset + i] = 0.5 + ((i * 37) % 11) / 10;
       const seq = ids(B * T, V, 3);
 
-      const rt = new TransformerRuntime(gpu, cfg, { batchSize: B, seqLen: T, training: false, captureLogits: true, logitsChunkBytes: 4096 });
+      const rt = new ForwardRuntime(gpu, cfg, { batchSize: B, seqLen: T, captureLogits: true, logitsChunkBytes: 4096 });
       rt.setParameters(flat);
       rt.setBatch(seq, seq);
       rt.evaluate();
-      const full = await download(gpu.device, rt.t('logits_capture'));
+      const full = await rt.readLogits();
       rt.destroy();
 
       const dec = new KvDecoder(gpu, cfg, { batch: B });

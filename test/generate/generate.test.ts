@@ -8,7 +8,7 @@ import type { Gpu } from '../../src-main/engine/gpu/device';
 import { download } from '../../src-main/engine/gpu/tensor';
 import { parseModelConfig, type ModelConfig } from '../../src-main/engine/model/config';
 import { initParameters, layoutParameters, parameterSpecs, type ParamLayout } from '../../src-main/engine/model/parameters';
-import { TransformerRuntime } from '../../src-main/engine/model/transformer';
+import { ForwardRuntime } from '../../src-main/engine/model/transformer';
 import { Generator, type GenerateEvent } from '../../src-main/engine/generate/generate';
 import { Sampler, samplingDistribution } from '../../src-main/engine/generate/sampler';
 import { byteTokenizer } from '../../src-main/engine/generate/load';
@@ -26,7 +26,7 @@ function weightsOf(layout: ParamLayout, flat: Float32Array) {
 async function reference(gpu: Gpu, cfg: ModelConfig, flat: Float32Array, prompt: number[], n: number, keep: number, pick: (row: Float32Array) => number): Promise<number[]> {
   const T = cfg.context_length;
   const V = cfg.vocab_size;
-  const rt = new TransformerRuntime(gpu, cfg, { batchSize: 1, seqLen: T, training: false, captureLogits: true, logitsChunkBytes: 1 << 16 });
+  const rt = new ForwardRuntime(gpu, cfg, { batchSize: 1, seqLen: T, captureLogits: true, logitsChunkBytes: 1 << 16 });
   rt.setParameters(flat);
   const hist = [...prompt];
   let start = 0;
@@ -39,7 +39,7 @@ async function reference(gpu: Gpu, cfg: ModelConfig, flat: Float32Array, prompt:
       ids.set(win); // causal: the rows past the window do not change row win.length − 1
       rt.setBatch(ids, ids);
       rt.evaluate();
-      const logits = await download(gpu.device, rt.t('logits_capture'));
+      const logits = await rt.readLogits();
       const id = pick(logits.subarray((win.length - 1) * V, win.length * V));
       out.push(id);
       hist.push(id);

@@ -5,9 +5,11 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { testGpu } from '../helpers';
 import type { Gpu } from '../../src-main/engine/gpu/device';
 import { Program } from '../../src-main/engine/gpu/program';
-import { createTensor, upload, downloadU32 } from '../../src-main/engine/gpu/tensor';
+import { byteLength, createTensor, readBytes, upload, type Tensor } from '../../src-main/engine/gpu/tensor';
 import { sampleRows, samplingUniform, writeSampling, decodeStepUniform } from '../../src-main/engine/kernels/attention-decode';
 import { rngFor, uniform01 } from '../../src-main/engine/rng';
+
+const readU32 = async (d: GPUDevice, t: Tensor) => new Uint32Array(await readBytes(d, t.buffer, t.byteOffset, byteLength(t)));
 
 const LOGITS = Float32Array.from([1.2, -0.3, 2.5, 0.7, 2.5, -1.9, 0.1, 1.8, -0.8, 3.1, 0.4, 1.0]);
 
@@ -55,8 +57,8 @@ describe('GPU sampler', () => {
     const prog = new Program(d);
     sampleRows(prog, R, V, step, su, logits, rand, w, ids, tokens);
     prog.submit();
-    const out = await downloadU32(d, ids);
-    expect(Array.from(await downloadU32(d, tokens))).toEqual(Array.from(out));
+    const out = await readU32(d, ids);
+    expect(Array.from(await readU32(d, tokens))).toEqual(Array.from(out));
     for (const t of [logits, rand, w, ids, tokens]) t.buffer.destroy();
     return out;
   }

@@ -18,56 +18,16 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openGpu, type Gpu } from '../../src-main/engine/gpu/device';
-import { Program } from '../../src-main/engine/gpu/program';
+import { f32Kernels, Program, type KernelChoice } from '../../src-main/engine/gpu/program';
 import { createTensor, download, upload } from '../../src-main/engine/gpu/tensor';
 import {
-  attentionBackward, attentionForward, forceAttentionBackendForTests, projectionLayout, selectAttentionBackend, type AttentionShape,
+  attentionBackward, attentionForward, projectionLayout, type AttentionShape,
 } from '../../src-main/engine/kernels/attention';
+import { emulateAttentionF16 as emulate } from './emulated-subgroup-matrix';
 import { f16AttentionTile, setF16AttentionTiles, type AttentionPass, type F16AttentionTile } from '../../src-main/engine/kernels/attention-f16';
 
-// Plain-WGSL stand-ins for the section between the primitive markers of attention_f16.wgsl.
-const EMULATED_PRIMITIVES = `
-// emulated subgroup matrices: Left/Right are references into H (unchanged between load and use in this kernel);
-// a result is spread over the 32 lanes of a subgroup, 8 elements each (element e = lane + 32·t, row-major).
-// Loop bounds include p.pad (0) so that llvmpipe's compiler does not unroll them (minutes of compile time otherwise).
-struct Left { off: u32, stride: u32, col: u32 }
-alias Right = Left;
-struct Acc { v: array<f32, 8> }
-var<private> emu_lane: u32;
-fn load_left(off: u32, stride: u32) -> Left { return Left(off, stride, 0u); }
-fn load_right(off: u32, stride: u32) -> Right { return Left(off, stride, 0u); }
-fn load_right_t(off: u32, stride: u32) -> Right { return Left(off, stride, 1u); }
-fn store_acc(m: Acc, off: u32, stride: u32) {
-  for (var t = 0u; t < 8u + p.pad; t++) { let e = emu_lane + 32u * t; F[off + (e / 16u) * stride + e % 16u] = m.v[t]; }
-}
-fn emu_at(m: Left, r: u32, c: u32) -> u32 { return select(m.off + r * m.stride + c, m.off + c * m.stride + r, m.col != 0u); }
-fn emu_mma(a: Left, b: Right, acc: Acc) -> Acc {
-  var m = acc;
-  for (var t = 0u; t < 8u + p.pad; t++) {
-    let e = emu_lane + 32u * t;
-    var s = 0.0;
-    for (var kk = 0u; kk < 16u + p.pad; kk++) { s += f32(H[emu_at(a, e / 16u, kk)]) * f32(H[emu_at(b, kk, e % 16u)]); }
-    m.v[t] += s;
-  }
-  return m;
-}
-`;
-
-export function emulate(src: string): string {
-  const start = src.indexOf('// ---- subgroup-matrix primitives');
-  const end = src.indexOf('// ---- end of subgroup-matrix primitives ----');
-  if (start < 0 || end < 0) throw new Error('attention_f16.wgsl: primitive markers not found');
-  const s = (src.slice(0, start) + EMULATED_PRIMITIVES + src.slice(end))
-    .replace(/^enable chromium_experimental_subgroup_matrix;\s*$/m, '')
-    .replace(/^enable subgroup_size_control;\s*$/m, '')
-    .replace(/ @subgroup_size\(32\)/g, '')
-    .replace(/\s*@diagnostic\(off, chromium\.subgroup_matrix_uniformity\)/g, '\n')
-    .replace(/@builtin\(subgroup_id\) sg: u32/g, '@builtin(local_invocation_id) emu_id: vec3u')
-    .replace(/(\w+)\(wg, li, sg\);/g, 'emu_lane = li % 32u;\n  $1(wg, li, li / 32u);')
-    .replace(/subgroupMatrixMultiplyAccumulate\(/g, 'emu_mma(');
-  if (/subgroup_matrix|subgroupMatrix/.test(s)) throw new Error('emulation left a subgroup-matrix builtin');
-  return s;
-}
+/** Programs recorded with the f16 attention kernels (real or emulated subgroup matrices: not feature-checked). */
+const f16Attention = (d: GPUDevice): KernelChoice => ({ ...f32Kernels(d), attention: 'f16' });
 
 function rand(n: number, seed: number): Float32Array {
   let s = seed >>> 0 || 1;
@@ -175,7 +135,7 @@ async function runCase(gpu: Gpu, c: AttnCase): Promise<Record<'out' | 'lse' | 'd
   const dsum = createTensor(d, [c.B * c.H * c.T], 'dsum');
   setF16AttentionTiles(c.tiles ?? {});
   try {
-    const prog = new Program(d);
+    const prog = new Program(d, f16Attention(d));
     attentionForward(prog, s, q, k, v, out, lse);
     attentionBackward(prog, s, q, k, v, out, lse, dout, { dq, dk, dv, dsum });
     prog.submit();
@@ -224,7 +184,7 @@ if (hasF16 && !hasMatrices) {
   copyFileSync(join(kernels, 'attention.wgsl'), join(dir, 'attention.wgsl'));
   writeFileSync(join(dir, 'attention_f16.wgsl'), emulate(realSrc));
   process.env.LMWB_KERNELS_DIR = dir;
-  console.warn(`attention-f16: ${gpu.info.description} has no subgroup matrices (chromium-experimental-subgroup-matrix): ` +
+  console.warn(`attention-f16: ${gpu.info.name} has no subgroup matrices (chromium-experimental-subgroup-matrix): ` +
     'checking the kernel logic with emulated subgroup matrices; the real builtins are checked on a GPU that has them ' +
     '(this file there, or dist/attention-bench.mjs on the GPU machine)');
 }
@@ -258,8 +218,6 @@ const cases: AttnCase[] = [
 describe.skipIf(!hasF16)(`attention f16 (${mode})`, () => {
   for (const c of cases) {
     it(caseName(c), async () => {
-      if (hasMatrices) selectAttentionBackend(gpu.device, 'f16');
-      else forceAttentionBackendForTests(gpu.device, 'f16');
       const r = await runCase(gpu, c);
       if (process.env.ATTN_F16_VERBOSE) console.log(caseName(c), JSON.stringify(r));
       expectClose(r);
@@ -271,8 +229,7 @@ describe.skipIf(!hasF16)(`attention f16 (${mode})`, () => {
     }
   });
   it('falls back to the f32 kernel for head dims it does not take', () => {
-    forceAttentionBackendForTests(gpu.device, 'f16');
-    const prog = new Program(gpu.device);
+    const prog = new Program(gpu.device, f16Attention(gpu.device));
     const s = projectionLayout(1, 8, 1, 24);
     const t = (n: number) => createTensor(gpu.device, [n], 't');
     attentionForward(prog, s, t(192), t(192), t(192), t(192), t(8));

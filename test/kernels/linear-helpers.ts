@@ -1,8 +1,8 @@
 // Shared by the linear kernel tests: random data, a float64 CPU GEMM and a runner for the three linear ops.
-import { Program } from '../../src-main/engine/gpu/program';
+import { f32Kernels, Program, type KernelChoice } from '../../src-main/engine/gpu/program';
 import { createTensor, download, upload, type Tensor } from '../../src-main/engine/gpu/tensor';
 import type { Gpu } from '../../src-main/engine/gpu/device';
-import { linearBackwardInput, linearBackwardWeight, linearForward, type LinearOptions } from '../../src-main/engine/kernels/linear';
+import { linearBackwardInput, linearBackwardWeight, linearForward } from '../../src-main/engine/kernels/linear';
 import { castF16 } from '../../src-main/engine/kernels/cast';
 import { xorshiftUniform as rand } from '../../src-main/engine/rng';
 
@@ -16,15 +16,17 @@ export interface Case {
   /** Rows of the larger x / y tensors, and the first row used (row-range calls). */
   xRows?: number; yRows?: number; xRow?: number; yRow?: number;
   accumulate?: boolean;
-  aScale?: number;
   /** Magnitude of the dy / y operand values. */
   yScale?: number;
   /** Operands as f16 copies (cast.wgsl), as mixed-precision training passes them: x, W and y all f16. */
   half?: boolean;
 }
 
-/** Runs one linear op on the GPU and the same product in float64 on the CPU; returns max |gpu − ref| / max |ref|. */
-export async function checkCase(gpu: Gpu, c: Case): Promise<{ relErr: number; maxRef: number }> {
+/**
+ * Runs one linear op on the GPU, recorded with `kernels` (which linear backend and f32 tiling; default: f32 for the
+ * adapter), and the same product in float64 on the CPU; returns max |gpu − ref| / max |ref|.
+ */
+export async function checkCase(gpu: Gpu, c: Case, kernels: KernelChoice = f32Kernels(gpu.device)): Promise<{ relErr: number; maxRef: number }> {
   const { rows, inF, outF } = c;
   const xRows = c.xRows ?? rows, yRows = c.yRows ?? rows, xRow = c.xRow ?? 0, yRow = c.yRow ?? 0;
   const ys = c.yScale ?? 1;
@@ -35,7 +37,7 @@ export async function checkCase(gpu: Gpu, c: Case): Promise<{ relErr: number; ma
   const out: Tensor = c.op === 'forward' ? ty : c.op === 'backward_input' ? tx : createTensor(d, [outF, inF], 'dW');
   upload(d, tx, x); upload(d, tW, W); upload(d, ty, y);
   upload(d, out, init);
-  const prog = new Program(d);
+  const prog = new Program(d, kernels);
   // Half: f16 copies of the operands (the output stays f32). The reference still uses the f32 values, so the error
   // includes rounding both inputs to f16, as in training.
   const halfCopy = (t: Tensor): Tensor => {
@@ -47,13 +49,13 @@ export async function checkCase(gpu: Gpu, c: Case): Promise<{ relErr: number; ma
   const [hx, hW, hy] = [tx, tW, ty].map(halfCopy);
   const acc = c.accumulate ?? false;
   const s = { rows, inFeatures: inF, outFeatures: outF, xRow, yRow };
-  const o: LinearOptions = { aScale: c.aScale };
-  if (c.op === 'forward') linearForward(prog, s, hx, hW, ty, acc, 'fwd', o);
-  else if (c.op === 'backward_input') linearBackwardInput(prog, s, hy, hW, tx, acc, 'bwd_in', o);
-  else linearBackwardWeight(prog, s, hy, hx, out, acc, 'bwd_w', o);
+  if (c.op === 'forward') linearForward(prog, s, hx, hW, ty, acc, 'fwd');
+  else if (c.op === 'backward_input') linearBackwardInput(prog, s, hy, hW, tx, acc, 'bwd_in');
+  else linearBackwardWeight(prog, s, hy, hx, out, acc, 'bwd_w');
   prog.submit();
   await gpu.sync();
   const got = await download(d, out);
+  prog.destroy();
   // reference: the whole output tensor, rows outside the call's range keep their initial value
   const ref = Float64Array.from(init);
   if (c.op === 'forward') {

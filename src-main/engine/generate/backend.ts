@@ -1,8 +1,8 @@
-// The one place where generation picks its GEMM backend (f32 tiled, or f16 tensor cores for mixed precision).
-// Today the backend is a per-device choice made through linear.ts; when programs carry their own backend, this
-// is the only function to change.
+// The one place where generation picks its kernels (f32 tiled GEMMs, or f16 tensor cores for mixed precision): the
+// choice is made once per decoder and carried by every Program it records (gpu/program.ts KernelChoice), so a
+// decoder and a training runtime of another precision share a device without touching each other's kernels.
 import { hasF16TensorCores, type Gpu } from '../gpu/device';
-import { selectLinearBackend } from '../kernels/linear';
+import { chooseKernels, type KernelChoice } from '../kernels/choice';
 import { UserError } from '../../util/errors';
 
 export type DecodePrecision = 'f32' | 'mixed';
@@ -11,12 +11,15 @@ export type DecodePrecision = 'f32' | 'mixed';
 export function resolveDecodePrecision(gpu: Gpu, want: 'auto' | DecodePrecision = 'auto'): DecodePrecision {
   const ok = hasF16TensorCores(gpu.device);
   if (want === 'mixed' && !ok) {
-    throw new UserError(`precision "mixed" needs f16 tensor cores through WebGPU subgroup matrices, which ${gpu.info.description} does not expose; use precision "f32" (or "auto")`, { code: 'GPU_UNSUPPORTED' });
+    throw new UserError(`precision "mixed" needs f16 tensor cores through WebGPU subgroup matrices, which ${gpu.info.name} does not expose; use precision "f32" (or "auto")`, { code: 'GPU_UNSUPPORTED' });
   }
   return want === 'auto' ? (ok ? 'mixed' : 'f32') : want;
 }
 
-/** Makes the linear ops recorded next on this device use the backend for `precision` (call before recording). */
-export function useDecodeBackend(gpu: Gpu, precision: DecodePrecision): void {
-  selectLinearBackend(gpu.device, precision === 'mixed' ? 'f16' : 'f32');
+/**
+ * The kernels a decoder of this precision records with: the GEMMs follow the precision; attention over the cache
+ * has its own kernel (attention_decode.wgsl), so only the linear choice matters here.
+ */
+export function decodeKernels(gpu: Gpu, precision: DecodePrecision): KernelChoice {
+  return chooseKernels(gpu.device, precision, gpu.info.name);
 }

@@ -16,7 +16,8 @@ import { ropeTables } from '../kernels/rope';
 import { swigluForward, siluForward } from '../kernels/ffn-activation';
 import { castF16 } from '../kernels/cast';
 import { ropeAppend, attentionDecode, argmaxRows, sampleRows, samplingUniform, writeSampling, decodeStepUniform, writeDecodeStep, type DecodeShape } from '../kernels/attention-decode';
-import { useDecodeBackend, type DecodePrecision } from './backend';
+import { decodeKernels, type DecodePrecision } from './backend';
+import type { KernelChoice } from '../kernels/choice';
 import { UserError } from '../../util/errors';
 
 /**
@@ -67,6 +68,10 @@ export class KvDecoder {
   private readonly step: GPUBuffer;
   private readonly sampling: GPUBuffer;
   private readonly programs = new Map<string, Program>();
+  /** Every program recorded (their uniforms and scratch are released in destroy()). */
+  private readonly owned: Program[] = [];
+  /** The kernels every program of this decoder records with (backend.ts). */
+  readonly kernels: KernelChoice;
   private logitsAll?: Tensor;
   private readonly staging: { logits: GPUBuffer; tokens: GPUBuffer };
   readonly bytesAllocated: number;
@@ -77,6 +82,7 @@ export class KvDecoder {
     this.B = opts.batch;
     this.T = c.context_length;
     this.precision = opts.precision ?? 'f32';
+    this.kernels = decodeKernels(gpu, this.precision);
     if (!Number.isInteger(this.B) || this.B < 1) throw new UserError(`the number of samples must be a positive integer, got ${this.B}`, { code: 'INVALID_ARGUMENT' });
     this.layout = decodeSlots(c);
     const R = this.B * this.T;
@@ -176,7 +182,7 @@ export class KvDecoder {
     }
     upload(this.gpu.device, this.weights, flat);
     if (this.weights16) {
-      const p = new Program(this.gpu.device);
+      const p = new Program(this.gpu.device, this.kernels);
       const maxFloats = Math.floor(this.gpu.device.limits.maxStorageBufferBindingSize / 4 / SLOT_ALIGN_FLOATS) * SLOT_ALIGN_FLOATS;
       for (let start = 0; start < this.layout.totalFloats; start += maxFloats) {
         const n = Math.min(maxFloats, this.layout.totalFloats - start);
@@ -185,6 +191,7 @@ export class KvDecoder {
           { buffer: this.weights16.buffer, byteOffset: start * 2, shape: [n], dtype: 'f16', label: 'weights (f16)' });
       }
       p.submit();
+      this.owned.push(p);
     }
   }
 
@@ -192,7 +199,6 @@ export class KvDecoder {
     const key = `${n}:${mode}`;
     let p = this.programs.get(key);
     if (!p) {
-      useDecodeBackend(this.gpu, this.precision);
       p = this.record(n, mode);
       this.programs.set(key, p);
     }
@@ -204,7 +210,8 @@ export class KvDecoder {
     const d = c.d_model;
     const B = this.B;
     const R = B * n;
-    const p = new Program(this.gpu.device);
+    const p = new Program(this.gpu.device, this.kernels);
+    this.owned.push(p);
     const lin = (rows: number, inF: number, outF: number): LinearShape => ({ rows, inFeatures: inF, outFeatures: outF });
     const norm = { rows: R, D: d, eps: c.rmsnorm_eps };
     const shape: DecodeShape = { B, n, H: c.num_heads, dk: headDim(c), Tmax: this.T, rope: c.pos === 'rope' };
@@ -349,6 +356,8 @@ export class KvDecoder {
   }
 
   destroy(): void {
+    for (const p of this.owned) p.destroy();
+    this.owned.length = 0;
     for (const t of this.bufs.values()) t.buffer.destroy();
     for (const c of this.caches) { c.k.buffer.destroy(); c.v.buffer.destroy(); }
     this.weights.buffer.destroy();

@@ -11,4 +11,4 @@ export { KvDecoder, decodeSlots, type LogitsMode } from './decoder';
 export { Sampler, samplingDistribution, checkSampling, argmax, type SamplingSettings } from './sampler';
 export { loadGenerationModel, resolveGenerationCheckpoint, runTokenizer, byteTokenizer, readRunConfig, modelConfigFrom, checkedWeights, type LoadedModel } from './load';
 export { sampleRecords, appendSamples } from './samples';
-export { resolveDecodePrecision, useDecodeBackend, type DecodePrecision } from './backend';
+export { resolveDecodePrecision, decodeKernels, type DecodePrecision } from './backend';

@@ -39,9 +39,20 @@ const WANTED_FEATURES = [
   'chromium-experimental-subgroup-matrix',
 ] as const;
 
+/** Whether an adapter is a CPU implementation (llvmpipe, lavapipe, SwiftShader): memory checks and the f32 GEMM tiling follow. */
+export function isSoftwareAdapter(info: Pick<GPUAdapterInfo, 'architecture' | 'description' | 'device'> | undefined): boolean {
+  if (!info) return false;
+  return info.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(`${info.description ?? ''} ${info.device ?? ''}`);
+}
+
 export interface GpuInfo {
+  /** The product name, e.g. "NVIDIA H200" (Dawn's adapter `device`, else its `description`). */
+  name: string;
+  /** The driver as Dawn describes it (on Vulkan: the driver's name and version), e.g. "NVIDIA: 580.159.04 580.159.4.0". */
+  driver: string;
   vendor: string;
   architecture: string;
+  /** Dawn's adapter description, as it comes (kept for older readers; prefer name and driver). */
   description: string;
   isSoftware: boolean;
   features: string[];
@@ -137,10 +148,12 @@ export async function openGpu(opts: OpenGpuOptions = {}): Promise<Gpu> {
 
   const ai = adapter.info;
   const info: GpuInfo = {
+    name: gpuName(ai),
+    driver: ai.description,
     vendor: ai.vendor,
     architecture: ai.architecture,
     description: ai.description,
-    isSoftware: ai.architecture === 'software' || /llvmpipe|swiftshader/i.test(ai.description),
+    isSoftware: isSoftwareAdapter(ai),
     features: [...features],
     maxBufferSize: device.limits.maxBufferSize,
     maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
@@ -168,6 +181,19 @@ export async function openGpu(opts: OpenGpuOptions = {}): Promise<Gpu> {
       releaseResource('gpu-device', device);
     },
   };
+}
+
+/** The adapter's product name: Dawn's `device` when it has one, else its `description`, else the vendor. */
+export function gpuName(ai: Pick<GPUAdapterInfo, 'vendor' | 'device' | 'description'>): string {
+  return ai.device?.trim() || ai.description?.trim() || ai.vendor || 'unknown GPU';
+}
+
+/** One line naming the adapter for logs and benchmarks: "NVIDIA H200 (nvidia hopper; driver NVIDIA: 580.159.04 …)". */
+export function describeGpu(info: GpuInfo): string {
+  const arch = [info.vendor, info.architecture].filter(Boolean).join(' ');
+  const driver = info.driver && info.driver !== info.name ? `driver ${info.driver}` : '';
+  const extra = [arch, driver].filter(Boolean).join('; ');
+  return extra ? `${info.name} (${extra})` : info.name;
 }
 
 /**

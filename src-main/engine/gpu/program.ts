@@ -1,7 +1,11 @@
 // A recorded sequence of GPU work (dispatches, clears, copies) built once for fixed shapes and replayed every
 // step: bind groups and uniform buffers are made at record time, so a step is one command buffer with no
-// allocation.
+// allocation. A Program carries the kernel choice it is recorded with (KernelChoice: which GEMM and attention
+// kernels), so two models with different precisions can be recorded on one device in any order, and it owns the
+// uniform and scratch buffers made while recording (destroy() releases them).
 import { pipeline, type Defines } from './shaders';
+import { isSoftwareAdapter } from './device';
+import { alignUp } from './tensor';
 
 export type Scalar = ['u32' | 'f32' | 'i32', number];
 
@@ -42,9 +46,82 @@ export interface DispatchSpec {
   label?: string;
 }
 
+/**
+ * Which kernels the wrappers in kernels/ record with. linear: 'f32' (linear.wgsl) or 'f16' (linear_f16.wgsl, tensor
+ * cores; f16 operands need it); attention: 'f32' (attention.wgsl) or 'f16' (attention_f16.wgsl, where the shape
+ * allows); f32Variant: which tiling of linear.wgsl, 'cpu' for software adapters such as llvmpipe, else 'gpu'.
+ * Choosing 'f16' is checked against the device features where the choice is made (kernels/choice.ts), not here:
+ * tests run the f16 kernels' logic on any adapter with emulated subgroup matrices.
+ */
+export interface KernelChoice {
+  linear: 'f32' | 'f16';
+  attention: 'f32' | 'f16';
+  f32Variant: 'gpu' | 'cpu';
+}
+
+/** f32 kernels everywhere, the f32 GEMM tiling suited to the adapter. */
+export function f32Kernels(device: GPUDevice): KernelChoice {
+  return { linear: 'f32', attention: 'f32', f32Variant: isSoftwareAdapter(device.adapterInfo) ? 'cpu' : 'gpu' };
+}
+
+/**
+ * Scratch buffers shared by the programs of one owner (a runtime): dispatches run in queue order, so programs on
+ * one queue can share a scratch area. A request for more than the current size makes a larger buffer; the older
+ * ones stay alive (bind groups recorded earlier still name them) until destroy().
+ */
+export class ScratchPool {
+  private readonly current = new Map<string, GPUBuffer>();
+  private readonly all: GPUBuffer[] = [];
+  constructor(readonly device: GPUDevice) {}
+
+  get(name: string, bytes: number): GPUBuffer {
+    let buf = this.current.get(name);
+    if (!buf || buf.size < bytes) {
+      buf = this.device.createBuffer({ size: alignUp(Math.max(bytes, 1024), 256), usage: 0x80 /* STORAGE */ | 0x08 /* COPY_DST */ | 0x04 /* COPY_SRC */, label: name });
+      this.current.set(name, buf);
+      this.all.push(buf);
+    }
+    return buf;
+  }
+
+  destroy(): void {
+    for (const b of this.all) b.destroy();
+    this.all.length = 0;
+    this.current.clear();
+  }
+}
+
+export interface ProgramOptions {
+  /** Share scratch with other programs of the same owner (the owner destroys it); default: the program's own. */
+  scratch?: ScratchPool;
+}
+
 export class Program {
   readonly steps: Step[] = [];
-  constructor(readonly device: GPUDevice) {}
+  /** Split-K and small-output scratch: this program's own (destroyed with it) or its owner's. */
+  readonly scratch: ScratchPool;
+  private readonly ownsScratch: boolean;
+  private readonly uniforms: GPUBuffer[] = [];
+
+  constructor(readonly device: GPUDevice, readonly kernels: KernelChoice = f32Kernels(device), opts: ProgramOptions = {}) {
+    this.ownsScratch = !opts.scratch;
+    this.scratch = opts.scratch ?? new ScratchPool(device);
+  }
+
+  /** A uniform buffer owned by this program (see uniformBuffer). */
+  uniform(fields: Scalar[], label = 'params'): GPUBuffer {
+    const buf = uniformBuffer(this.device, fields, label);
+    this.uniforms.push(buf);
+    return buf;
+  }
+
+  /** Releases the uniform buffers made while recording, and the scratch if the program owns it. */
+  destroy(): void {
+    for (const b of this.uniforms) b.destroy();
+    this.uniforms.length = 0;
+    if (this.ownsScratch) this.scratch.destroy();
+    this.steps.length = 0;
+  }
 
   dispatch(spec: DispatchSpec): void {
     const pipe = pipeline(this.device, spec.file, spec.entry, spec.defines);
@@ -69,6 +146,7 @@ export class Program {
     this.steps.push({ kind: 'copy', label, src, srcOffset, dst, dstOffset, size });
   }
 
+  /** Appends other's steps (other keeps owning its buffers: destroy it after this program). */
   append(other: Program): void {
     this.steps.push(...other.steps);
   }

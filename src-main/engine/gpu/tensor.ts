@@ -65,10 +65,6 @@ export async function download(device: GPUDevice, t: Tensor): Promise<Float32Arr
   return new Float32Array(raw);
 }
 
-export async function downloadU32(device: GPUDevice, t: Tensor): Promise<Uint32Array> {
-  return new Uint32Array(await readBytes(device, t.buffer, t.byteOffset, byteLength(t)));
-}
-
 export async function readBytes(device: GPUDevice, buffer: GPUBuffer, offset: number, size: number): Promise<ArrayBuffer> {
   const padded = alignUp(size, 4);
   const staging = device.createBuffer({ size: padded, usage: 0x01 /* MAP_READ */ | 0x08 /* COPY_DST */ });

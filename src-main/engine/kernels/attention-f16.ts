@@ -1,10 +1,10 @@
 // attention_f16.wgsl: causal attention on tensor cores (Dawn's chromium-experimental-subgroup-matrix), with f32
 // tensors in memory, f16 products with f32 accumulation and f32 softmax statistics. Same tensors and semantics as
-// attention.wgsl; attention.ts dispatches here when the f16 backend is selected and the shape is supported.
+// attention.wgsl; attention.ts dispatches here in programs recorded with the f16 attention kernels, where the shape is supported.
 //   forward          one workgroup per (h, b, block of 16·NSG queries): lse and out
 //   backward_query   one workgroup per (h, b, query block): dsum = rowsum(dout∘out), dq
 //   backward_key     one workgroup per (h, b, block of 16·NSG keys): dk, dv (reads the dsum written just before)
-import { type Program, uniformBuffer } from '../gpu/program';
+import type { Program } from '../gpu/program';
 import { bind, type Tensor } from '../gpu/tensor';
 import type { AttentionGrads, AttentionShape } from './attention';
 
@@ -63,7 +63,8 @@ export function f16AttentionTile(device: GPUDevice, pass: AttentionPass, dk: num
 
 /**
  * Whether the f16 kernels take this shape on this device: head dim a multiple of 16 up to 128, strides that
- * allow vec4 access, and tiles that fit the workgroup memory. (Device features are checked at backend selection.)
+ * allow vec4 access, and tiles that fit the workgroup memory. (Device features are checked where the kernels are
+ * chosen: kernels/choice.ts.)
  */
 export function f16AttentionShapeSupported(device: GPUDevice, s: AttentionShape): boolean {
   if (s.dk % 16 !== 0 || s.dk > F16_MAX_HEAD_DIM || s.dk === 0) return false;
@@ -83,7 +84,7 @@ function defines(pass: AttentionPass, dk: number, t: F16AttentionTile) {
 
 /** The Params uniform both attention kernels (attention.wgsl, attention_f16.wgsl) declare. */
 export function attentionParams(prog: Program, s: AttentionShape): GPUBuffer {
-  return uniformBuffer(prog.device, [
+  return prog.uniform([
     ['u32', s.B], ['u32', s.H], ['u32', s.T], ['u32', s.sB], ['u32', s.sH], ['u32', s.sT], ['f32', 1 / Math.sqrt(s.dk)], ['u32', 0],
   ], 'attention params');
 }

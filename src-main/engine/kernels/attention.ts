@@ -1,41 +1,15 @@
-// attention.wgsl: causal multi-head attention, flash-style (no stored T×T scores), forward and backward, with two
-// backends chosen per device by selectAttentionBackend():
+// attention.wgsl: causal multi-head attention, flash-style (no stored T×T scores), forward and backward, with the
+// backend the program was recorded for (Program.kernels.attention, chosen by the model: kernels/choice.ts):
 //   'f32'  attention.wgsl, one thread per query/key row, f32 throughout (the default; any adapter, any head dim);
 //   'f16'  attention_f16.wgsl, tensor cores through subgroup matrices: f16 products, f32 accumulation and softmax
 //          statistics (see attention-f16.ts). Shapes it does not take (head dim not a multiple of 16 or above
 //          128, strides not multiples of 4) still run on the f32 kernels.
 import type { Program } from '../gpu/program';
 import { bind, type Tensor } from '../gpu/tensor';
-import { hasF16TensorCores } from '../gpu/device';
 import { attentionBackwardF16, attentionForwardF16, attentionParams, f16AttentionShapeSupported } from './attention-f16';
 
-export type AttentionBackend = 'f32' | 'f16';
-
-const backends = new WeakMap<GPUDevice, AttentionBackend>();
-
-/**
- * Chooses the attention backend for a device, once at start-up (before recording programs). 'f16' needs the device
- * features shader-f16, subgroups, subgroup-size-control and chromium-experimental-subgroup-matrix (throws
- * otherwise). The f16 backward converts dout to f16: it expects loss-scaled gradients, as mixed precision gives.
- */
-export function selectAttentionBackend(device: GPUDevice, backend: AttentionBackend): void {
-  if (backend === 'f16' && !hasF16TensorCores(device)) {
-    throw new Error('attention backend f16 needs the device features shader-f16, subgroups, subgroup-size-control and chromium-experimental-subgroup-matrix');
-  }
-  backends.set(device, backend);
-}
-
-/** Sets the backend without checking device features: for tests that run attention_f16.wgsl with emulated subgroup matrices. */
-export function forceAttentionBackendForTests(device: GPUDevice, backend: AttentionBackend): void {
-  backends.set(device, backend);
-}
-
-/** The backend attention records with on this device ('f32' unless selectAttentionBackend chose otherwise). */
-export function attentionBackend(device: GPUDevice): AttentionBackend {
-  return backends.get(device) ?? 'f32';
-}
-
-const useF16 = (device: GPUDevice, s: AttentionShape): boolean => attentionBackend(device) === 'f16' && f16AttentionShapeSupported(device, s);
+/** Whether a program records this shape on the tensor-core kernels: chosen for it, and a shape they take. */
+const useF16 = (prog: Program, s: AttentionShape): boolean => prog.kernels.attention === 'f16' && f16AttentionShapeSupported(prog.device, s);
 
 export interface AttentionTiles { BQ: number; BK: number }
 
@@ -78,7 +52,7 @@ const gridOf = (s: AttentionShape): [number, number, number] => [Math.ceil(s.T /
 
 /** out = causal softmax(q·kᵀ/√dk)·v; lse [B,H,T] keeps the row log-sum-exp for the backward. */
 export function attentionForward(prog: Program, s: AttentionShape, q: Tensor, k: Tensor, v: Tensor, out: Tensor, lse: Tensor): void {
-  if (useF16(prog.device, s)) {
+  if (useF16(prog, s)) {
     attentionForwardF16(prog, s, q, k, v, out, lse);
     return;
   }
@@ -91,7 +65,7 @@ export function attentionForward(prog: Program, s: AttentionShape, q: Tensor, k:
 export interface AttentionGrads { dq: Tensor; dk: Tensor; dv: Tensor; /** scratch [B,H,T] */ dsum: Tensor }
 
 export function attentionBackward(prog: Program, s: AttentionShape, q: Tensor, k: Tensor, v: Tensor, out: Tensor, lse: Tensor, dout: Tensor, g: AttentionGrads): void {
-  if (useF16(prog.device, s)) {
+  if (useF16(prog, s)) {
     attentionBackwardF16(prog, s, q, k, v, out, lse, dout, g);
     return;
   }

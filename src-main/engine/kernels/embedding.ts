@@ -1,11 +1,11 @@
 // embedding.wgsl: token embedding lookup and its deterministic scatter-add backward.
-import { type Program, uniformBuffer, rowGrid } from '../gpu/program';
+import { type Program, rowGrid } from '../gpu/program';
 import { bind, type Tensor } from '../gpu/tensor';
 
 export interface EmbeddingArgs { rows: number; D: number; vocab: number }
 
 export function embeddingForward(prog: Program, a: EmbeddingArgs, ids: Tensor, W: Tensor, out: Tensor): void {
-  const params = uniformBuffer(prog.device, [['u32', a.rows], ['u32', a.D], ['u32', a.vocab], ['u32', 0]]);
+  const params = prog.uniform([['u32', a.rows], ['u32', a.D], ['u32', a.vocab], ['u32', 0]]);
   prog.dispatch({ file: 'embedding', entry: 'embedding_forward', bindings: [params, bind(ids), bind(W), bind(out)], workgroups: rowGrid(a.rows) });
 }
 
@@ -14,7 +14,7 @@ export interface EmbeddingSegments { order: Tensor; segStart: Tensor; segId: Ten
 
 /** dW += scatter of dout rows by token id; dW must be zeroed (or hold other contributions) beforehand. */
 export function embeddingBackward(prog: Program, a: EmbeddingArgs, dout: Tensor, seg: EmbeddingSegments, dW: Tensor): void {
-  const params = uniformBuffer(prog.device, [['u32', a.rows], ['u32', a.D], ['u32', a.vocab], ['u32', 0]]);
+  const params = prog.uniform([['u32', a.rows], ['u32', a.D], ['u32', a.vocab], ['u32', 0]]);
   prog.dispatch({
     file: 'embedding', entry: 'embedding_backward',
     bindings: [params, undefined, undefined, undefined, bind(dout), bind(seg.order), bind(seg.segStart), bind(seg.segId), bind(seg.segMeta), bind(dW)],

@@ -1,6 +1,7 @@
 // grad_clip.wgsl: global L2 norm over all gradients and the clip coefficient min(1, max/(norm+eps)).
-import { type Program, uniformBuffer, grid, elemGrid } from '../gpu/program';
+import { type Program, grid, elemGrid } from '../gpu/program';
 import { bind, type Tensor } from '../gpu/tensor';
+import type { Defines } from '../gpu/shaders';
 
 const PER_WORKGROUP = 256 * 16;
 
@@ -13,6 +14,14 @@ export function partialsNeeded(ranges: Ranges): number {
 
 /** Layout of the stats buffer shared by cross_entropy, grad_clip and adamw (8 floats). */
 export const STATS = { norm: 0, coef: 1, skip: 2, scale: 3, goodSteps: 4, size: 8 } as const;
+
+/**
+ * The same layout as WGSL constants (STAT_NORM, STAT_COEF, STAT_SKIP, STAT_SCALE, STAT_GOOD_STEPS), passed as
+ * defines to every kernel that reads or writes the stats buffer, so the slots are defined once, here.
+ */
+export const STATS_DEFINES: Defines = Object.fromEntries(
+  Object.entries(STATS).filter(([k]) => k !== 'size').map(([k, v]) => [`STAT_${k.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`, v]),
+);
 
 /** Initial stats: no clipping yet, loss scale `scale`. */
 export function initialStats(scale = 1): Float32Array {
@@ -30,21 +39,21 @@ export function gradNorm(prog: Program, ranges: Ranges, partials: Tensor, stats:
   for (const r of ranges) {
     const n = r.shape[0];
     const wgs = Math.ceil(n / PER_WORKGROUP);
-    const params = uniformBuffer(prog.device, [['u32', n], ['u32', offset], ['u32', 0], ['f32', maxNorm], ['f32', eps]]);
-    prog.dispatch({ file: 'grad_clip', entry: 'grad_clip_partial', bindings: [params, bind(r), bind(partials)], workgroups: grid(wgs) });
+    const params = prog.uniform([['u32', n], ['u32', offset], ['u32', 0], ['f32', maxNorm], ['f32', eps]]);
+    prog.dispatch({ file: 'grad_clip', entry: 'grad_clip_partial', defines: STATS_DEFINES, bindings: [params, bind(r), bind(partials)], workgroups: grid(wgs) });
     offset += wgs;
   }
-  const params = uniformBuffer(prog.device, [
+  const params = prog.uniform([
     ['u32', 0], ['u32', 0], ['u32', offset], ['f32', maxNorm > 0 ? maxNorm : 3e38], ['f32', eps], ['u32', scaling.dynamic ? 1 : 0], ['u32', scaling.growthInterval],
   ]);
-  prog.dispatch({ file: 'grad_clip', entry: 'grad_clip_finalize', bindings: [params, undefined, bind(partials), bind(stats)], workgroups: [1] });
+  prog.dispatch({ file: 'grad_clip', entry: 'grad_clip_finalize', defines: STATS_DEFINES, bindings: [params, undefined, bind(partials), bind(stats)], workgroups: [1] });
 }
 
 /** g ← g · stats[1] over every range. */
 export function gradClipApply(prog: Program, ranges: Ranges, stats: Tensor): void {
   for (const r of ranges) {
     const n = r.shape[0];
-    const params = uniformBuffer(prog.device, [['u32', n], ['u32', 0], ['u32', 0], ['f32', 0], ['f32', 0]]);
-    prog.dispatch({ file: 'grad_clip', entry: 'grad_clip_apply', bindings: [params, bind(r), undefined, bind(stats)], workgroups: elemGrid(n) });
+    const params = prog.uniform([['u32', n], ['u32', 0], ['u32', 0], ['f32', 0], ['f32', 0]]);
+    prog.dispatch({ file: 'grad_clip', entry: 'grad_clip_apply', defines: STATS_DEFINES, bindings: [params, bind(r), undefined, bind(stats)], workgroups: elemGrid(n) });
   }
 }

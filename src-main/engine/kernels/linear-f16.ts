@@ -1,8 +1,8 @@
 // linear_f16.wgsl: the three linear GEMMs on tensor cores (Dawn's chromium-experimental-subgroup-matrix), with f32
 // or f16 operands in memory (A and B each), f16 products and f32 accumulation into an f32 output. Used by linear.ts
-// when the f16 backend is selected.
-import { type Program, uniformBuffer } from '../gpu/program';
-import { alignUp, byteLength, STORAGE_USAGE, type Tensor } from '../gpu/tensor';
+// in programs recorded with the f16 linear kernels (Program.kernels.linear).
+import type { Program } from '../gpu/program';
+import { alignUp, byteLength, type Tensor } from '../gpu/tensor';
 
 export type GemmEntry = 'linear_forward' | 'linear_backward_input' | 'linear_backward_weight';
 
@@ -14,8 +14,6 @@ export interface Gemm {
   offA?: number; offB?: number; offC?: number;
   accumulate?: boolean;
   label: string;
-  /** f16 backend only, f32 A only: A is multiplied by this power of two before the f16 conversion, results by its inverse. */
-  aScale?: number;
 }
 
 /** Workgroup tile TM×TN from SR×SC subgroups of FI×FJ 16×16 accumulators; K step KS; workgroup-memory row padding PAD. */
@@ -46,7 +44,7 @@ function envTile(entry: GemmEntry): F16Tile | undefined {
 }
 
 /**
- * Default tile (the fastest of those tried on the H100 at the CS336 shapes, see BENCHMARKS-matmul.md): 256×128 from
+ * Default tile (the fastest of those tried on the H100 at the CS336 shapes: BENCHMARKS.md, "Matmul"): 256×128 from
  * 4×2 subgroups of 64×64 each, or from 8×2 subgroups of 32×64 for backward_weight; 128×128 (4×2 subgroups of
  * 32×64) and 64×128 for short GEMMs.
  */
@@ -72,19 +70,6 @@ export function chooseSplits(t: F16Tile, M: number, N: number, K: number): { spl
   const kChunk = alignUp(Math.ceil(K / splits), t.KS);
   splits = Math.ceil(K / kChunk);
   return splits > 1 ? { splits, kChunk } : { splits: 1, kChunk: Math.max(K, 1) };
-}
-
-const scratch = new WeakMap<GPUDevice, GPUBuffer>();
-
-/** One scratch buffer per device for split-K partial sums (dispatches in a program run in order, so it is shared). */
-function scratchBuffer(device: GPUDevice, bytes: number): GPUBuffer {
-  let buf = scratch.get(device);
-  if (!buf || buf.size < bytes) {
-    // Bind groups recorded earlier keep the old buffer alive.
-    buf = device.createBuffer({ size: alignUp(Math.max(bytes, 1024), 256), usage: STORAGE_USAGE, label: 'linear_f16 split-K scratch' });
-    scratch.set(device, buf);
-  }
-  return buf;
 }
 
 /** Binding of a tensor read as array<vec4<f32>> (8 halves per vec4 for f16 tensors): its size rounded up to 16 bytes (tensors start 256-aligned in 16-aligned buffers). */
@@ -130,9 +115,6 @@ export function gemmF16(prog: Program, g: Gemm, o: F16Options = {}): void {
     const kChunk = alignUp(Math.ceil(K / Math.max(1, o.splits)), t.KS);
     split = o.splits > 1 && kChunk < K ? { splits: Math.ceil(K / kChunk), kChunk } : { splits: 1, kChunk: Math.max(K, 1) };
   }
-  const aScale = g.aScale ?? 1;
-  if (!(aScale > 0) || Math.log2(aScale) % 1 !== 0) throw new Error(`linear f16: aScale must be a power of two, got ${aScale}`);
-  if (HA && aScale !== 1) throw new Error('linear f16: aScale needs an f32 A (an f16 A is already rounded)');
   const base = {
     ...t,
     VA: alignedTo(HA ? 8 : 4, ta ? M : K, g.lda, offA),
@@ -141,24 +123,26 @@ export function gemmF16(prog: Program, g: Gemm, o: F16Options = {}): void {
     HB,
   };
   const grid: [number, number, number] = [Math.ceil(N / t.TN), Math.ceil(M / t.TM), split.splits];
-  const common = (fields: Array<['u32' | 'f32', number]>): GPUBuffer => uniformBuffer(prog.device, fields, `${g.label} params`);
+  // The last two fields are an operand scale and its inverse that linear_f16.wgsl still declares; always 1 (loss
+  // scaling keeps small gradients representable in f16 instead).
+  const common = (fields: Array<['u32' | 'f32', number]>): GPUBuffer => prog.uniform(fields, `${g.label} params`);
   if (split.splits === 1) {
     const params = common([
       ['u32', M], ['u32', N], ['u32', K], ['u32', g.lda], ['u32', g.ldb], ['u32', g.ldc],
       ['u32', offA], ['u32', offB], ['u32', offC], ['u32', g.accumulate ? 1 : 0],
-      ['u32', split.kChunk], ['u32', 0], ['f32', aScale], ['f32', 1 / aScale],
+      ['u32', split.kChunk], ['u32', 0], ['f32', 1], ['f32', 1],
     ]);
     prog.dispatch({ file: 'linear_f16', entry: g.entry, defines: base, label: g.label, bindings: [params, bindVec4(g.A), bindVec4(g.B), bindOut(g.C)], workgroups: grid });
     return;
   }
   // Split-K: partial products into scratch[z][M][N], then one pass adds them into C.
   const part = M * N;
-  const buf = scratchBuffer(prog.device, split.splits * part * 4);
+  const buf = prog.scratch.get('linear_f16 split-K scratch', split.splits * part * 4);
   const scratchT: Tensor = { buffer: buf, byteOffset: 0, shape: [split.splits, M, N], dtype: 'f32', label: 'split-K scratch' };
   const params = common([
     ['u32', M], ['u32', N], ['u32', K], ['u32', g.lda], ['u32', g.ldb], ['u32', N],
     ['u32', offA], ['u32', offB], ['u32', 0], ['u32', 0],
-    ['u32', split.kChunk], ['u32', part], ['f32', aScale], ['f32', 1 / aScale],
+    ['u32', split.kChunk], ['u32', part], ['f32', 1], ['f32', 1],
   ]);
   prog.dispatch({ file: 'linear_f16', entry: g.entry, defines: base, label: `${g.label} (split-K ${split.splits})`, bindings: [params, bindVec4(g.A), bindVec4(g.B), bindOut(scratchT)], workgroups: grid });
   const rparams = common([

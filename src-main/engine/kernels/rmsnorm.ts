@@ -1,17 +1,17 @@
 // rmsnorm.wgsl: RMSNorm forward (also saves 1/rms per row) and backward for input and gain.
-import { type Program, uniformBuffer, rowGrid } from '../gpu/program';
+import { type Program, rowGrid } from '../gpu/program';
 import { bind, type Tensor } from '../gpu/tensor';
 
 export interface RmsNormArgs { rows: number; D: number; eps: number }
 
 export function rmsnormForward(prog: Program, a: RmsNormArgs, x: Tensor, w: Tensor, y: Tensor, r: Tensor, label = 'rmsnorm_forward'): void {
-  const params = uniformBuffer(prog.device, [['u32', a.rows], ['u32', a.D], ['f32', a.eps], ['u32', 0]]);
+  const params = prog.uniform([['u32', a.rows], ['u32', a.D], ['f32', a.eps], ['u32', 0]]);
   prog.dispatch({ file: 'rmsnorm', entry: 'rmsnorm_forward', label, bindings: [params, bind(x), bind(w), bind(y), bind(r)], workgroups: rowGrid(a.rows) });
 }
 
 /** dx (+)= d rmsnorm / dx applied to dy. */
 export function rmsnormBackwardInput(prog: Program, a: RmsNormArgs, x: Tensor, w: Tensor, dy: Tensor, r: Tensor, dx: Tensor, accumulate: boolean, label = 'rmsnorm_backward_input'): void {
-  const params = uniformBuffer(prog.device, [['u32', a.rows], ['u32', a.D], ['f32', a.eps], ['u32', accumulate ? 1 : 0]]);
+  const params = prog.uniform([['u32', a.rows], ['u32', a.D], ['f32', a.eps], ['u32', accumulate ? 1 : 0]]);
   prog.dispatch({
     file: 'rmsnorm', entry: 'rmsnorm_backward_input', label,
     bindings: [params, bind(x), bind(w), undefined, undefined, bind(dy), bind(r), bind(dx)],
@@ -28,7 +28,7 @@ export function rmsnormPartialSize(rows: number, D: number): number {
 
 /** dw (+)= Σ_rows dy·x·r, through `partial` scratch of rmsnormPartialSize floats. */
 export function rmsnormBackwardWeight(prog: Program, a: RmsNormArgs, x: Tensor, dy: Tensor, r: Tensor, dw: Tensor, partial: Tensor, accumulate = false, label = 'rmsnorm_backward_weight'): void {
-  const params = uniformBuffer(prog.device, [['u32', a.rows], ['u32', a.D], ['f32', a.eps], ['u32', accumulate ? 1 : 0]]);
+  const params = prog.uniform([['u32', a.rows], ['u32', a.D], ['f32', a.eps], ['u32', accumulate ? 1 : 0]]);
   const blocks = Math.ceil(a.D / 64);
   prog.dispatch({
     file: 'rmsnorm', entry: 'rmsnorm_backward_weight_partial', label: `${label}_partial`,

@@ -1,12 +1,12 @@
 // rope.wgsl: rotary position embedding on adjacent pairs, in place, with host-computed cos/sin tables.
-import { type Program, uniformBuffer, elemGrid } from '../gpu/program';
+import { type Program, elemGrid } from '../gpu/program';
 import { bind, type Tensor } from '../gpu/tensor';
 
 export interface RopeArgs { B: number; H: number; T: number; dk: number; sB: number; sH: number; sT: number }
 
 /** Rotates x in place (forward) or by the negative angle (backward). */
 export function rope(prog: Program, a: RopeArgs, x: Tensor, positions: Tensor, cos: Tensor, sin: Tensor, backward: boolean, label?: string): void {
-  const params = uniformBuffer(prog.device, [
+  const params = prog.uniform([
     ['u32', a.B], ['u32', a.H], ['u32', a.T], ['u32', a.dk / 2], ['u32', a.sB], ['u32', a.sH], ['u32', a.sT], ['f32', backward ? -1 : 1],
   ]);
   const entry = backward ? 'rope_backward' : 'rope_forward';

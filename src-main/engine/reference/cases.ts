@@ -38,7 +38,6 @@ export interface CaseResult {
 
 class Case {
   constructor(readonly st: SafetensorsFile) {}
-  has(name: string): boolean { return this.st.tensors.has(name); }
   shape(name: string): number[] { return this.get(name).shape; }
   get(name: string) {
     const t = this.st.tensors.get(name);
@@ -60,9 +59,13 @@ const prod = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
 async function run(gpu: Gpu, record: (p: Program) => void): Promise<void> {
   const p = new Program(gpu.device);
-  record(p);
-  p.submit();
-  await gpu.sync();
+  try {
+    record(p);
+    p.submit();
+    await gpu.sync();
+  } finally {
+    p.destroy();
+  }
 }
 
 type Checker = (gpu: Gpu, c: Case) => Promise<Check[]>;
@@ -235,6 +238,7 @@ const checkers: Record<string, Checker> = {
       await gpu.sync();
       checks.push(checkClose(`params after step ${s + 1}`, await download(d, param), want.subarray(s * n, (s + 1) * n), FWD_RTOL, FWD_ATOL));
     }
+    prog.destroy();
     return checks;
   },
 
@@ -258,7 +262,7 @@ const checkers: Record<string, Checker> = {
       await gpu.sync();
       rt.checkAllocation();
       const checks = [
-        checkClose('logits', await download(gpu.device, rt.t('logits_capture')), c.f32('logits'), FWD_RTOL, LOGITS_ATOL),
+        checkClose('logits', await rt.readLogits(), c.f32('logits'), FWD_RTOL, LOGITS_ATOL),
         checkClose('loss', [await rt.readLoss()], c.f32('loss'), FWD_RTOL, FWD_ATOL),
       ];
       const grads = await rt.readFlat('grads');

@@ -2,7 +2,7 @@
 // kind and prints one line per case and `N passed, M failed`.
 import { readdirSync, existsSync, statSync } from 'node:fs';
 import { join, resolve, basename } from 'node:path';
-import { openGpu } from '../gpu/device';
+import { describeGpu, openGpu } from '../gpu/device';
 import { parseArgs } from 'node:util';
 import { checkCase, setSuitePrecision } from './cases';
 import { UserError } from '../../util/errors';
@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   const dir = resolve(positionals[0] ?? defaultReferenceDir());
   const files = listCases(dir);
   const gpu = await openGpu();
-  process.stdout.write(`reference cases in ${dir} on ${gpu.info.description}, precision ${values.precision}\n`);
+  process.stdout.write(`reference cases in ${dir} on ${describeGpu(gpu.info)}, precision ${values.precision}\n`);
   let passed = 0;
   let failed = 0;
   let skipped = 0;

@@ -27,12 +27,9 @@ export function groupNorms(layout: ParamLayout, flat: Float32Array, scale = 1): 
   return out;
 }
 
-/**
- * The residual stream entering layer `layer` (num_layers: after the last) of the last forward, [batch·seq, d].
- * The one place that reaches into the runtime's buffers: switch to the runtime's `readResidual(layer)` here.
- */
+/** The residual stream entering layer `layer` (num_layers: after the last) of the last forward, [batch·seq, d]. */
 export async function readResidualStream(rt: TransformerRuntime, layer: number): Promise<Float32Array> {
-  return download(rt.gpu.device, rt.t(`x${layer}`));
+  return rt.readResidual(layer);
 }
 
 export function rms(x: Float32Array): number {

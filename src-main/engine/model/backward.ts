@@ -1,0 +1,81 @@
+// Records the hand-written backward, from d loss/d head input (left by the forward's LM-head chunks) down to the
+// embedding: per layer the FFN sublayer, then the attention sublayer, each through blocks.ts for the norm.
+// Parameter gradients accumulate into the flat gradient buffer (zeroed at the start of the step).
+import type { Program } from '../gpu/program';
+import type { Tensor } from '../gpu/tensor';
+import type { Allocated, TensorSpec, TrainingPlan } from './plan';
+import { enterSublayerBackward, gradOperand, keptOperand, leaveSublayerBackward } from './blocks';
+import { attentionShape, lin, normArgs, rowsOf, type ModelParts } from './forward';
+import { linearBackwardInput, linearBackwardWeight } from '../kernels/linear';
+import { rmsnormBackwardInput, rmsnormBackwardWeight } from '../kernels/rmsnorm';
+import { embeddingBackward } from '../kernels/embedding';
+import { rope } from '../kernels/rope';
+import { swigluBackward, swigluBackwardHalf, siluBackward } from '../kernels/ffn-activation';
+import { attentionBackward } from '../kernels/attention';
+
+export function recordBackward(p: Program, m: ModelParts, plan: Allocated<TrainingPlan<TensorSpec>>): void {
+  const c = m.cfg;
+  const d = c.d_model;
+  const f = c.d_ff;
+  const BT = rowsOf(m);
+  const norm = normArgs(m);
+  const att = attentionShape(m);
+  const w = m.weights;
+  const bw = plan.backward;
+  const partial = bw.normPartial;
+  const xL = plan.x[c.num_layers];
+  if (plan.finalNorm) {
+    rmsnormBackwardInput(p, norm, xL, w.weight('ln_final.weight'), bw.dHeadIn, plan.finalNorm.rstd, bw.dStream, false);
+    rmsnormBackwardWeight(p, norm, xL, bw.dHeadIn, plan.finalNorm.rstd, w.grad('ln_final.weight'), partial!);
+  }
+  for (let l = c.num_layers - 1; l >= 0; l--) {
+    const L = `layers.${l}.`;
+    const { attn: A, ffn: F } = plan.layers[l];
+    const g = bw.layers[l];
+    // FFN sublayer: dOut is the gradient at the FFN's output projection.
+    const dOut = leaveSublayerBackward(p, w, norm, F, g.ffn, partial);
+    const dOutOp = gradOperand(p, dOut, bw.dOut16);
+    linearBackwardInput(p, lin(BT, f, d), dOutOp, w.gemmWeight(`${L}ffn.w2.weight`), bw.dHidden);
+    linearBackwardWeight(p, lin(BT, f, d), dOutOp, keptOperand(F.hidden), w.grad(`${L}ffn.w2.weight`));
+    // d/da (and d/db): in place over a (and b) in f32, or into f16 operands (mixed + SwiGLU: straight from the kernel).
+    let daOp: Tensor;
+    let dbOp: Tensor | undefined;
+    if (F.activation === 'swiglu' && bw.dHidden16b) {
+      daOp = bw.dHidden16!;
+      dbOp = bw.dHidden16b;
+      swigluBackwardHalf(p, BT * f, F.a, F.b!, bw.dHidden, daOp, dbOp);
+    } else {
+      if (F.activation === 'swiglu') swigluBackward(p, BT * f, F.a, F.b!, bw.dHidden);
+      else siluBackward(p, BT * f, F.a, bw.dHidden);
+      daOp = gradOperand(p, F.a, bw.dHidden16);
+    }
+    const fin = keptOperand(F.branchIn);
+    linearBackwardInput(p, lin(BT, d, f), daOp, w.gemmWeight(`${L}ffn.w1.weight`), g.ffn.branchIn, g.ffn.accumulateBranchIn);
+    linearBackwardWeight(p, lin(BT, d, f), daOp, fin, w.grad(`${L}ffn.w1.weight`));
+    if (F.activation === 'swiglu') {
+      dbOp ??= gradOperand(p, F.b!, bw.dHidden16);
+      linearBackwardInput(p, lin(BT, d, f), dbOp, w.gemmWeight(`${L}ffn.w3.weight`), g.ffn.branchIn, true);
+      linearBackwardWeight(p, lin(BT, d, f), dbOp, fin, w.grad(`${L}ffn.w3.weight`));
+    }
+    enterSublayerBackward(p, w, norm, F, g.ffn, partial);
+    // Attention sublayer: dProj is the gradient at the output projection.
+    const dProj = leaveSublayerBackward(p, w, norm, A, g.attn, partial);
+    const dProjOp = gradOperand(p, dProj, bw.dOut16);
+    linearBackwardInput(p, lin(BT, d, d), dProjOp, w.gemmWeight(`${L}attn.output_proj.weight`), bw.dAttnOut);
+    linearBackwardWeight(p, lin(BT, d, d), dProjOp, keptOperand(A.out), w.grad(`${L}attn.output_proj.weight`));
+    attentionBackward(p, att, A.q, A.k, A.v, A.out.value!, A.lse, bw.dAttnOut, { dq: bw.dq, dk: bw.dk, dv: bw.dv, dsum: bw.dsum });
+    if (plan.rope) {
+      rope(p, att, bw.dq, plan.rope.positions, plan.rope.cos, plan.rope.sin, true);
+      rope(p, att, bw.dk, plan.rope.positions, plan.rope.cos, plan.rope.sin, true);
+    }
+    const ain = keptOperand(A.branchIn);
+    const projs: Array<[Tensor, string]> = [[bw.dq, 'q_proj'], [bw.dk, 'k_proj'], [bw.dv, 'v_proj']];
+    projs.forEach(([dy, name], i) => {
+      const dyOp = gradOperand(p, dy, bw.dOut16);
+      linearBackwardInput(p, lin(BT, d, d), dyOp, w.gemmWeight(`${L}attn.${name}.weight`), g.attn.branchIn, g.attn.accumulateBranchIn || i > 0);
+      linearBackwardWeight(p, lin(BT, d, d), dyOp, ain, w.grad(`${L}attn.${name}.weight`));
+    });
+    enterSublayerBackward(p, w, norm, A, g.attn, partial);
+  }
+  embeddingBackward(p, { rows: BT, D: d, vocab: c.vocab_size }, bw.dStream, bw.segments, w.grad('token_embeddings.weight'));
+}

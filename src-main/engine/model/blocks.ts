@@ -1,0 +1,60 @@
+// The pieces of the forward and backward that depend on the model's variant, written once: a GEMM operand (cast
+// to its f16 copy or used as is, as the plan says) and a residual sublayer's entry and exit (where the RMSNorm sits:
+// pre, post or none), forward and backward.
+import type { Program } from '../gpu/program';
+import type { Tensor } from '../gpu/tensor';
+import { castF16 } from '../kernels/cast';
+import { residualForward } from '../kernels/residual';
+import { rmsnormBackwardInput, rmsnormBackwardWeight, rmsnormForward, type RmsNormArgs } from '../kernels/rmsnorm';
+import type { Operand, Sublayer, SublayerGrads } from './plan';
+import type { ParameterBuffers } from './weights';
+
+/** Records the f16 copy of an operand where the plan has one (first `n` elements; default all) and returns what the GEMMs read. */
+export function makeOperand(p: Program, op: Operand<Tensor>, n?: number): Tensor {
+  if (op.value && op.gemm !== op.value) castF16(p, op.value, op.gemm, n, `cast ${op.value.label} → f16`);
+  return op.gemm;
+}
+
+/** A gradient as a GEMM operand: cast into the f16 scratch `copy16` where there is one, else the gradient itself. */
+export function gradOperand(p: Program, grad: Tensor, copy16: Tensor | undefined, n?: number): Tensor {
+  return makeOperand(p, { value: grad, gemm: copy16 ?? grad }, n);
+}
+
+/** Before the branch: the pre-norm (if any), then the branch input's GEMM operand. */
+export function enterSublayer(p: Program, w: ParameterBuffers, norm: RmsNormArgs, s: Sublayer<Tensor>): Tensor {
+  const r = s.residual;
+  if (r.kind === 'pre') rmsnormForward(p, norm, s.input, w.weight(r.weight), r.normed, r.rstd);
+  return makeOperand(p, s.branchIn);
+}
+
+/** After the branch: the residual add into the output (post: into the sum, then the norm into the output). */
+export function leaveSublayer(p: Program, w: ParameterBuffers, norm: RmsNormArgs, s: Sublayer<Tensor>, branchOut: Tensor): void {
+  const r = s.residual;
+  const n = norm.rows * norm.D;
+  if (r.kind === 'post') {
+    residualForward(p, n, s.input, branchOut, r.sum);
+    rmsnormForward(p, norm, r.sum, w.weight(r.weight), s.output, r.rstd);
+  } else {
+    residualForward(p, n, s.input, branchOut, s.output);
+  }
+}
+
+/** Backward of the exit: returns the tensor holding d loss/d branch output (post: through the norm into g.in). */
+export function leaveSublayerBackward(p: Program, w: ParameterBuffers, norm: RmsNormArgs, s: Sublayer<Tensor>, g: SublayerGrads<Tensor>, partial: Tensor | undefined): Tensor {
+  const r = s.residual;
+  if (r.kind !== 'post') return g.out;
+  rmsnormBackwardInput(p, norm, r.sum, w.weight(r.weight), g.out, r.rstd, g.in, false);
+  rmsnormBackwardWeight(p, norm, r.sum, g.out, r.rstd, w.grad(r.weight), partial!);
+  return g.in;
+}
+
+/** Backward of the entry, once the branch has written d loss/d branch input into g.branchIn: pre adds the norm's input gradient onto g.in. */
+export function enterSublayerBackward(p: Program, w: ParameterBuffers, norm: RmsNormArgs, s: Sublayer<Tensor>, g: SublayerGrads<Tensor>, partial: Tensor | undefined): void {
+  const r = s.residual;
+  if (r.kind !== 'pre') return;
+  rmsnormBackwardInput(p, norm, s.input, w.weight(r.weight), g.branchIn, r.rstd, g.in, true);
+  rmsnormBackwardWeight(p, norm, s.input, g.branchIn, r.rstd, w.grad(r.weight), partial!);
+}
+
+/** The tensor the backward's GEMMs read for a forward operand (kept from the forward: no cast). */
+export const keptOperand = (op: Operand<Tensor>): Tensor => op.gemm;

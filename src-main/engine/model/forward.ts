@@ -1,0 +1,113 @@
+// Records the forward pass and the loss: embedding, layers (attention and FFN sublayers), final norm, and the LM
+// head with cross-entropy over row chunks. In training the head's backward runs per chunk too (the logits buffer
+// only ever holds one chunk), so recordForward takes the head's gradient buffers when it records for training.
+import type { Program } from '../gpu/program';
+import type { Tensor } from '../gpu/tensor';
+import { type ModelConfig, headDim } from './config';
+import type { Allocated, BackwardPlan, ForwardPlan, LayerPlan, TensorSpec } from './plan';
+import type { ParameterBuffers } from './weights';
+import { enterSublayer, leaveSublayer, makeOperand } from './blocks';
+import { linearForward, linearBackwardInput, linearBackwardWeight, type LinearShape } from '../kernels/linear';
+import { embeddingForward } from '../kernels/embedding';
+import { rope } from '../kernels/rope';
+import { swigluForward, swigluForwardHalf, siluForward } from '../kernels/ffn-activation';
+import { attentionForward, projectionLayout } from '../kernels/attention';
+import { crossEntropyForwardBackward, crossEntropyReduce } from '../kernels/cross-entropy';
+import { rmsnormForward } from '../kernels/rmsnorm';
+
+/** What the record functions need besides the plan: the config, the batch shape and the parameters. */
+export interface ModelParts {
+  cfg: ModelConfig;
+  batchSize: number;
+  seqLen: number;
+  weights: ParameterBuffers;
+  /** Rows of logits per LM-head chunk. */
+  chunkRows: number;
+  maxBindingBytes: number;
+}
+
+/** The training extras of the forward: where the head's gradients go, and the loss-scale stats. */
+export interface HeadTraining {
+  backward: Allocated<BackwardPlan<TensorSpec>>;
+  /** Optimizer stats (its scale slot multiplies the loss gradient). */
+  stats: Tensor;
+}
+
+export const rowsOf = (m: ModelParts): number => m.batchSize * m.seqLen;
+export const headName = (c: ModelConfig): string => (c.tie_embeddings ? 'token_embeddings.weight' : 'lm_head.weight');
+export const lin = (rows: number, inFeatures: number, outFeatures: number): LinearShape => ({ rows, inFeatures, outFeatures });
+export const normArgs = (m: ModelParts) => ({ rows: rowsOf(m), D: m.cfg.d_model, eps: m.cfg.rmsnorm_eps });
+export const attentionShape = (m: ModelParts) => projectionLayout(m.batchSize, m.seqLen, m.cfg.num_heads, headDim(m.cfg));
+
+function recordLayer(p: Program, m: ModelParts, plan: Allocated<ForwardPlan<TensorSpec>>, layer: Allocated<LayerPlan<TensorSpec>>, l: number): void {
+  const c = m.cfg;
+  const BT = rowsOf(m);
+  const d = c.d_model;
+  const w = m.weights;
+  const norm = normArgs(m);
+  const att = attentionShape(m);
+  const L = `layers.${l}.`;
+  // Attention sublayer.
+  const A = layer.attn;
+  const ain = enterSublayer(p, w, norm, A);
+  linearForward(p, lin(BT, d, d), ain, w.gemmWeight(`${L}attn.q_proj.weight`), A.q);
+  linearForward(p, lin(BT, d, d), ain, w.gemmWeight(`${L}attn.k_proj.weight`), A.k);
+  linearForward(p, lin(BT, d, d), ain, w.gemmWeight(`${L}attn.v_proj.weight`), A.v);
+  if (plan.rope) {
+    rope(p, att, A.q, plan.rope.positions, plan.rope.cos, plan.rope.sin, false);
+    rope(p, att, A.k, plan.rope.positions, plan.rope.cos, plan.rope.sin, false);
+  }
+  attentionForward(p, att, A.q, A.k, A.v, A.out.value!, A.lse);
+  linearForward(p, lin(BT, d, d), makeOperand(p, A.out), w.gemmWeight(`${L}attn.output_proj.weight`), A.proj);
+  leaveSublayer(p, w, norm, A, A.proj);
+  // FFN sublayer.
+  const F = layer.ffn;
+  const fin = enterSublayer(p, w, norm, F);
+  linearForward(p, lin(BT, d, c.d_ff), fin, w.gemmWeight(`${L}ffn.w1.weight`), F.a);
+  const n = BT * c.d_ff;
+  if (F.activation === 'swiglu') {
+    linearForward(p, lin(BT, d, c.d_ff), fin, w.gemmWeight(`${L}ffn.w3.weight`), F.b!);
+    // Without an f32 hidden in the plan the gate writes w2's f16 operand directly (fused cast).
+    if (F.hidden.value) swigluForward(p, n, F.a, F.b!, F.hidden.value);
+    else swigluForwardHalf(p, n, F.a, F.b!, F.hidden.gemm);
+  } else {
+    siluForward(p, n, F.a, F.hidden.value!);
+  }
+  linearForward(p, lin(BT, c.d_ff, d), makeOperand(p, F.hidden), w.gemmWeight(`${L}ffn.w2.weight`), F.proj);
+  leaveSublayer(p, w, norm, F, F.proj);
+}
+
+/**
+ * Forward and loss (row losses and their mean). With `train`, cross-entropy also writes the loss gradient and the
+ * LM head's backward runs per chunk: the head weight's gradient accumulates (gradients are zeroed at the start of
+ * the step) and d loss/d head input lands in train.backward.dHeadIn.
+ */
+export function recordForward(p: Program, m: ModelParts, plan: Allocated<ForwardPlan<TensorSpec>>, train?: HeadTraining): void {
+  const c = m.cfg;
+  const BT = rowsOf(m);
+  const d = c.d_model;
+  const w = m.weights;
+  w.recordCast(p, m.maxBindingBytes);
+  embeddingForward(p, { rows: BT, D: d, vocab: c.vocab_size }, plan.ids, w.weight('token_embeddings.weight'), plan.x[0]);
+  plan.layers.forEach((layer, l) => recordLayer(p, m, plan, layer, l));
+  if (plan.finalNorm) rmsnormForward(p, normArgs(m), plan.x[c.num_layers], w.weight('ln_final.weight'), plan.finalNorm.normed, plan.finalNorm.rstd);
+  const head = w.gemmWeight(headName(c));
+  const headIn = makeOperand(p, plan.headIn);
+  const logits = plan.logits;
+  const bw = train?.backward;
+  for (let r0 = 0; r0 < BT; r0 += m.chunkRows) {
+    const rows = Math.min(m.chunkRows, BT - r0);
+    const s: LinearShape = { rows, inFeatures: d, outFeatures: c.vocab_size, xRow: r0, yRow: 0 };
+    linearForward(p, s, headIn, head, logits, false, 'lm_head_forward');
+    if (plan.logitsCapture) p.copy(logits.buffer, 0, plan.logitsCapture.buffer, r0 * c.vocab_size * 4, rows * c.vocab_size * 4, 'capture logits');
+    // Mixed precision with an even vocabulary: the gradient straight into the f16 operand of the head's backward.
+    const grad16 = bw?.dLogits16 && c.vocab_size % 2 === 0 ? bw.dLogits16 : undefined;
+    crossEntropyForwardBackward(p, { rows, V: c.vocab_size, rowOffset: r0, totalRows: BT, writeGrad: !!train }, logits, plan.targets, plan.rowLoss, train?.stats ?? plan.loss, grad16);
+    if (train && bw) {
+      const dlogits = grad16 ?? makeOperand(p, { value: logits, gemm: bw.dLogits16 ?? logits }, rows * c.vocab_size);
+      linearBackwardWeight(p, s, dlogits, headIn, w.grad(headName(c)), true, 'lm_head_backward_weight');
+      linearBackwardInput(p, s, dlogits, head, bw.dHeadIn, false, 'lm_head_backward_input');
+    }
+  }
+  crossEntropyReduce(p, BT, plan.rowLoss, plan.loss);
+}

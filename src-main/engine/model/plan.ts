@@ -1,0 +1,309 @@
+// The GPU buffers a model needs for a given batch shape, as a typed plan: every activation is a named field (per
+// layer: plan.layers[l].attn.q, plan.layers[l].ffn.a; plan.logits), never a string looked up later. The model's
+// variants (norm placement, FFN, f16 operand copies) are decided here, once: a GEMM operand is a pair (the value a
+// kernel writes, the tensor the GEMM reads: an f16 copy in mixed precision, the value itself in f32), and the
+// residual sublayers say where their norm sits. The plan is made of TensorSpecs and sized before anything is
+// allocated, so a batch that cannot fit is refused up front with the figures; allocatePlan turns it into tensors.
+import type { ModelConfig } from './config';
+import { headDim } from './config';
+import { bytesPerElement, createTensor, numel, type DType, type Tensor } from '../gpu/tensor';
+
+/** One buffer of the plan (bound whole in one binding: at most maxStorageBufferBindingSize). */
+export interface TensorSpec {
+  readonly kind: 'tensor';
+  name: string;
+  shape: number[];
+  dtype: DType;
+}
+
+/**
+ * A GEMM operand. `value` is what the producing kernel writes (f32); `gemm` is what the GEMMs read: the same tensor
+ * in f32, an f16 copy in mixed precision (made by cast.wgsl, or written directly by a fused kernel: then `value` is
+ * absent, as for the SwiGLU output in mixed precision).
+ */
+export interface Operand<T> {
+  value?: T;
+  gemm: T;
+}
+
+/** Where a residual sublayer's RMSNorm sits (CS336 §7 ablations): pre: x + f(Norm x); post: Norm(x + f(x)); none. */
+export type Residual<T> =
+  | { kind: 'none' }
+  | { kind: 'pre'; /** gain parameter */ weight: string; normed: T; rstd: T }
+  | { kind: 'post'; weight: string; /** x + f(x), before the norm */ sum: T; rstd: T };
+
+/** A residual sublayer: output = input + branch(branch input), with the norm where `residual` says. */
+export interface Sublayer<T> {
+  /** The residual stream entering (x_l, or the mid-layer stream for the FFN). */
+  input: T;
+  /** The stream leaving. */
+  output: T;
+  residual: Residual<T>;
+  /** What the branch reads: the normed input (pre) or the input itself, as a GEMM operand. */
+  branchIn: Operand<T>;
+}
+
+export interface AttentionSublayer<T> extends Sublayer<T> {
+  q: T; k: T; v: T;
+  /** Attention output (before the output projection), as the projection's operand. */
+  out: Operand<T>;
+  /** Row log-sum-exp [B, H, T], kept for the backward. */
+  lse: T;
+  /** Output projection (the branch's output), before the residual add. */
+  proj: T;
+}
+
+export interface FfnSublayer<T> extends Sublayer<T> {
+  activation: 'swiglu' | 'silu';
+  /** x·W1ᵀ (the gate input); the f32 backward overwrites it with its gradient. */
+  a: T;
+  /** x·W3ᵀ (SwiGLU only). */
+  b?: T;
+  /** The activation's output, as w2's operand (mixed + SwiGLU: only its f16 form, written by the gate). */
+  hidden: Operand<T>;
+  proj: T;
+}
+
+export interface LayerPlan<T> {
+  attn: AttentionSublayer<T>;
+  ffn: FfnSublayer<T>;
+}
+
+export interface ForwardPlan<T> {
+  ids: T;
+  targets: T;
+  /** The residual stream entering layer l (x[num_layers]: after the last layer, before the final norm). */
+  x: T[];
+  layers: LayerPlan<T>[];
+  /** Final norm (absent for norm 'none': the head reads x[num_layers]). */
+  finalNorm?: { normed: T; rstd: T };
+  /** The head's input as its operand. */
+  headIn: Operand<T>;
+  /** One chunk of logits [chunkRows, vocab]. */
+  logits: T;
+  logitsCapture?: T;
+  rowLoss: T;
+  loss: T;
+  rope?: { positions: T; cos: T; sin: T };
+}
+
+/** Gradient roles of one residual sublayer in the backward (see model/blocks.ts). */
+export interface SublayerGrads<T> {
+  /** Holds d loss/d output when the sublayer's backward starts. */
+  out: T;
+  /** Holds d loss/d input when it ends. */
+  in: T;
+  /** Where the branch writes d loss/d branch input: pre: the norm scratch; else `in` itself (accumulated). */
+  branchIn: T;
+  /** Whether the branch's first input gradient accumulates onto branchIn (it already holds the residual path). */
+  accumulateBranchIn: boolean;
+}
+
+export interface BackwardPlan<T> {
+  /** Gradient at the head's input (d loss/d final-norm output, or d loss/d x[L] without a final norm). */
+  dHeadIn: T;
+  /** Gradient of the residual stream (d loss/d x[L], …, d loss/d x[0]). */
+  dStream: T;
+  layers: Array<{ attn: SublayerGrads<T>; ffn: SublayerGrads<T> }>;
+  /** GEMM operand copies of the gradients (mixed precision: f16 scratch reused layer by layer; f32: unused). */
+  dOut16?: T;
+  dHidden16?: T;
+  dHidden16b?: T;
+  dLogits16?: T;
+  dAttnOut: T;
+  dq: T; dk: T; dv: T;
+  dHidden: T;
+  dsum: T;
+  normPartial?: T;
+  segments: { order: T; segStart: T; segId: T; segMeta: T };
+}
+
+export interface TrainingPlan<T> extends ForwardPlan<T> {
+  backward: BackwardPlan<T>;
+}
+
+/** A plan with its TensorSpecs replaced by allocated tensors (aliases stay aliases). */
+export type Allocated<P> = P extends TensorSpec ? Tensor : P extends string | number | boolean | undefined ? P : P extends Array<infer E> ? Allocated<E>[] : { [K in keyof P]: Allocated<P[K]> };
+
+export interface PlanOptions {
+  batchSize: number;
+  seqLen: number;
+  /** Largest logits chunk in bytes (rows of the LM head computed at a time). */
+  logitsChunkBytes: number;
+  maxBindingBytes: number;
+  captureLogits?: boolean;
+  /** Mixed precision: f16 copies of the GEMM operands. */
+  halfOperands: boolean;
+}
+
+export function logitsChunkRows(c: ModelConfig, rows: number, chunkBytes: number, maxBindingBytes: number): number {
+  const perRow = c.vocab_size * 4;
+  const fit = Math.max(1, Math.min(rows, Math.floor(Math.min(chunkBytes, maxBindingBytes) / perRow)));
+  // Whole 128-row GEMM tiles where the chunk is large enough (no edge tiles in the LM head's matmuls).
+  return fit < rows && fit >= 128 ? fit - (fit % 128) : fit;
+}
+
+class SpecList {
+  readonly all: TensorSpec[] = [];
+  private readonly byName = new Map<string, TensorSpec>();
+  add(name: string, shape: number[], dtype: DType = 'f32'): TensorSpec {
+    const s: TensorSpec = { kind: 'tensor', name, shape, dtype };
+    this.all.push(s);
+    return s;
+  }
+  /** The buffer of this name, made on first use (one scratch for a role that every layer reuses). */
+  shared(name: string, shape: number[], dtype: DType = 'f32'): TensorSpec {
+    let s = this.byName.get(name);
+    if (!s) this.byName.set(name, (s = this.add(name, shape, dtype)));
+    return s;
+  }
+}
+
+/** The planned buffers: the typed layout and the list of distinct buffers in it. */
+export interface Planned<P> {
+  plan: P;
+  buffers: TensorSpec[];
+}
+
+/**
+ * The forward's buffers. Training keeps every layer's activations for the backward; a forward-only plan
+ * (`shareLayers`) reuses one set of layer scratch for all layers (only the residual stream is kept per layer).
+ */
+function planForward(c: ModelConfig, o: PlanOptions, specs: SpecList, shareLayers: boolean): ForwardPlan<TensorSpec> {
+  const BT = o.batchSize * o.seqLen;
+  const d = c.d_model;
+  const f = c.d_ff;
+  const half = o.halfOperands;
+  const add = specs.add.bind(specs);
+  const operand = (value: TensorSpec, half16: () => TensorSpec): Operand<TensorSpec> => ({ value, gemm: half ? half16() : value });
+  const x = Array.from({ length: c.num_layers + 1 }, (_, l) => add(`x${l}`, [BT, d]));
+  const proj = add('proj', [BT, d]);
+  const layers: LayerPlan<TensorSpec>[] = [];
+  for (let l = 0; l < c.num_layers; l++) {
+    const p = `layers.${l}.`;
+    // A layer's own buffer, or (forward only) the one scratch buffer of that role shared by all layers.
+    const own = (name: string, shape: number[], dtype: DType = 'f32') => (shareLayers ? specs.shared(`layer.${name}`, shape, dtype) : add(`${p}${name}`, shape, dtype));
+    const sublayer = (which: 1 | 2, input: TensorSpec, output: TensorSpec): Sublayer<TensorSpec> => {
+      const weight = `${p}ln${which}.weight`;
+      const copy16 = () => own(which === 1 ? 'ain16' : 'fin16', [BT, d], 'f16');
+      if (c.norm === 'pre') {
+        const normed = own(`n${which}`, [BT, d]);
+        return { input, output, residual: { kind: 'pre', weight, normed, rstd: own(`r${which}`, [BT]) }, branchIn: operand(normed, copy16) };
+      }
+      const residual: Residual<TensorSpec> = c.norm === 'post' ? { kind: 'post', weight, sum: own(`s${which}`, [BT, d]), rstd: own(`r${which}`, [BT]) } : { kind: 'none' };
+      return { input, output, residual, branchIn: operand(input, copy16) };
+    };
+    const mid = own('xmid', [BT, d]);
+    const attn: AttentionSublayer<TensorSpec> = {
+      ...sublayer(1, x[l], mid),
+      q: own('q', [BT, d]), k: own('k', [BT, d]), v: own('v', [BT, d]),
+      out: operand(own('o', [BT, d]), () => own('o16', [BT, d], 'f16')),
+      lse: own('lse', [o.batchSize * c.num_heads * o.seqLen]),
+      proj,
+    };
+    const swiglu = c.ffn === 'swiglu';
+    // Mixed precision with SwiGLU: the gate writes only the f16 operand of w2 (no f32 hidden).
+    const hidden: Operand<TensorSpec> = half && swiglu ? { gemm: own('h16', [BT, f], 'f16') } : operand(own('h', [BT, f]), () => own('h16', [BT, f], 'f16'));
+    const ffn: FfnSublayer<TensorSpec> = {
+      ...sublayer(2, mid, x[l + 1]),
+      activation: c.ffn, a: own('a', [BT, f]), b: swiglu ? own('b', [BT, f]) : undefined, hidden, proj,
+    };
+    layers.push({ attn, ffn });
+  }
+  const finalNorm = c.norm !== 'none' ? { normed: add('xf', [BT, d]), rstd: add('rf', [BT]) } : undefined;
+  const plan: ForwardPlan<TensorSpec> = {
+    ids: add('ids', [BT], 'u32'),
+    targets: add('targets', [BT], 'u32'),
+    x,
+    layers,
+    finalNorm,
+    headIn: operand(finalNorm?.normed ?? x[c.num_layers], () => add('xf16', [BT, d], 'f16')),
+    logits: add('logits', [logitsChunkRows(c, BT, o.logitsChunkBytes, o.maxBindingBytes), c.vocab_size]),
+    logitsCapture: o.captureLogits ? add('logits_capture', [BT, c.vocab_size]) : undefined,
+    rowLoss: add('row_loss', [BT]),
+    loss: add('loss', [4]),
+    rope: c.pos === 'rope'
+      ? { positions: add('positions', [o.seqLen], 'u32'), cos: add('rope_cos', [c.context_length, headDim(c) / 2]), sin: add('rope_sin', [c.context_length, headDim(c) / 2]) }
+      : undefined,
+  };
+  return plan;
+}
+
+/** Buffers for evaluation and generation: no gradients, no backward scratch, one set of layer scratch. */
+export function planForwardOnly(c: ModelConfig, o: PlanOptions): Planned<ForwardPlan<TensorSpec>> {
+  const specs = new SpecList();
+  const plan = planForward(c, o, specs, true);
+  return { plan, buffers: specs.all };
+}
+
+/** Buffers for training: every layer's activations kept for the hand-written backward, plus its scratch. */
+export function planTraining(c: ModelConfig, o: PlanOptions): Planned<TrainingPlan<TensorSpec>> {
+  const specs = new SpecList();
+  const fwd = planForward(c, o, specs, false);
+  const BT = o.batchSize * o.seqLen;
+  const d = c.d_model;
+  const f = c.d_ff;
+  const add = specs.add.bind(specs);
+  const dHeadIn = add('dxf', [BT, d]);
+  // Without a final norm the head's input is x[L] itself: its gradient is the stream's.
+  const dStream = c.norm === 'none' ? dHeadIn : add('G', [BT, d]);
+  const dNormed = c.norm === 'pre' ? add('dN', [BT, d]) : undefined;
+  const dSum = c.norm === 'post' ? add('S', [BT, d]) : undefined;
+  const grads = (which: 'attn' | 'ffn'): SublayerGrads<TensorSpec> => {
+    if (c.norm === 'pre') return { out: dStream, in: dStream, branchIn: dNormed!, accumulateBranchIn: false };
+    if (c.norm === 'post') {
+      // Post-norm alternates two buffers: the FFN's output gradient is in dStream, the attention's in dSum.
+      return which === 'ffn' ? { out: dStream, in: dSum!, branchIn: dSum!, accumulateBranchIn: true } : { out: dSum!, in: dStream, branchIn: dStream, accumulateBranchIn: true };
+    }
+    return { out: dStream, in: dStream, branchIn: dStream, accumulateBranchIn: true };
+  };
+  const half = o.halfOperands;
+  const chunk = fwd.logits.shape;
+  const backward: BackwardPlan<TensorSpec> = {
+    dHeadIn,
+    dStream,
+    layers: fwd.layers.map(() => ({ attn: grads('attn'), ffn: grads('ffn') })),
+    dOut16: half ? add('gd16', [BT, d], 'f16') : undefined,
+    dHidden16: half ? add('gf16', [BT, f], 'f16') : undefined,
+    dHidden16b: half && c.ffn === 'swiglu' ? add('gf16b', [BT, f], 'f16') : undefined,
+    dLogits16: half ? add('logits16', chunk, 'f16') : undefined,
+    dAttnOut: add('dO', [BT, d]),
+    dq: add('dq', [BT, d]), dk: add('dk', [BT, d]), dv: add('dv', [BT, d]),
+    dHidden: add('dh', [BT, f]),
+    dsum: add('dsum', [o.batchSize * c.num_heads * o.seqLen]),
+    normPartial: c.norm !== 'none' ? add('norm_partial', [Math.ceil(BT / 128) * d]) : undefined,
+    segments: { order: add('seg_order', [BT], 'u32'), segStart: add('seg_start', [BT + 1], 'u32'), segId: add('seg_id', [BT], 'u32'), segMeta: add('seg_meta', [4], 'u32') },
+  };
+  return { plan: { ...fwd, backward }, buffers: specs.all };
+}
+
+export const bytesOf = (s: TensorSpec): number => numel(s.shape) * bytesPerElement(s.dtype);
+
+/** Parameters (plus gradients and the two AdamW moments when training): flat buffers of `totalFloats`, and an f16 copy of the parameters in mixed precision. */
+export function parameterBytes(totalFloats: number, training: boolean, halfCopy = false): number {
+  return totalFloats * 4 * (training ? 4 : 1) + (halfCopy ? totalFloats * 2 : 0);
+}
+
+/**
+ * Allocates every buffer of a plan (`owned` receives each new tensor, so a caller can release them all, also when a
+ * later step throws) and returns the plan with tensors in place of specs.
+ */
+export function allocatePlan<P>(device: GPUDevice, planned: Planned<P>, owned: Tensor[]): Allocated<P> {
+  const made = new Map<TensorSpec, Tensor>();
+  for (const s of planned.buffers) {
+    const t = createTensor(device, s.shape, s.name, s.dtype);
+    owned.push(t);
+    made.set(s, t);
+  }
+  const walk = (v: unknown): unknown => {
+    if (v === null || typeof v !== 'object') return v;
+    if ((v as TensorSpec).kind === 'tensor') {
+      const t = made.get(v as TensorSpec);
+      if (!t) throw new Error(`plan: ${(v as TensorSpec).name} is not in the buffer list`);
+      return t;
+    }
+    if (Array.isArray(v)) return v.map(walk);
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+  };
+  return walk(planned.plan) as Allocated<P>;
+}
