@@ -3,7 +3,6 @@
 // host from the flat buffers (only every N steps, so the download cost does not matter).
 import type { TransformerRuntime } from '../model/transformer';
 import type { ParamLayout } from '../model/parameters';
-import { download } from '../gpu/tensor';
 import type { DiagRecord } from '../../runs/format';
 
 /** The parameter group of a tensor: token_embeddings, layers.N.attn, layers.N.ffn, layers.N.norms, ln_final, lm_head. */
