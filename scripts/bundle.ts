@@ -27,7 +27,7 @@ for (const [file, entry] of jobs) {
     platform: 'node',
     format: 'esm',
     target: 'node20',
-    external: ['webgpu'],
+    external: ['webgpu', '@resvg/resvg-js'],
     banner: { js: "import { createRequire as __lmwbCreateRequire } from 'node:module'; const require = __lmwbCreateRequire(import.meta.url);" },
     logLevel: 'warning',
   });

@@ -10,7 +10,6 @@ import { dirname, join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import * as echarts from 'echarts';
-import { Resvg } from '@resvg/resvg-js';
 import { UserError } from '../util/errors';
 import { buildChartOption, type ChartOption, type PreparedChart } from './options';
 import { chartCsv } from './csv';
@@ -95,6 +94,8 @@ export function chartSvg(prepared: PreparedChart, size: ExportSize, view: Pick<C
 /** Rasterises SVG text to PNG bytes of exactly widthPx×heightPx with the bundled font, recording the DPI. */
 export function svgToPng(svg: string, size: ExportSize): Buffer {
   const s = checkSize(size);
+  // Loaded on first use, so the single-file CLI bundle (resvg stays external) starts without it.
+  const { Resvg } = createRequire(import.meta.url)('@resvg/resvg-js') as typeof import('@resvg/resvg-js');
   const r = new Resvg(svg, {
     fitTo: { mode: 'width', value: s.w },
     background: s.bg === 'transparent' ? undefined : s.bg,
