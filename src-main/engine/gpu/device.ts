@@ -183,9 +183,23 @@ export async function openGpu(opts: OpenGpuOptions = {}): Promise<Gpu> {
   };
 }
 
-/** The adapter's product name: Dawn's `device` when it has one, else its `description`, else the vendor. */
+/** Words of Dawn's device ids spelt as their makers spell them. */
+const PRODUCT_WORDS: Record<string, string> = {
+  nvidia: 'NVIDIA', amd: 'AMD', ati: 'ATI', intel: 'Intel', apple: 'Apple', arm: 'Arm', qualcomm: 'Qualcomm',
+  geforce: 'GeForce', rtx: 'RTX', gtx: 'GTX', quadro: 'Quadro', tesla: 'Tesla', radeon: 'Radeon', arc: 'Arc',
+  iris: 'Iris', xe: 'Xe', uhd: 'UHD', hd: 'HD', pro: 'Pro', max: 'Max', ultra: 'Ultra', mali: 'Mali', adreno: 'Adreno',
+};
+
+/**
+ * The adapter's product name: Dawn's `device` when it has one, else its `description`, else the vendor. Dawn
+ * reports some devices by an id from its GPU tables ("nvidia-h200"): those are spelt out ("NVIDIA H200").
+ */
 export function gpuName(ai: Pick<GPUAdapterInfo, 'vendor' | 'device' | 'description'>): string {
-  return ai.device?.trim() || ai.description?.trim() || ai.vendor || 'unknown GPU';
+  const device = ai.device?.trim() ?? '';
+  if (/^[a-z0-9]+(-[a-z0-9]+)+$/.test(device)) {
+    return device.split('-').map((w) => PRODUCT_WORDS[w] ?? (/\d/.test(w) ? w.toUpperCase() : w[0].toUpperCase() + w.slice(1))).join(' ');
+  }
+  return device || ai.description?.trim() || ai.vendor || 'unknown GPU';
 }
 
 /** One line naming the adapter for logs and benchmarks: "NVIDIA H200 (nvidia hopper; driver NVIDIA: 580.159.04 …)". */
