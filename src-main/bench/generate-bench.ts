@@ -5,7 +5,7 @@
 //   npm run bench:generate
 //   … -- --batch 1,32 --prompt-len 16 --precision f32,mixed --model '{"num_layers":2}' --json
 import { parseArgs } from 'node:util';
-import { openGpu } from '../engine/gpu/device';
+import { describeGpu, openGpu } from '../engine/gpu/device';
 import { parseModelConfig, CS336_TINYSTORIES } from '../engine/model/config';
 import { initParameters, layoutParameters, parameterSpecs } from '../engine/model/parameters';
 import { KvDecoder, CHAIN_SLOTS } from '../engine/generate/decoder';
@@ -38,7 +38,7 @@ const weights = (n: string) => { const s = layout.byName.get(n)!; return flat.su
 const out = (s: string) => { if (!a.json) process.stdout.write(`${s}\n`); };
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
 
-out(`device: ${gpu.info.description} (${gpu.info.vendor} ${gpu.info.architecture}); Dawn bounds clamping ${gpu.info.boundsChecks ? 'on' : 'off'}`);
+out(`device: ${describeGpu(gpu.info)}; Dawn bounds clamping ${gpu.info.boundsChecks ? 'on' : 'off'}`);
 out(`model: ${JSON.stringify(cfg)}; ${(layout.count / 1e6).toFixed(2)}M parameters`);
 out(`prompt ${P} tokens, then decode to the context length (${T - P} new tokens); median of ${repeats}`);
 
@@ -180,6 +180,6 @@ if (precisions.includes('mixed')) {
   out(`mixed vs f32 (prefill ${P} + ${steps} decode steps, teacher-forced): max |Δlogit| ${maxDiff.toExponential(2)} = ${(100 * rel).toFixed(3)}% of max |logit|; ` +
     `argmax agrees at ${agree}/${total} positions: ${mixedCheck.ok ? 'PASS' : 'FAIL'} (limits 2% and 95%)`);
 }
-if (a.json) process.stdout.write(`${JSON.stringify({ device: gpu.info.description, model: cfg, prompt_len: P, rows, mixed_check: mixedCheck })}\n`);
+if (a.json) process.stdout.write(`${JSON.stringify({ device: gpu.info.name, model: cfg, prompt_len: P, rows, mixed_check: mixedCheck })}\n`);
 gpu.destroy();
 if (mixedCheck && !mixedCheck.ok) process.exit(1);
