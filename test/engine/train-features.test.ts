@@ -70,8 +70,10 @@ describe('trainer features', () => {
     const tr = trainRecs(r.runDir);
     const last = tr[tr.length - 1];
     expect(last.step).toBe(r.finalStep); // the step that spent the budget is logged
-    expect(last.elapsed_s).toBeLessThan(budget + 1);
-    expect(last.elapsed_s).toBeGreaterThan(budget * 0.5);
+    // It stopped at the first step that reached the budget: every earlier record is inside it (a bound on the last
+    // one would depend on how long one step takes on a loaded machine).
+    expect(last.elapsed_s).toBeGreaterThanOrEqual(budget);
+    expect(tr[tr.length - 2].elapsed_s).toBeLessThan(budget);
     // lr of each logged step: the schedule at elapsed/budget × steps, with the elapsed time measured just before that
     // step (so between the previous record's elapsed and this one's).
     for (let i = 1; i < tr.length; i++) {
