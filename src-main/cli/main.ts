@@ -6,6 +6,7 @@ import { registerTrain } from './commands/train';
 import { registerTokenizer } from './commands/tokenizer';
 import { registerTokenize } from './commands/tokenize';
 import { registerDataset } from './commands/dataset';
+import { registerServe } from './commands/serve';
 
 const program = new Command();
 program
@@ -17,6 +18,7 @@ registerTrain(program);
 registerTokenizer(program);
 registerTokenize(program);
 registerDataset(program);
+registerServe(program);
 
 try {
   await program.parseAsync(process.argv);
