@@ -214,7 +214,12 @@ export interface NoticeEvent {
   level: 'info' | 'warning' | 'error';
   message: string;
 }
-export type ApiEvent = RunsEvent | MetricsEvent | NoticeEvent;
+/** The desktop app switched to another workspace (File › Open Workspace…): reload everything. */
+export interface WorkspaceEvent {
+  type: 'workspace';
+  info: WorkspaceInfo;
+}
+export type ApiEvent = RunsEvent | MetricsEvent | NoticeEvent | WorkspaceEvent;
 
 // ── the wire ────────────────────────────────────────────────────────────────────────────────────────────
 export const RequestSchema = z.object({ method: z.string().max(100), params: z.unknown().optional() }).strict();

@@ -25,8 +25,6 @@ export interface BackendOptions {
   workspace: string;
   host: WorkspaceInfo['host'];
   exportChart?: ChartExporter;
-  /** Electron only: shows a folder dialog and returns the chosen workspace (the dialog is the user's consent). */
-  chooseWorkspace?: () => Promise<string | null>;
   /** Milliseconds between pushes (≥ 100: at most ~10 updates a second). */
   flushMs?: number;
 }
@@ -133,18 +131,16 @@ export class Backend {
         if (!this.opts.exportChart) throw new UserError('chart export is not available in this build', { code: 'USER_ERROR' });
         return this.opts.exportChart(this.workspace, q.spec, q.options);
       }
-      case 'workspace.choose': {
-        if (!this.opts.chooseWorkspace) throw new UserError('opening another workspace needs the desktop app; in the browser, restart the server on the folder you want', { code: 'INVALID_ARGUMENT' });
-        const dir = await this.opts.chooseWorkspace();
-        return dir === null ? null : this.info();
-      }
+      case 'workspace.choose':
+        // The desktop app answers this itself (a folder dialog, then a new backend); a browser cannot.
+        throw new UserError('opening another workspace needs the desktop app; in the browser, restart the server on the folder you want', { code: 'INVALID_ARGUMENT' });
       case 'live.subscribe':
         // Handled per client by subscribe(); a plain call (no client) only validates.
         return { ids: (p as ParsedParams<'live.subscribe'>).runs.map((r) => r.id) };
     }
   }
 
-  private info(): WorkspaceInfo {
+  info(): WorkspaceInfo {
     return {
       workspace: this.workspace,
       runCount: this.index.refresh().runs.length,
