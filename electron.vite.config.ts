@@ -14,7 +14,7 @@ export default defineConfig({
       outDir: 'out/main',
       lib: { entry: resolve(__dirname, 'src-main/app/main.ts') },
       // The trainer runs in child processes (bin/lmwb.mjs); the main bundle never loads Dawn.
-      rollupOptions: { external: ['webgpu'] },
+      rollupOptions: { external: ['webgpu'], output: { entryFileNames: 'index.js' } },
     },
   },
   preload: {
