@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, selectors, type Browser } from 'playwright-core';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const ARTIFACTS = join(ROOT, 'e2e', 'artifacts');
@@ -75,6 +75,7 @@ export async function startServe(workspace = mkdtempSync(join(tmpdir(), 'lmwb-e2
 
 /** Debian's Chromium, headless; playwright's launch() gives it a fresh temporary profile (user-data-dir) each time. */
 export function launchBrowser(): Promise<Browser> {
+  selectors.setTestIdAttribute('data-test'); // the UI marks its test hooks data-test="…"
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,

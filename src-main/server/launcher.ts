@@ -54,12 +54,12 @@ export class Launcher {
     for (let n = 2; existsSync(runDir(this.workspace, id)); n++) id = `${name}-${timestamp()}-${n}`;
     const dir = runDir(this.workspace, id);
     const raw = applyOverrides({ ...base, name, out_dir: dir }, req.set);
-    parseRunConfig(raw); // the trainer's own checks (steps, learning rates), so a bad override fails here, not later
+    const parsed = parseRunConfig(raw); // the trainer's own checks (steps, learning rates): a bad override fails here, not later
     const config = RunConfigSchema.parse(raw);
     mkdirSync(dir, { recursive: true });
     const meta: RunMeta = { name, tags: [], notes: '' };
     writeFileAtomic(join(dir, RUN_FILES.meta), `${JSON.stringify(meta, null, 2)}\n`);
-    updateStatus(dir, { state: 'queued' });
+    updateStatus(dir, { state: 'queued', total_steps: parsed.steps });
     writeFileAtomic(join(dir, RUN_FILES.config), `${JSON.stringify(config, null, 2)}\n`);
     this.waiting.push(id);
     this.onChange(id);

@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 // The renderer's Pinia stores against a real backend (in process, the way the Electron main process serves IPC:
 // every message through JSON), over run folders written here: the Runs table's filter, sort and selection; the
 // metrics store's exact live appends (a gap refetches, a duplicate is ignored); routes; smoothing settings.
@@ -11,7 +12,7 @@ import type { ApiEvent } from '../../src-main/api/contract';
 import { ApiClient, setApi, type Transport } from '../../src-renderer/src/api/client';
 import { matchesFilter, useRunsStore } from '../../src-renderer/src/stores/runs';
 import { useMetricsStore } from '../../src-renderer/src/stores/metrics';
-import { parseRoute, routeHash } from '../../src-renderer/src/stores/ui';
+import { parseRoute, routeHash, type Route } from '../../src-renderer/src/stores/ui';
 import { DEFAULT_SETTINGS, smoothingOf } from '../../src-renderer/src/stores/compare';
 
 const ws = mkdtempSync(join(tmpdir(), 'lmwb-stores-'));
@@ -164,7 +165,7 @@ describe('metrics store', () => {
 
 describe('ui and compare stores', () => {
   it('round-trips routes through the URL hash', () => {
-    for (const r of [{ view: 'runs' }, { view: 'run', id: 'lr=3e-3' }, { view: 'compare', ids: ['a', 'b+c'] }] as const) {
+    for (const r of [{ view: 'runs' }, { view: 'run', id: 'lr=3e-3' }, { view: 'compare', ids: ['a', 'b+c'] }] satisfies Route[]) {
       expect(parseRoute(routeHash(r))).toEqual(r);
     }
     expect(parseRoute('#/nonsense')).toEqual({ view: 'runs' });
