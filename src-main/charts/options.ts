@@ -216,14 +216,6 @@ export function buildChartOption(prepared: PreparedChart, view: ChartView = {}):
   for (const c of curves) {
     legend.push({ name: c.label });
     const main = c.smoothed ?? c.raw;
-    if (c.smoothed && spec.showRaw) {
-      series.push({
-        type: 'line', name: c.label, data: pairs(c.x, c.raw, minMaxDownsample(c.x, c.raw, width, range), d, log),
-        showSymbol: false, symbol: 'none', silent: true, z: 1, connectNulls: false, animation: false,
-        lineStyle: { width: 1, color: c.color, opacity: 0.22, type: c.lineType }, itemStyle: { color: c.color },
-        emphasis: { disabled: true }, tooltip: { show: false },
-      });
-    }
     const idx = minMaxDownsample(c.x, main, width, range);
     const few = c.x.length <= 60;
     const s: LineSeriesOption = {
@@ -245,6 +237,15 @@ export function buildChartOption(prepared: PreparedChart, view: ChartView = {}):
       }
     }
     series.push(s);
+    // The raw curve after the smoothed one (so the legend takes the solid colour), drawn beneath it (z).
+    if (c.smoothed && spec.showRaw) {
+      series.push({
+        type: 'line', name: c.label, data: pairs(c.x, c.raw, minMaxDownsample(c.x, c.raw, width, range), d, log),
+        showSymbol: false, symbol: 'none', silent: true, z: 1, connectNulls: false, animation: false,
+        lineStyle: { width: 1, color: c.color, opacity: 0.22, type: c.lineType }, itemStyle: { color: c.color },
+        emphasis: { disabled: true }, tooltip: { show: false },
+      });
+    }
   }
 
   if (spec.target !== null && (!log || spec.target > 0) && range[1] >= range[0]) {
@@ -257,7 +258,7 @@ export function buildChartOption(prepared: PreparedChart, view: ChartView = {}):
     });
   }
 
-  const rows = spec.interactive ? 1 : legendRows(legend.map((l) => l.name), width);
+  const rows = spec.interactive ? 1 : legendRows(legend.map((l) => l.name), view.layoutWidthPx ?? width);
   const legendHeight = rows * 20;
   const option: ChartOption = {
     animation: spec.interactive,

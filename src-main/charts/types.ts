@@ -112,4 +112,6 @@ export interface ChartView {
   range?: [number, number];
   /** Plot width in pixels: the number of downsampling buckets. Default 1000. */
   widthPx?: number;
+  /** Chart width in CSS pixels, for laying out (wrapping) the legend; default widthPx. Exports set it apart from widthPx. */
+  layoutWidthPx?: number;
 }
