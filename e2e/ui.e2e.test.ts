@@ -100,13 +100,13 @@ describe.skipIf(!!missing)('workbench UI over lmwb serve (real backend, real bro
 
   it('exports the chart as a PNG of the requested size that is not blank', async () => {
     await page.getByTestId('export').click();
-    await page.getByTestId('export-width').fill('800');
-    await page.getByTestId('export-height').fill('500');
-    await page.getByTestId('export-dpi').fill('192');
+    await page.getByTestId('export-width').fill('1600');
+    await page.getByTestId('export-height').fill('1000');
+    await page.getByTestId('export-dpi').fill('150');
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-go').click()]);
     const path = join(ARTIFACTS, 'export.png');
     await download.saveAs(path);
-    // Decode it in the browser (a real PNG decoder): 800×500 at 192 dpi is 1600×1000 pixels.
+    // Decode it in the browser (a real PNG decoder): the requested 1600×1000 pixels.
     const bytes = (await import('node:fs')).readFileSync(path);
     const check = await browser.newPage();
     const stats = await check.evaluate(async (b64) => {

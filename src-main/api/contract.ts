@@ -59,9 +59,10 @@ export type ChartSpecInput = z.input<typeof ChartSpecSchema>;
 export const ExportOptionsSchema = z
   .object({
     format: ExportFormatSchema,
-    /** Pixels of the chart at 96 dpi; the PNG is width·dpi/96 × height·dpi/96. */
-    width: z.number().int().min(100).max(8000).default(1200),
-    height: z.number().int().min(100).max(8000).default(700),
+    /** Output size in pixels (PNG; the SVG is laid out alike), as `lmwb report` takes it. */
+    width: z.number().int().min(100).max(8000).default(2000),
+    height: z.number().int().min(100).max(8000).default(1200),
+    /** Text and line scale, as a matplotlib figure's dpi: the chart is laid out at width·96/dpi CSS pixels. */
     dpi: z.number().int().min(48).max(600).default(200),
     background: z.enum(['white', 'transparent']).default('white'),
   })

@@ -10,7 +10,7 @@ describe('API contract validation', () => {
     const e = parseRequest({ method: 'charts.export', params: { spec: { runs: ['a'], metrics: ['loss'] }, options: { format: 'png' } } });
     expect(e.ok && e.params).toEqual({
       spec: { runs: ['a'], metrics: ['loss'], x: 'step', yScale: 'linear', smoothing: { kind: 'ema', weight: 0.6 }, hidden: [] },
-      options: { format: 'png', width: 1200, height: 700, dpi: 200, background: 'white' },
+      options: { format: 'png', width: 2000, height: 1200, dpi: 200, background: 'white' },
     });
   });
 

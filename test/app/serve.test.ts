@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { Backend } from '../../src-main/server/backend';
 import { startServer, type RunningServer } from '../../src-main/server/http';
+import { exportChart } from '../../src-main/server/export';
+import { PNG } from 'pngjs';
 import type { ApiEvent, MetricsEvent, RunSummary } from '../../src-main/api/contract';
 
 const ws = mkdtempSync(join(tmpdir(), 'lmwb-serve-'));
@@ -52,7 +54,7 @@ beforeAll(async () => {
   makeRun('b-lr3e-3', 3e-3, 50);
   makeRun('live', 2e-3, 0, 'running');
   writeFileSync(join(ui, 'index.html'), '<!doctype html><title>ui</title>');
-  backend = new Backend({ workspace: ws, host: 'serve' });
+  backend = new Backend({ workspace: ws, host: 'serve', exportChart });
   server = await startServer({ backend, port: 0, host: '127.0.0.1', allowRemote: false, staticDir: ui });
 });
 afterAll(async () => {
@@ -112,6 +114,26 @@ describe('lmwb serve', () => {
     const metrics = (await call('runs.metrics', { id: 'b-lr3e-3' })).result as { records: unknown[]; offset: number };
     expect(metrics.records).toHaveLength(50);
     expect((await call('runs.metrics', { id: 'b-lr3e-3', from: metrics.offset })).result).toMatchObject({ records: [] });
+  });
+
+  it('exports PNG (requested size, white, not blank), SVG (text as text) and CSV through the API', async () => {
+    const spec = { runs: ['a-lr1e-3', 'b-lr3e-3'], metrics: ['loss'], x: 'step', smoothing: { kind: 'ema', weight: 0.6 } };
+    const png = (await call('charts.export', { spec, options: { format: 'png', width: 900, height: 500, dpi: 120 } })).result as { base64: string; width: number; height: number; filename: string };
+    expect(png.filename).toMatch(/\.png$/);
+    const img = PNG.sync.read(Buffer.from(png.base64, 'base64'));
+    expect([img.width, img.height, png.width, png.height]).toEqual([900, 500, 900, 500]);
+    expect([...img.data.subarray(0, 4)]).toEqual([255, 255, 255, 255]);
+    let dark = 0;
+    for (let i = 0; i < img.data.length; i += 4) if (img.data[i] + img.data[i + 1] + img.data[i + 2] < 450) dark++;
+    expect(dark).toBeGreaterThan(1000);
+    const svg = Buffer.from(((await call('charts.export', { spec, options: { format: 'svg' } })).result as { base64: string }).base64, 'base64').toString();
+    expect(svg).toMatch(/<svg/);
+    expect(svg).toContain('>step<');
+    expect(svg).toContain('a-lr1e-3');
+    const csv = Buffer.from(((await call('charts.export', { spec, options: { format: 'csv' } })).result as { base64: string }).base64, 'base64').toString();
+    expect(csv.split('\n')[0]).toMatch(/step/);
+    expect(csv.split('\n').filter(Boolean).length).toBeGreaterThan(50);
+    expect(await call('charts.export', { spec: { ...spec, runs: ['nope'] }, options: { format: 'png' } })).toMatchObject({ ok: false, error: { code: 'RUN_NOT_FOUND' } });
   });
 
   it('pushes live metrics complete, in order, batched at most ~10 times a second', async () => {
