@@ -7,6 +7,9 @@ import { registerTokenizer } from './commands/tokenizer';
 import { registerTokenize } from './commands/tokenize';
 import { registerDataset } from './commands/dataset';
 import { registerServe } from './commands/serve';
+import { registerRuns } from './commands/runs';
+import { registerQueue } from './commands/queue';
+import { registerSweep } from './commands/sweep';
 
 const program = new Command();
 program
@@ -19,6 +22,9 @@ registerTokenizer(program);
 registerTokenize(program);
 registerDataset(program);
 registerServe(program);
+registerRuns(program);
+registerQueue(program);
+registerSweep(program);
 
 try {
   await program.parseAsync(process.argv);
