@@ -58,7 +58,7 @@ export class Backend {
 
   constructor(readonly opts: BackendOptions) {
     this.index = new RunIndex(opts.workspace);
-    this.launcher = new Launcher(opts.workspace, (id) => this.markDirty(id));
+    this.launcher = new Launcher(opts.workspace, (id) => this.markDirty(id), (message) => this.notice('error', message));
     this.flushMs = Math.max(100, opts.flushMs ?? 100);
   }
 
@@ -122,8 +122,7 @@ export class Backend {
       case 'runs.stop': {
         const { id } = p as ParsedParams<'runs.stop'>;
         this.requireRun(id);
-        if (!this.launcher.stop(id)) throw new UserError(`run ${id} was not started by this workbench session, so it cannot be stopped here`, { code: 'QUEUE_CONFLICT' });
-        return { id, state: readStatus(this.index.dir(id))?.state ?? null };
+        return { id, state: await this.launcher.stop(id) };
       }
       case 'charts.export': {
         const q = p as ParsedParams<'charts.export'>;
@@ -217,6 +216,10 @@ export class Backend {
     return { ok: true, result: { ids: runs.map((r) => r.id) } };
   }
 
+  private notice(level: 'info' | 'warning' | 'error', message: string): void {
+    for (const c of this.clients) c.send({ type: 'notice', level, message });
+  }
+
   private markDirty(id: string): void {
     this.dirty.add(id);
     this.schedule();
@@ -264,7 +267,6 @@ export class Backend {
   }
 
   private isLive(s: RunSummary): boolean {
-    if (this.launcher.isActive(s.id)) return true;
     return s.state !== null && !FINISHED_STATES.includes(s.state);
   }
 
