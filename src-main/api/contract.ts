@@ -98,8 +98,10 @@ export const Methods = {
       name: z.string().trim().min(1).max(100).regex(/^[A-Za-z0-9._-]+$/, 'a name is letters, digits and . _ -').optional(),
     })
     .strict(),
-  /** Stop a running or queued run (the trainer checkpoints first). */
+  /** Pause a running or queued run (the trainer checkpoints first; it can be resumed bit for bit). */
   'runs.stop': z.object({ id: RunIdSchema }).strict(),
+  /** Put a paused, cancelled or failed run back in the queue (it resumes from its newest checkpoint). */
+  'runs.resume': z.object({ id: RunIdSchema }).strict(),
   /** Render a chart to PNG, SVG or CSV (base64 bytes; the UI saves or downloads it). */
   'charts.export': z.object({ spec: ChartSpecSchema, options: ExportOptionsSchema }).strict(),
   /** Desktop app only: pick another workspace folder in a dialog the user answers (remembered). */
@@ -192,6 +194,7 @@ export interface Results {
   'runs.diff': ConfigDiff;
   'runs.start': { id: string };
   'runs.stop': { id: string; state: RunState | null };
+  'runs.resume': { id: string; state: RunState };
   'charts.export': ExportResult;
   'live.subscribe': { ids: string[] };
   'workspace.choose': WorkspaceInfo | null;

@@ -124,6 +124,11 @@ export class Backend {
         this.requireRun(id);
         return { id, state: await this.launcher.stop(id) };
       }
+      case 'runs.resume': {
+        const { id } = p as ParsedParams<'runs.resume'>;
+        this.requireRun(id);
+        return { id, state: await this.launcher.resume(id) };
+      }
       case 'charts.export': {
         const q = p as ParsedParams<'charts.export'>;
         for (const id of q.spec.runs) this.requireRun(id);

@@ -14,7 +14,7 @@ import type { RunState } from '../runs/format';
 import { createRun } from '../runs/store';
 import { resolveRunConfig } from '../runs/configs';
 import { basePreset } from '../runs/sweep-presets';
-import { queuedRuns, requestStop } from '../runs/queue';
+import { queuedRuns, requestStop, requeue } from '../runs/queue';
 
 export interface StartRequest {
   preset: 'smoke';
@@ -56,6 +56,14 @@ export class Launcher {
     const r = await requestStop(this.workspace, id, 'pause');
     this.onChange(id);
     return r.state;
+  }
+
+  /** Queues a paused, cancelled or failed run again and makes sure a worker runs. */
+  async resume(id: string): Promise<RunState> {
+    const s = await requeue(this.workspace, id);
+    this.onChange(id);
+    this.ensureWorker();
+    return s.state;
   }
 
   get workerRunning(): boolean {
