@@ -46,7 +46,7 @@ export async function startServe(workspace = mkdtempSync(join(tmpdir(), 'lmwb-e2
   proc.stderr?.on('data', (b) => (err += String(b)));
   const loginUrl = await new Promise<string>((resolve, reject) => {
     let out = '';
-    const t = setTimeout(() => reject(new Error(`lmwb serve printed no URL in 60 s; stderr: ${err}`)), 60_000);
+    const t = setTimeout(() => reject(new Error(`lmwb serve printed no URL in 180 s; stderr: ${err}`)), 180_000);
     proc.stdout?.on('data', (b) => {
       out += String(b);
       const m = /(http:\/\/\S+\?token=\w+)/.exec(out);
