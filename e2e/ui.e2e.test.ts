@@ -130,4 +130,13 @@ describe.skipIf(!!missing)('workbench UI over lmwb serve (real backend, real bro
     expect(stats.colours).toBeGreaterThan(4); // two run colours, text, grid
     writeFileSync(join(ARTIFACTS, 'export-stats.json'), JSON.stringify(stats));
   });
+
+  it('follows the system dark theme', async () => {
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.waitForTimeout(500);
+    const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    expect(bg).toBe('rgb(21, 23, 27)');
+    await shot('07-compare-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
+  });
 });
