@@ -40,7 +40,7 @@ describe.skipIf(!!missing)('Runs table with 5,000 runs', () => {
   it('lists them all, renders only what is on screen, scrolls to the end, filters and sorts quickly', async () => {
     const t0 = Date.now();
     await page.goto(serve.loginUrl);
-    await page.locator('[data-run]').first().waitFor({ timeout: 60_000 });
+    await page.locator('[data-run]').first().waitFor({ timeout: 150_000 });
     const loadMs = Date.now() - t0;
     await expect.poll(() => page.locator('.runs-view .toolbar .muted').first().textContent()).toContain(`${N} of ${N} runs`);
     const domRows = await page.locator('[data-run]').count();

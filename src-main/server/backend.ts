@@ -147,7 +147,7 @@ export class Backend {
   info(): WorkspaceInfo {
     return {
       workspace: this.workspace,
-      runCount: this.index.refresh().runs.length,
+      runCount: this.index.cached().length || this.index.refresh().runs.length,
       canTrain: true,
       host: this.opts.host,
       version: VERSION,
