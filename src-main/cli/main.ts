@@ -6,6 +6,9 @@ import { registerTrain } from './commands/train';
 import { registerTokenizer } from './commands/tokenizer';
 import { registerTokenize } from './commands/tokenize';
 import { registerDataset } from './commands/dataset';
+import { registerRuns } from './commands/runs';
+import { registerQueue } from './commands/queue';
+import { registerSweep } from './commands/sweep';
 
 const program = new Command();
 program
@@ -17,6 +20,9 @@ registerTrain(program);
 registerTokenizer(program);
 registerTokenize(program);
 registerDataset(program);
+registerRuns(program);
+registerQueue(program);
+registerSweep(program);
 
 try {
   await program.parseAsync(process.argv);

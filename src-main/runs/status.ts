@@ -25,8 +25,9 @@ export function withStatusLock<T>(dir: string, fn: () => T): T {
 }
 
 function lockSyncWithRetry(file: string): () => void {
-  // lockSync has no retries of its own; spin briefly (updates are tiny, so contention is short).
-  const deadline = Date.now() + 5_000;
+  // lockSync has no retries of its own; spin briefly (updates are tiny, so contention is short). Wait past the
+  // stale time: a writer killed (kill -9) while holding the lock leaves it behind until it goes stale.
+  const deadline = Date.now() + STALE_MS + 5_000;
   for (;;) {
     try {
       return lockfile.lockSync(file, { stale: STALE_MS, realpath: false, lockfilePath: `${file}.lock` });

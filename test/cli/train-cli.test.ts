@@ -2,7 +2,7 @@
 // and bad input reported on one line without a stack trace.
 import { describe, it, expect, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, writeFileSync, readFileSync, rmSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot, tempDir } from '../helpers';
 
@@ -42,7 +42,11 @@ describe('lmwb train', () => {
     }));
     const r = lmwb(['train', '--config', 'run.json']);
     expect(r.code, r.err).toBe(0);
-    expect(existsSync(join(tmp.path, 'runs', 'cfg', 'checkpoints', 'step_0000004.safetensors'))).toBe(true);
+    // Without out_dir the run folder is <workspace>/runs/<name>-<yyyymmdd-HHMMSS> (the workspace: the current folder).
+    const id = readdirSync(join(tmp.path, 'runs')).find((d) => /^cfg-\d{8}-\d{6}$/.test(d));
+    expect(id).toBeDefined();
+    expect(existsSync(join(tmp.path, 'runs', id!, 'checkpoints', 'step_0000004.safetensors'))).toBe(true);
+    expect(JSON.parse(readFileSync(join(tmp.path, 'runs', id!, 'status.json'), 'utf8')).state).toBe('done');
   });
 
   it('reports bad input in one line, without a stack trace', () => {

@@ -51,7 +51,7 @@ describe('training loop', () => {
     const evalRecs = log.filter((r) => r.kind === 'eval');
     expect(trainRecs.map((r) => r.step)).toEqual([2, 4, 6, 8, 10, 12]);
     expect(evalRecs.map((r) => r.step)).toEqual([6, 12]);
-    expect(trainRecs[trainRecs.length - 1].loss).toBeLessThan(trainRecs[0].loss);
+    expect(trainRecs[trainRecs.length - 1].loss).toBeLessThan(trainRecs[0].loss!);
     for (const r of trainRecs) expect(Number.isFinite(r.loss) && r.tokens_per_s > 0).toBe(true);
 
     // Resume a second run folder from step 6 of the first: the same remaining steps must give identical bits.
@@ -85,7 +85,7 @@ describe('training loop', () => {
     expect(st.metadata.step).toBe('2');
     expect(JSON.parse(st.metadata.rng)).toEqual({ seed: 1, next_step: 2 });
     expect(JSON.parse(st.metadata.model_config).d_model).toBe(32);
-    expect(existsSync(join(out, 'run.json'))).toBe(true);
+    expect(existsSync(join(out, 'config.json'))).toBe(true);
   });
 
   it('trains every ablation variant', async () => {
@@ -97,7 +97,7 @@ describe('training loop', () => {
       const r = await train(parseRunConfig({ ...base, model: { ...base.model, ...v }, training: { ...base.training, max_steps: 8 }, eval: { interval: 0, batches: 1 } }), { gpu });
       const recs = MetricsLog.read(join(out, 'metrics.jsonl')).filter((x) => x.kind === 'train');
       expect(r.finalStep, JSON.stringify(v)).toBe(8);
-      expect(recs[recs.length - 1].loss, JSON.stringify(v)).toBeLessThan(recs[0].loss);
+      expect(recs[recs.length - 1].loss, JSON.stringify(v)).toBeLessThan(recs[0].loss!);
     }
   });
 

@@ -2,6 +2,7 @@
 // header {name: {dtype, shape, data_offsets}, __metadata__: {string: string}}, then the raw little-endian data.
 // Hand-written because the format is twenty lines and the npm packages for it are unmaintained stubs.
 import { openSync, readSync, closeSync, fstatSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { writeFileAtomic } from '../../util/atomic-write';
 import { UserError } from '../../util/errors';
 
@@ -26,21 +27,21 @@ export function readSafetensors(path: string): SafetensorsFile {
   try {
     fd = openSync(path, 'r');
   } catch (e) {
-    throw new UserError(`cannot open ${path}: ${(e as Error).message}`);
+    throw new UserError(`cannot open ${path}: ${(e as Error).message}`, { code: 'FILE_NOT_FOUND', data: { path } });
   }
   try {
     const size = fstatSync(fd).size;
     const head = Buffer.alloc(8);
-    if (size < 8 || readSync(fd, head, 0, 8, 0) !== 8) throw new UserError(`${path} is not a safetensors file (too short)`);
+    if (size < 8 || readSync(fd, head, 0, 8, 0) !== 8) throw new UserError(`${path} is not a safetensors file (too short)`, { code: 'FILE_INVALID', data: { path } });
     const n = Number(head.readBigUInt64LE(0));
-    if (n <= 0 || 8 + n > size) throw new UserError(`${path} is not a safetensors file (bad header length ${n})`);
+    if (n <= 0 || 8 + n > size) throw new UserError(`${path} is not a safetensors file (bad header length ${n})`, { code: 'FILE_INVALID', data: { path } });
     const hb = Buffer.alloc(n);
     readSync(fd, hb, 0, n, 8);
     let header: Record<string, unknown>;
     try {
       header = JSON.parse(hb.toString('utf8')) as Record<string, unknown>;
     } catch {
-      throw new UserError(`${path} is not a safetensors file (header is not JSON)`);
+      throw new UserError(`${path} is not a safetensors file (header is not JSON)`, { code: 'FILE_INVALID', data: { path } });
     }
     const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
     const tensors = new Map<string, StTensor>();
@@ -48,15 +49,44 @@ export function readSafetensors(path: string): SafetensorsFile {
     for (const [name, raw] of Object.entries(header)) {
       if (name === '__metadata__') continue;
       const info = raw as { dtype: StDType; shape: number[]; data_offsets: [number, number] };
-      if (!(info.dtype in BYTES)) throw new UserError(`${path}: tensor ${name} has unsupported dtype ${info.dtype}`);
+      if (!(info.dtype in BYTES)) throw new UserError(`${path}: tensor ${name} has unsupported dtype ${info.dtype}`, { code: 'FILE_INVALID', data: { path } });
       const [a, b] = info.data_offsets;
       const expected = info.shape.reduce((x, y) => x * y, 1) * BYTES[info.dtype];
-      if (b - a !== expected || dataStart + b > size) throw new UserError(`${path}: tensor ${name} has inconsistent offsets (file truncated?)`);
+      if (b - a !== expected || dataStart + b > size) throw new UserError(`${path}: tensor ${name} has inconsistent offsets (file truncated?)`, { code: 'FILE_INVALID', data: { path } });
       const data = new Uint8Array(b - a);
       readSync(fd, data, 0, b - a, dataStart + a);
       tensors.set(name, { dtype: info.dtype, shape: info.shape, data });
     }
     return { tensors, metadata };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** sha256 (hex) of tensor byte chunks in file order: what `dataSha256` of the written file gives. */
+export function sha256OfTensors(tensors: Array<[string, StTensor]>): string {
+  const h = createHash('sha256');
+  for (const [, t] of tensors) h.update(t.data);
+  return h.digest('hex');
+}
+
+/** sha256 (hex) of a safetensors file's data section (everything after the header), read in 16 MiB pieces. */
+export function dataSha256(path: string): string {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const head = Buffer.alloc(8);
+    if (size < 8 || readSync(fd, head, 0, 8, 0) !== 8) throw new UserError(`${path} is not a safetensors file (too short)`, { code: 'CHECKPOINT_CORRUPT', data: { path } });
+    const start = 8 + Number(head.readBigUInt64LE(0));
+    const h = createHash('sha256');
+    const buf = Buffer.alloc(16 << 20);
+    for (let pos = start; pos < size; ) {
+      const n = readSync(fd, buf, 0, Math.min(buf.length, size - pos), pos);
+      if (n <= 0) break;
+      h.update(buf.subarray(0, n));
+      pos += n;
+    }
+    return h.digest('hex');
   } finally {
     closeSync(fd);
   }

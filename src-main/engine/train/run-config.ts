@@ -29,13 +29,37 @@ export const TrainingSchema = z
      * f32 accumulation, master weights and optimizer state, dynamic loss scaling. f32: everything in f32.
      */
     precision: z.enum(['auto', 'f32', 'mixed']).default('auto'),
+    /**
+     * Wall-clock budget in seconds (the leaderboard: 5400). The lr schedule then runs on the fraction of the
+     * budget used instead of the step fraction (lr at elapsed e = schedule at step e / budget × steps), training
+     * stops when the budget is spent (or at the last step), and the final evaluation covers the whole validation
+     * file. Not bit-reproducible across machines or resumes: the schedule depends on measured time.
+     */
+    time_budget_s: z.number().positive().optional(),
+    /** Debugging: train on the batch of step 0 at every step; the loss must go to near zero. */
+    overfit_one_batch: z.boolean().default(false),
+  })
+  .strict();
+
+/**
+ * When a run counts as diverged (it stops, state `diverged`, its metrics kept): the loss is NaN or ±Infinity at
+ * a logged step, or it stays above `factor` × its running minimum for `patience` consecutive logged steps.
+ */
+export const DivergenceSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    factor: z.number().gt(1).default(2),
+    patience: posInt.default(10),
   })
   .strict();
 
 export const RunConfigSchema = z
   .object({
     name: z.string().min(1).default('run'),
-    /** Folder for metrics, checkpoints and the resolved config. Default runs/<name>. */
+    /**
+     * The run folder (metrics, checkpoints, config.json), relative to the workspace; default runs/<name>-<date-time>.
+     * Front ends resolve it; the engine takes the folder it is given.
+     */
     out_dir: z.string().optional(),
     model: ModelConfigSchema,
     data: z
@@ -60,16 +84,21 @@ export const RunConfigSchema = z
         interval: z.number().int().nonnegative().default(1000),
         /** Keep only the newest N periodic checkpoints (the final one is always kept); 0 keeps all. */
         keep_last: z.number().int().nonnegative().default(3),
+        /** Also save when this many minutes of training passed since the last checkpoint (0 = off). */
+        every_minutes: z.number().nonnegative().default(0),
       })
       .strict()
-      .default({ interval: 1000, keep_last: 3 }),
+      .default({ interval: 1000, keep_last: 3, every_minutes: 0 }),
     log: z
       .object({
         /** Read the loss back from the GPU every N steps (each readback waits for the GPU). */
         interval: z.number().int().positive().default(10),
+        /** Every N steps, a diag record: residual-stream RMS per layer, weight and gradient norms per group (0 = off). */
+        diag_interval: z.number().int().nonnegative().default(100),
       })
       .strict()
-      .default({ interval: 10 }),
+      .default({ interval: 10, diag_interval: 100 }),
+    divergence: DivergenceSchema.default({ enabled: true, factor: 2, patience: 10 }),
   })
   .strict();
 
@@ -77,7 +106,6 @@ export type RunConfigInput = z.input<typeof RunConfigSchema>;
 
 export interface RunConfig extends Omit<z.infer<typeof RunConfigSchema>, 'model'> {
   model: ModelConfig;
-  out_dir: string;
   steps: number;
   schedule: { max_learning_rate: number; min_learning_rate: number; warmup_iters: number; cosine_cycle_iters: number };
 }
@@ -109,21 +137,21 @@ export function applyOverrides(raw: Record<string, unknown>, sets: string[]): Re
 
 export function parseRunConfig(raw: unknown): RunConfig {
   const r = RunConfigSchema.safeParse(raw);
-  if (!r.success) throw new UserError(`invalid run config: ${formatZodError(r.error, 'config')}`);
+  if (!r.success) throw new UserError(`invalid run config: ${formatZodError(r.error, 'config')}`, { code: 'CONFIG_INVALID', data: { issues: r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) } });
   const c = r.data;
   const model = parseModelConfig(c.model, 'model');
   const t = c.training;
   let steps: number;
-  if (t.max_steps !== undefined && t.total_tokens !== undefined) throw new UserError('invalid run config: give training.max_steps or training.total_tokens, not both');
+  const bad = (message: string) => new UserError(`invalid run config: ${message}`, { code: 'CONFIG_INVALID' });
+  if (t.max_steps !== undefined && t.total_tokens !== undefined) throw bad('give training.max_steps or training.total_tokens, not both');
   if (t.max_steps !== undefined) steps = t.max_steps;
   else if (t.total_tokens !== undefined) steps = Math.max(1, Math.round(t.total_tokens / (t.batch_size * model.context_length)));
-  else throw new UserError('invalid run config: set training.max_steps or training.total_tokens');
+  else throw bad('set training.max_steps or training.total_tokens (with training.time_budget_s it caps the run and sets the schedule\'s length)');
   const minLr = t.min_learning_rate ?? t.max_learning_rate / 10;
-  if (minLr > t.max_learning_rate) throw new UserError(`invalid run config: training.min_learning_rate (${minLr}) is above max_learning_rate (${t.max_learning_rate})`);
+  if (minLr > t.max_learning_rate) throw bad(`training.min_learning_rate (${minLr}) is above max_learning_rate (${t.max_learning_rate})`);
   return {
     ...c,
     model,
-    out_dir: c.out_dir ?? `runs/${c.name}`,
     steps,
     schedule: {
       max_learning_rate: t.max_learning_rate,
@@ -134,11 +162,20 @@ export function parseRunConfig(raw: unknown): RunConfig {
   };
 }
 
+/**
+ * The config as config.json stores it: every default filled in, nothing derived (no steps/schedule) and no
+ * out_dir (the folder is the run), so `parseRunConfig(resolvedConfigJson(c))` gives `c` back.
+ */
+export function resolvedConfigJson(c: RunConfig): Record<string, unknown> {
+  const { steps: _steps, schedule: _schedule, out_dir: _out, ...rest } = c;
+  return JSON.parse(JSON.stringify(rest)) as Record<string, unknown>;
+}
+
 export function loadRunConfigFile(path: string): Record<string, unknown> {
-  if (!existsSync(path)) throw new UserError(`config file not found: ${path}`);
+  if (!existsSync(path)) throw new UserError(`config file not found: ${path}`, { code: 'FILE_NOT_FOUND', data: { path } });
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
   } catch (e) {
-    throw new UserError(`config file ${path} is not valid JSON: ${(e as Error).message}`);
+    throw new UserError(`config file ${path} is not valid JSON: ${(e as Error).message}`, { code: 'CONFIG_INVALID', data: { path } });
   }
 }

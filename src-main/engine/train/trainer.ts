@@ -1,78 +1,70 @@
 // The training loop: batches from the background loader, one recorded GPU program per step, loss read back
-// only at log intervals, periodic evaluation and checkpoints, exact resume. Front ends (CLI, app) pass event
-// callbacks; the loop itself writes metrics.jsonl, run.json and checkpoints into the run folder.
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { hasF16TensorCores, openGpu, type Gpu } from '../gpu/device';
+// only at log intervals, periodic evaluation, checkpoints (by steps and by minutes) and exact resume. It owns
+// the run folder while it trains: metrics.jsonl, checkpoints/ and status.json (through runs/status.ts, shared
+// with the queue worker). Front ends get TrainEvents (train/events.ts) and make the words themselves.
+//
+// Stopping: an aborted signal finishes the current step, saves a checkpoint and ends `paused`; the divergence
+// rule ends `diverged` (metrics kept, no checkpoint of the broken weights); any error ends `failed` and is
+// rethrown. Every failure path releases the GPU buffers, the device (when train opened it) and the workers.
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { hasF16TensorCores, openGpu, type Gpu, type GpuInfo } from '../gpu/device';
 import { TransformerRuntime } from '../model/transformer';
 import { initParameters, layoutParameters, parameterSpecs, nonEmbeddingCount } from '../model/parameters';
 import { learningRate } from '../optim/schedule';
-import { BatchLoader } from '../data/batch-loader';
+import { BatchLoader, type LoadedBatch } from '../data/batch-loader';
 import { inspectTokenFile, findOutOfRange, outOfRangeError } from '../data/token-file';
 import { batchStarts } from '../data/batch';
 import { STREAM_TRAIN_BATCH, STREAM_VALID_BATCH } from '../rng';
-import { saveCheckpoint, loadCheckpoint } from '../checkpoint/checkpoint';
-import { MetricsLog, type TrainRecord, type EvalRecord } from './metrics-log';
-import type { RunConfig } from './run-config';
+import { saveCheckpoint, loadCheckpoint, listCheckpoints, checkpointName, removeStaleTemporaries, type CheckpointState } from '../checkpoint/checkpoint';
+import { MetricsLog } from './metrics-log';
+import { DivergenceMonitor } from './divergence';
+import { diagRecord } from './diag';
+import { resolvedConfigJson, type RunConfig } from './run-config';
+import type { DeviceInfo, TrainEvent, TrainStartEvent } from './events';
+import { RUN_FILES, RunMetaSchema, type EvalRecord, type TrainRecord, type RunStatus } from '../../runs/format';
+import { updateStatus } from '../../runs/status';
+import { readStatus } from '../../runs/read';
 import { writeFileAtomic } from '../../util/atomic-write';
-import { UserError } from '../../util/errors';
+import { UserError, errorInfo } from '../../util/errors';
 
-export interface TrainStartInfo {
-  runDir: string;
-  steps: number;
-  startStep: number;
-  parameters: number;
-  nonEmbeddingParameters: number;
-  device: string;
-  tokensPerStep: number;
-  trainTokens: number;
-  precision: string;
-  /** Whether Dawn clamps shader array indices (see safeKernels in gpu/device.ts). */
-  kernels: string;
-}
-
-export interface TrainEvents {
-  onStart?(info: TrainStartInfo): void;
-  onStep?(step: number): void;
-  onLog?(r: TrainRecord, etaSeconds: number): void;
-  onEval?(r: EvalRecord): void;
-  onCheckpoint?(path: string, step: number): void;
-}
+export { checkpointName } from '../checkpoint/checkpoint';
 
 export interface TrainOptions {
-  /** A checkpoint file, or a run folder (its newest checkpoint). */
-  resume?: string;
+  /** The run folder; default the config's out_dir (resolved against the current folder). */
+  runDir?: string;
+  /**
+   * 'auto' (default): continue from the newest valid checkpoint in the run folder if there is one, else start
+   * from scratch. A path: a checkpoint file, or a run folder (its newest valid checkpoint); NOTHING_TO_RESUME
+   * when there is none. false: always from scratch (existing checkpoints stay until keep_last removes them).
+   */
+  resume?: 'auto' | string | false;
+  /** A GPU to train on (stays open); otherwise train opens one and destroys it at the end. */
   gpu?: Gpu;
-  events?: TrainEvents;
-  /** Stop early (saving a checkpoint) when this is aborted. */
+  onEvent?: (e: TrainEvent) => void;
+  /** Aborting it finishes the current step, saves a checkpoint and ends the run `paused`. */
   signal?: AbortSignal;
 }
 
 export interface TrainResult {
   runDir: string;
+  state: 'done' | 'paused' | 'diverged';
   finalStep: number;
   finalLoss: number;
   finalValLoss?: number;
+  bestValLoss?: number;
+  /** The run was stopped by the signal (state 'paused'). */
   interrupted: boolean;
   lastCheckpoint?: string;
+  /** For a diverged run: what the rule saw. */
+  divergence?: { message: string; data: Record<string, unknown> };
 }
 
 /** Files below this size are scanned for out-of-range ids before training; larger ones are checked per batch. */
 const FULL_SCAN_BYTES = 512 * 1024 * 1024;
-
-export function checkpointName(step: number): string {
-  return `step_${String(step).padStart(7, '0')}.safetensors`;
-}
-
-/** The newest checkpoint in a run folder (or the file itself). */
-export function resolveCheckpoint(pathOrDir: string): string {
-  if (!existsSync(pathOrDir)) throw new UserError(`nothing to resume: ${pathOrDir} does not exist`);
-  if (statSync(pathOrDir).isFile()) return pathOrDir;
-  const dir = existsSync(join(pathOrDir, 'checkpoints')) ? join(pathOrDir, 'checkpoints') : pathOrDir;
-  const files = readdirSync(dir).filter((f) => /^step_\d+\.safetensors$/.test(f)).sort();
-  if (!files.length) throw new UserError(`nothing to resume: no step_*.safetensors checkpoint in ${dir}`);
-  return join(dir, files[files.length - 1]);
-}
+/** status.json progress updates at most this often (each one takes the status lock). */
+const STATUS_MIN_MS = 500;
 
 function checkTokenFile(path: string, T: number, vocab: number, role: string) {
   const info = inspectTokenFile(path, T, vocab, role);
@@ -83,179 +75,339 @@ function checkTokenFile(path: string, T: number, vocab: number, role: string) {
   return info;
 }
 
+/** The adapter as the start event reports it: the product name when the GPU layer knows it. */
+export function deviceInfo(info: GpuInfo): DeviceInfo {
+  // gpu/device.ts gains a product name (issue 8); until then the description is the best we have.
+  const named = (info as GpuInfo & { name?: string }).name;
+  return {
+    name: named ?? info.description.split(':')[0] ?? info.description,
+    vendor: info.vendor,
+    architecture: info.architecture,
+    driver: info.description,
+    software: info.isSoftware,
+  };
+}
+
+type Resumed = CheckpointState & { path: string };
+
+/**
+ * The checkpoint to resume from: the newest valid one of a folder. A damaged one is renamed to
+ * `<name>.corrupt`, reported through `warn`, and the one before it tried.
+ */
+function findResume(runDir: string, resume: TrainOptions['resume'], cfg: RunConfig, warn: (e: TrainEvent) => void): Resumed | undefined {
+  if (resume === false) return undefined;
+  const layoutFor = (m: RunConfig['model']) => layoutParameters(parameterSpecs(m));
+  const explicit = resume !== undefined && resume !== 'auto';
+  let dir = join(runDir, RUN_FILES.checkpoints);
+  if (explicit) {
+    const p = resolve(resume);
+    if (!existsSync(p)) throw new UserError(`nothing to resume: ${p} does not exist`, { code: 'NOTHING_TO_RESUME', data: { path: p } });
+    if (statSync(p).isFile()) return { ...loadCheckpoint(p, layoutFor), path: p };
+    dir = existsSync(join(p, RUN_FILES.checkpoints)) ? join(p, RUN_FILES.checkpoints) : p;
+  }
+  removeStaleTemporaries(dir);
+  const list = listCheckpoints(dir);
+  for (let i = list.length - 1; i >= 0; i--) {
+    try {
+      return { ...loadCheckpoint(list[i].path, layoutFor), path: list[i].path };
+    } catch (e) {
+      if (!(e instanceof UserError) || e.code !== 'CHECKPOINT_CORRUPT') throw e;
+      const moved = `${list[i].path}.corrupt`;
+      renameSync(list[i].path, moved);
+      const prev = i > 0 ? list[i - 1].path : undefined;
+      warn({
+        type: 'warning', code: 'CHECKPOINT_CORRUPT',
+        message: `${e.message}; moved it to ${moved} and ${prev ? `resuming from ${prev}` : 'starting from scratch (no earlier checkpoint)'}`,
+        data: { path: list[i].path, moved_to: moved, ...(prev ? { using: prev } : {}) },
+      });
+    }
+  }
+  if (explicit) throw new UserError(`nothing to resume: no valid step_*.safetensors checkpoint in ${dir}`, { code: 'NOTHING_TO_RESUME', data: { dir } });
+  void cfg;
+  return undefined;
+}
+
+function checkResumable(r: Resumed, cfg: RunConfig): void {
+  if (JSON.stringify(r.model) !== JSON.stringify(cfg.model)) {
+    throw new UserError(`cannot resume from ${r.path}: the checkpoint's model config differs from this run's (${JSON.stringify(r.model)} vs ${JSON.stringify(cfg.model)})`, { code: 'RESUME_MISMATCH', data: { path: r.path, key: 'model' } });
+  }
+  if (!r.m || !r.v) throw new UserError(`cannot resume from ${r.path}: the checkpoint has no optimizer state (it was saved for inference only)`, { code: 'RESUME_MISMATCH', data: { path: r.path, key: 'optimizer' } });
+  if (r.rng.seed !== cfg.training.seed) {
+    throw new UserError(`cannot resume from ${r.path}: the checkpoint was trained with seed ${r.rng.seed}, this config has training.seed ${cfg.training.seed}`, { code: 'RESUME_MISMATCH', data: { path: r.path, key: 'training.seed', checkpoint: r.rng.seed, config: cfg.training.seed } });
+  }
+}
+
+/** Makes a folder the library was pointed at a run folder (config.json, meta.json) if it is not one yet. */
+function ensureRunFolder(runDir: string, cfg: RunConfig): void {
+  mkdirSync(join(runDir, RUN_FILES.checkpoints), { recursive: true });
+  if (!existsSync(join(runDir, RUN_FILES.config))) writeFileAtomic(join(runDir, RUN_FILES.config), `${JSON.stringify(resolvedConfigJson(cfg), null, 2)}\n`);
+  if (!existsSync(join(runDir, RUN_FILES.meta))) writeFileAtomic(join(runDir, RUN_FILES.meta), `${JSON.stringify(RunMetaSchema.parse({ name: cfg.name }), null, 2)}\n`);
+}
+
+const finite = (x: number | undefined): number | undefined => (x !== undefined && Number.isFinite(x) ? x : undefined);
+
 export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<TrainResult> {
-  const ev = opts.events ?? {};
+  const emit = (e: TrainEvent) => opts.onEvent?.(e);
+  if (!opts.runDir && !cfg.out_dir) throw new UserError('no run folder: give the run a folder (out_dir)', { code: 'CONFIG_INVALID' });
+  const runDir = resolve(opts.runDir ?? cfg.out_dir!);
   const T = cfg.model.context_length;
   const B = cfg.training.batch_size;
-  const trainInfo = checkTokenFile(cfg.data.train, T, cfg.model.vocab_size, 'training');
-  const validInfo = cfg.data.valid ? checkTokenFile(cfg.data.valid, T, cfg.model.vocab_size, 'validation') : undefined;
-
-  // Resume state is read before anything is written.
-  const resumed = opts.resume ? loadCheckpoint(resolveCheckpoint(opts.resume), (m) => layoutParameters(parameterSpecs(m))) : undefined;
-  if (resumed && JSON.stringify(resumed.model) !== JSON.stringify(cfg.model)) {
-    throw new UserError(`cannot resume: the checkpoint's model config differs from this run's (${JSON.stringify(resumed.model)} vs ${JSON.stringify(cfg.model)})`);
-  }
-  if (resumed && !resumed.m) throw new UserError('cannot resume: the checkpoint has no optimizer state (it was saved for inference only)');
-
-  const gpu = opts.gpu ?? (await openGpu());
-  const precision = cfg.training.precision === 'auto' ? (hasF16TensorCores(gpu.device) ? 'mixed' : 'f32') : cfg.training.precision;
-  const rt = new TransformerRuntime(gpu, cfg.model, {
-    precision,
-    batchSize: B,
-    seqLen: T,
-    training: true,
-    maxGradNorm: cfg.training.max_grad_norm,
-    adam: { beta1: cfg.training.betas[0], beta2: cfg.training.betas[1], eps: cfg.training.eps, weightDecay: cfg.training.weight_decay },
-  });
   const seed = cfg.training.seed;
-  let startStep = 0;
-  let tokensSeen = 0;
-  if (resumed) {
-    rt.setParameters(resumed.params);
-    rt.setOptimizerState(resumed.m!, resumed.v!);
-    startStep = resumed.step;
-    tokensSeen = resumed.tokensSeen;
-    if (resumed.lossScale) rt.setLossScaleState(resumed.lossScale.scale, resumed.lossScale.goodSteps);
-    if (resumed.rng.seed !== seed) throw new UserError(`cannot resume: the checkpoint was trained with seed ${resumed.rng.seed}, this config has ${seed}`);
-  } else {
-    rt.setParameters(initParameters(rt.layout, seed));
-  }
-  await gpu.sync();
-  rt.checkAllocation();
+  const budget = cfg.training.time_budget_s;
 
-  const runDir = cfg.out_dir;
-  const ckptDir = join(runDir, 'checkpoints');
-  mkdirSync(ckptDir, { recursive: true });
-  const metrics = new MetricsLog(join(runDir, 'metrics.jsonl'));
-  if (resumed) metrics.truncateAfter(startStep);
-  else metrics.truncateAfter(-1);
-  writeFileAtomic(join(runDir, 'run.json'), `${JSON.stringify({ config: cfg, device: gpu.info, started: new Date().toISOString(), resumed_from: resumed ? opts.resume : null }, null, 2)}\n`);
-
-  const loader = new BatchLoader({ path: cfg.data.train, numTokens: trainInfo.numTokens, batchSize: B, contextLength: T, vocabSize: cfg.model.vocab_size, seed, stream: STREAM_TRAIN_BATCH });
-  const validLoader = validInfo
-    ? new BatchLoader({ path: validInfo.path, numTokens: validInfo.numTokens, batchSize: B, contextLength: T, vocabSize: cfg.model.vocab_size, seed, stream: STREAM_VALID_BATCH, prefetch: 0 })
-    : undefined;
-
-  ev.onStart?.({
-    runDir, steps: cfg.steps, startStep, parameters: rt.layout.count, nonEmbeddingParameters: nonEmbeddingCount(rt.layout),
-    device: gpu.info.description, tokensPerStep: B * T, trainTokens: trainInfo.numTokens,
-    precision: rt.precision === 'mixed'
-      ? 'mixed (f16 tensor-core matmuls and attention with f32 accumulation, f32 weights and optimizer state, dynamic loss scaling)'
-      : `f32${cfg.training.precision === 'auto' ? ' (this adapter has no f16 subgroup matrices)' : ''}`,
-    kernels: gpu.info.boundsChecks ? "Dawn's bounds clamping on (LMWB_SAFE_KERNELS=1)" : "Dawn's bounds clamping off (faster; LMWB_SAFE_KERNELS=1 turns it on)",
-  });
-
-  const t0 = performance.now();
-  const elapsed = () => (performance.now() - t0) / 1000;
-  let lastLogStep = startStep;
-  let lastLogTime = performance.now();
-  let finalLoss = NaN;
-  let finalValLoss: number | undefined;
-  let lastCheckpoint: string | undefined;
-  const periodic: string[] = [];
-  const inFlight: Array<Promise<unknown>> = [];
-
-  const evaluate = async (step: number): Promise<void> => {
-    if (!validLoader || !validInfo) return;
-    let sum = 0;
-    let count = 0;
-    if (cfg.eval.batches === 'all') {
-      // Every non-overlapping window of the file, in order; the last batch is padded and only its real rows count.
-      const windows = Math.floor((validInfo.numTokens - 1) / T);
-      for (let w0 = 0; w0 < windows; w0 += B) {
-        const real = Math.min(B, windows - w0);
-        const starts = new Float64Array(B);
-        for (let b = 0; b < B; b++) starts[b] = Math.min(w0 + b, windows - 1) * T;
-        const batch = await validLoader.load(starts);
-        rt.setBatch(batch.inputs, batch.targets, batch.segments);
-        rt.evaluate();
-        const rows = await rt.readRowLoss();
-        for (let i = 0; i < real * T; i++) sum += rows[i];
-        count += real * T;
-      }
-    } else {
-      for (let i = 0; i < cfg.eval.batches; i++) {
-        const batch = await validLoader.load(batchStarts(seed, i, B, validInfo.numTokens, T, STREAM_VALID_BATCH));
-        rt.setBatch(batch.inputs, batch.targets, batch.segments);
-        rt.evaluate();
-        sum += (await rt.readLoss()) * B * T;
-        count += B * T;
-      }
-    }
-    const r: EvalRecord = { kind: 'eval', step, val_loss: sum / count, val_tokens: count, tokens: tokensSeen, elapsed_s: elapsed(), time: new Date().toISOString() };
-    finalValLoss = r.val_loss;
-    metrics.append(r);
-    ev.onEval?.(r);
-  };
-
-  const checkpoint = async (step: number, isFinal: boolean): Promise<void> => {
-    const path = join(ckptDir, checkpointName(step));
-    saveCheckpoint(path, rt.layout, {
-      step, model: cfg.model, runConfig: cfg, rng: { seed, next_step: step }, tokensSeen,
-      params: await rt.readFlat('params'), m: await rt.readFlat('m'), v: await rt.readFlat('v'),
-      lossScale: rt.precision === 'mixed' ? await rt.lossScaleState() : undefined,
-    });
-    lastCheckpoint = path;
-    ev.onCheckpoint?.(path, step);
-    if (!isFinal) {
-      periodic.push(path);
-      const keep = cfg.checkpoint.keep_last;
-      while (keep > 0 && periodic.length > keep) rmSync(periodic.shift()!, { force: true });
-    }
-  };
-
-  let step = startStep;
-  let interrupted = false;
+  let gpu: Gpu | undefined;
+  let rt: TransformerRuntime | undefined;
+  let loader: BatchLoader | undefined;
+  let validLoader: BatchLoader | undefined;
+  let statusOwned = false;
   try {
+    // Inputs are checked before anything is written or allocated.
+    const trainInfo = checkTokenFile(cfg.data.train, T, cfg.model.vocab_size, 'training');
+    const validInfo = cfg.data.valid ? checkTokenFile(cfg.data.valid, T, cfg.model.vocab_size, 'validation') : undefined;
+    const resumed = findResume(runDir, opts.resume, cfg, emit);
+    if (resumed) checkResumable(resumed, cfg);
+
+    ensureRunFolder(runDir, cfg);
+    const ckptDir = join(runDir, RUN_FILES.checkpoints);
+    const metrics = new MetricsLog(join(runDir, RUN_FILES.metrics));
+    const startStep = resumed?.step ?? 0;
+    const cut = metrics.prepare(resumed ? startStep : -1);
+    if (cut.tornTail || cut.skipped) {
+      emit({ type: 'warning', code: 'FILE_INVALID', message: `metrics.jsonl had ${cut.tornTail ? 'a torn last line' : ''}${cut.tornTail && cut.skipped ? ' and ' : ''}${cut.skipped ? `${cut.skipped} unreadable line(s)` : ''}; cut`, data: { torn_tail: cut.tornTail, skipped: cut.skipped } });
+    }
+    const earlier = MetricsLog.read(metrics.path);
+    const evals = earlier.filter((r): r is EvalRecord => r.kind === 'eval');
+    let bestValLoss = evals.reduce<number | undefined>((b, r) => (Number.isFinite(r.val_loss) && (b === undefined || (r.val_loss as number) < b) ? (r.val_loss as number) : b), undefined);
+    let finalValLoss = finite(evals.length ? (evals[evals.length - 1].val_loss ?? NaN) : undefined);
+    const trainRecs = earlier.filter((r): r is TrainRecord => r.kind === 'train');
+    let finalLoss = trainRecs.length ? (trainRecs[trainRecs.length - 1].loss ?? NaN) : NaN;
+
+    gpu = opts.gpu ?? (await openGpu());
+    const dev = deviceInfo(gpu.info);
+    const tensorCores = hasF16TensorCores(gpu.device);
+    const precision = cfg.training.precision === 'auto' ? (tensorCores ? 'mixed' : 'f32') : cfg.training.precision;
+    rt = new TransformerRuntime(gpu, cfg.model, {
+      precision,
+      batchSize: B,
+      seqLen: T,
+      training: true,
+      maxGradNorm: cfg.training.max_grad_norm,
+      adam: { beta1: cfg.training.betas[0], beta2: cfg.training.betas[1], eps: cfg.training.eps, weightDecay: cfg.training.weight_decay },
+    });
+    let tokensSeen = 0;
+    const elapsedBase = resumed?.elapsedS ?? 0;
+    if (resumed) {
+      rt.setParameters(resumed.params);
+      rt.setOptimizerState(resumed.m!, resumed.v!);
+      tokensSeen = resumed.tokensSeen;
+      if (resumed.lossScale) rt.setLossScaleState(resumed.lossScale.scale, resumed.lossScale.goodSteps);
+    } else {
+      rt.setParameters(initParameters(rt.layout, seed));
+    }
+    await gpu.sync();
+    rt.checkAllocation();
+
+    loader = new BatchLoader({ path: cfg.data.train, numTokens: trainInfo.numTokens, batchSize: B, contextLength: T, vocabSize: cfg.model.vocab_size, seed, stream: STREAM_TRAIN_BATCH, ...(cfg.training.overfit_one_batch ? { prefetch: 0 } : {}) });
+    validLoader = validInfo
+      ? new BatchLoader({ path: validInfo.path, numTokens: validInfo.numTokens, batchSize: B, contextLength: T, vocabSize: cfg.model.vocab_size, seed, stream: STREAM_VALID_BATCH, prefetch: 0 })
+      : undefined;
+
+    const now = () => new Date().toISOString();
+    statusOwned = true;
+    updateStatus(runDir, (s) => ({
+      state: 'running', pid: process.pid, host: hostname(), gpu: dev.name, total_steps: cfg.steps, step: startStep,
+      ...(s.started ? {} : { started: now() }), ended: undefined, error: undefined,
+    }));
+
+    const start: TrainStartEvent = {
+      type: 'start', run_dir: runDir, steps: cfg.steps, start_step: startStep, parameters: rt.layout.count,
+      non_embedding_parameters: nonEmbeddingCount(rt.layout), device: dev, precision: rt.precision,
+      precision_reason: cfg.training.precision !== 'auto' ? 'config' : tensorCores ? 'auto-tensor-cores' : 'auto-no-tensor-cores',
+      bounds_checks: gpu.info.boundsChecks, tokens_per_step: B * T, train_tokens: trainInfo.numTokens,
+      ...(resumed ? { resumed_from: resumed.path } : {}),
+    };
+    emit(start);
+
+    const t0 = performance.now();
+    const elapsed = () => elapsedBase + (performance.now() - t0) / 1000;
+    let lastLogStep = startStep;
+    let lastLogTime = performance.now();
+    let lastCkptTime = performance.now();
+    let lastStatus = 0;
+    let lastCheckpoint: string | undefined = resumed?.path;
+    const inFlight: Array<Promise<unknown>> = [];
+    const divergence = new DivergenceMonitor(cfg.divergence);
+    divergence.seed(trainRecs.map((r) => r.loss ?? NaN));
+    const g = gpu;
+    const r0 = rt;
+
+    const evaluate = async (step: number, all: boolean): Promise<void> => {
+      if (!validLoader || !validInfo) return;
+      let sum = 0;
+      let count = 0;
+      if (all || cfg.eval.batches === 'all') {
+        // Every non-overlapping window of the file, in order; the last batch is padded and only its real rows count.
+        const windows = Math.floor((validInfo.numTokens - 1) / T);
+        for (let w0 = 0; w0 < windows; w0 += B) {
+          const real = Math.min(B, windows - w0);
+          const starts = new Float64Array(B);
+          for (let b = 0; b < B; b++) starts[b] = Math.min(w0 + b, windows - 1) * T;
+          const batch = await validLoader.load(starts);
+          r0.setBatch(batch.inputs, batch.targets, batch.segments);
+          r0.evaluate();
+          const rows = await r0.readRowLoss();
+          for (let i = 0; i < real * T; i++) sum += rows[i];
+          count += real * T;
+        }
+      } else {
+        for (let i = 0; i < cfg.eval.batches; i++) {
+          const batch = await validLoader.load(batchStarts(seed, i, B, validInfo.numTokens, T, STREAM_VALID_BATCH));
+          r0.setBatch(batch.inputs, batch.targets, batch.segments);
+          r0.evaluate();
+          sum += (await r0.readLoss()) * B * T;
+          count += B * T;
+        }
+      }
+      const val = sum / count;
+      const r: EvalRecord = { kind: 'eval', step, tokens: tokensSeen, elapsed_s: elapsed(), time: now(), val_loss: val, val_ppl: Math.exp(val), val_tokens: count };
+      finalValLoss = finite(val);
+      if (finalValLoss !== undefined && (bestValLoss === undefined || finalValLoss < bestValLoss)) bestValLoss = finalValLoss;
+      metrics.append(r);
+      emit({ type: 'eval', record: r });
+      updateStatus(runDir, { best_val_loss: bestValLoss, final_val_loss: finalValLoss });
+    };
+
+    const checkpoint = async (step: number): Promise<void> => {
+      const path = join(ckptDir, checkpointName(step));
+      // Metrics first: every line the checkpoint covers is on disk before the checkpoint exists.
+      metrics.flush(true);
+      saveCheckpoint(path, r0.layout, {
+        step, model: cfg.model, runConfig: resolvedConfigJson(cfg), rng: { seed, next_step: step }, tokensSeen, elapsedS: elapsed(),
+        params: await r0.readFlat('params'), m: await r0.readFlat('m'), v: await r0.readFlat('v'),
+        lossScale: r0.precision === 'mixed' ? await r0.lossScaleState() : undefined,
+      });
+      lastCheckpoint = path;
+      lastCkptTime = performance.now();
+      emit({ type: 'checkpoint', path, step, bytes: statSync(path).size });
+      // keep_last counts every checkpoint in the folder, also those of earlier processes.
+      const keep = cfg.checkpoint.keep_last;
+      if (keep > 0) {
+        const all = listCheckpoints(ckptDir);
+        for (const c of all.slice(0, Math.max(0, all.length - keep))) if (c.path !== path) rmSync(c.path, { force: true });
+      }
+    };
+
+    let batch0: LoadedBatch | undefined;
+    let step = startStep;
+    let state: TrainResult['state'] = 'done';
+    let diverged: TrainResult['divergence'];
+    const everyMs = cfg.checkpoint.every_minutes * 60_000;
     for (; step < cfg.steps; step++) {
       if (opts.signal?.aborted) {
-        interrupted = true;
+        state = 'paused';
         break;
       }
-      const batch = await loader.get(step);
+      if (budget !== undefined && elapsed() >= budget) break;
+      let batch: LoadedBatch;
+      if (cfg.training.overfit_one_batch) batch = batch0 ??= await loader.get(0);
+      else batch = await loader.get(step);
       rt.setBatch(batch.inputs, batch.targets, batch.segments);
-      const lr = learningRate(step, cfg.schedule);
+      // With a time budget the schedule runs on the fraction of the budget used (see run-config.ts).
+      const lr = learningRate(budget !== undefined ? Math.min(1, elapsed() / budget) * cfg.steps : step, cfg.schedule);
       rt.trainStep(lr, step + 1);
       tokensSeen += B * T;
-      ev.onStep?.(step + 1);
       // Keep at most two steps queued on the GPU so the host never runs far ahead.
       inFlight.push(gpu.device.queue.onSubmittedWorkDone());
       if (inFlight.length > 2) await inFlight.shift();
       const done = step + 1;
       const isLast = done === cfg.steps;
-      if (done % cfg.log.interval === 0 || isLast) {
+      const logNow = done % cfg.log.interval === 0 || isLast;
+      const diagNow = cfg.log.diag_interval > 0 && done % cfg.log.diag_interval === 0;
+      if (logNow || diagNow) {
         const loss = await rt.readLoss();
         const st = await rt.readStats();
-        const gradNorm = st.gradNorm;
         await gpu.sync();
-        if (!Number.isFinite(loss)) {
-          throw new UserError(`training diverged: the loss is ${loss} at step ${done} (learning rate ${lr.toExponential(2)}); lower training.max_learning_rate or raise warmup_iters`);
+        if (diagNow) {
+          const d = await diagRecord(rt, { step: done, tokens: tokensSeen, elapsed_s: elapsed(), time: now() }, rt.precision === 'mixed' ? st.lossScale : 1);
+          metrics.append(d);
+          emit({ type: 'diag', record: d });
         }
-        const now = performance.now();
-        const tps = ((done - lastLogStep) * B * T) / Math.max(1e-9, (now - lastLogTime) / 1000);
-        lastLogStep = done;
-        lastLogTime = now;
-        finalLoss = loss;
-        const r: TrainRecord = {
-          kind: 'train', step: done, loss, lr, grad_norm: gradNorm, tokens: tokensSeen, tokens_per_s: tps, elapsed_s: elapsed(), time: new Date().toISOString(),
-          ...(rt.precision === 'mixed' ? { loss_scale: st.lossScale, skipped: st.skipped } : {}),
-        };
-        metrics.append(r);
-        ev.onLog?.(r, ((cfg.steps - done) * B * T) / Math.max(tps, 1e-9));
+        if (logNow) {
+          const t = performance.now();
+          const tps = ((done - lastLogStep) * B * T) / Math.max(1e-9, (t - lastLogTime) / 1000);
+          lastLogStep = done;
+          lastLogTime = t;
+          finalLoss = loss;
+          const el = elapsed();
+          const r: TrainRecord = {
+            kind: 'train', step: done, tokens: tokensSeen, elapsed_s: el, time: now(), loss, lr, grad_norm: st.gradNorm, tokens_per_s: tps,
+            ...(rt.precision === 'mixed' ? { loss_scale: st.lossScale, skipped: st.skipped } : {}),
+          };
+          metrics.append(r);
+          const eta = budget !== undefined ? Math.max(0, budget - el) : ((cfg.steps - done) * B * T) / Math.max(tps, 1e-9);
+          emit({ type: 'log', record: r, eta_s: eta });
+          if (t - lastStatus >= STATUS_MIN_MS || isLast) {
+            lastStatus = t;
+            updateStatus(runDir, { step: done, tokens_per_s: tps, elapsed_s: el });
+          }
+          const verdict = divergence.observe(done, loss, lr);
+          if (verdict) {
+            state = 'diverged';
+            diverged = { message: verdict.message, data: verdict.data };
+            step = done;
+            break;
+          }
+        }
       }
-      if (cfg.eval.interval > 0 && done % cfg.eval.interval === 0 && !isLast) await evaluate(done);
-      if (cfg.checkpoint.interval > 0 && done % cfg.checkpoint.interval === 0 && !isLast) await checkpoint(done, false);
+      if (cfg.eval.interval > 0 && done % cfg.eval.interval === 0 && !isLast) await evaluate(done, false);
+      const byMinutes = everyMs > 0 && performance.now() - lastCkptTime >= everyMs;
+      if (!isLast && ((cfg.checkpoint.interval > 0 && done % cfg.checkpoint.interval === 0) || byMinutes)) await checkpoint(done);
     }
-    if (step > startStep || interrupted) {
+
+    if (state === 'diverged') {
+      metrics.flush(true);
+    } else if (state === 'paused') {
       await gpu.sync();
-      if (!interrupted || step > startStep) await evaluate(step);
-      await checkpoint(step, true);
+      if (step > startStep) await checkpoint(step);
+      else metrics.flush(true);
+    } else if (step > startStep) {
+      await gpu.sync();
+      // The final evaluation covers the whole validation file under a time budget (the leaderboard's number).
+      await evaluate(step, budget !== undefined);
+      await checkpoint(step);
+    } else metrics.flush(true);
+
+    const result: TrainResult = {
+      runDir, state, finalStep: step, finalLoss, finalValLoss, bestValLoss, interrupted: state === 'paused', lastCheckpoint,
+      ...(diverged ? { divergence: diverged } : {}),
+    };
+    const patch: Partial<RunStatus> = {
+      state, ended: now(), pid: undefined, host: undefined, step,
+      elapsed_s: elapsed(), final_loss: finite(finalLoss), final_val_loss: finalValLoss, best_val_loss: bestValLoss,
+      ...(diverged ? { error: { code: 'DIVERGED', message: diverged.message, data: diverged.data } } : {}),
+    };
+    updateStatus(runDir, patch);
+    emit({
+      type: 'done', state, final_step: step, final_loss: finite(finalLoss) ?? null, final_val_loss: finalValLoss ?? null, best_val_loss: bestValLoss ?? null,
+      ...(lastCheckpoint ? { last_checkpoint: lastCheckpoint } : {}),
+    });
+    void g;
+    return result;
+  } catch (e) {
+    const info = errorInfo(e);
+    if (statusOwned || (existsSync(runDir) && readStatus(runDir))) {
+      try {
+        updateStatus(runDir, { state: 'failed', ended: new Date().toISOString(), pid: undefined, host: undefined, error: info });
+      } catch {
+        /* the status is best effort here: the original error matters more */
+      }
     }
+    emit({ type: 'error', error: info });
+    throw e;
   } finally {
-    await loader.close();
+    await loader?.close();
     await validLoader?.close();
-    rt.destroy();
-    if (!opts.gpu) gpu.destroy();
+    rt?.destroy();
+    if (!opts.gpu) gpu?.destroy();
   }
-  return { runDir, finalStep: step, finalLoss, finalValLoss, interrupted, lastCheckpoint };
 }
