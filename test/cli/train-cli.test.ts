@@ -49,6 +49,20 @@ describe('lmwb train', () => {
     expect(JSON.parse(readFileSync(join(tmp.path, 'runs', id!, 'status.json'), 'utf8')).state).toBe('done');
   });
 
+  it('--overfit-one-batch trains on one fixed batch: the loss goes near zero', () => {
+    const data = join(tmp.path, 'tok.bin');
+    writeFileSync(data, Uint16Array.from(readFileSync(join(repoRoot, 'resources', 'smoke', 'stories.txt')).subarray(0, 20000)));
+    writeFileSync(join(tmp.path, 'overfit.json'), JSON.stringify({
+      name: 'overfit', model: { vocab_size: 256, context_length: 16, d_model: 64, num_layers: 2, num_heads: 4, d_ff: 128 },
+      data: { train: data }, training: { batch_size: 2, max_steps: 100, max_learning_rate: 1e-2, warmup_iters: 10, weight_decay: 0 }, log: { interval: 10 },
+    }));
+    const r = lmwb(['train', '--config', 'overfit.json', '--overfit-one-batch', '--out', 'runs/overfit']);
+    expect(r.code, r.err).toBe(0);
+    const loss = Number(/done: step 100, train loss (\d+\.\d+)/.exec(r.out)?.[1]);
+    expect(loss).toBeLessThan(0.1);
+    expect(JSON.parse(readFileSync(join(tmp.path, 'runs', 'overfit', 'config.json'), 'utf8')).training.overfit_one_batch).toBe(true);
+  });
+
   it('reports bad input in one line, without a stack trace', () => {
     writeFileSync(join(tmp.path, 'bad.json'), JSON.stringify({
       model: { vocab_size: 256, context_length: 16, d_model: 32, num_layers: 1, num_heads: 3, d_ff: 48 },

@@ -3,10 +3,11 @@
 // folder is made in the workspace. `--events ndjson` prints every TrainEvent as one JSON line on stdout (for a
 // supervisor: the queue worker, the app); the human lines always go to stderr.
 import type { Command } from 'commander';
-import { resolve } from 'node:path';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { applyOverrides, loadRunConfigFile, parseRunConfig, type RunConfig } from '../../engine/train/run-config';
+import { join, resolve } from 'node:path';
+import { applyOverrides, loadRunConfigFile, parseRunConfig, resolvedConfigJson, type RunConfig } from '../../engine/train/run-config';
+import { readConfig } from '../../runs/read';
+import { hasStatus, updateStatus } from '../../runs/status';
 import { preset, PRESET_NAMES } from '../../engine/train/presets';
 import { train, type TrainResult } from '../../engine/train/trainer';
 import { createRunFolder, loadRunFolderConfig, rewriteRunConfig } from '../../engine/train/run-folder';
@@ -71,13 +72,23 @@ export function registerTrain(program: Command): void {
       if (o.events !== undefined && o.events !== 'ndjson') throw new UserError(`--events takes "ndjson", got "${o.events}"`, { code: 'INVALID_ARGUMENT' });
       const ndjson = o.events === 'ndjson';
       let errorEmitted = false;
+      let trainStarted = false;
       const print = (e: TrainEvent) => {
+        trainStarted = true;
         if (e.type === 'error') errorEmitted = true;
         if (ndjson) process.stdout.write(`${JSON.stringify(e, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v))}\n`);
       };
       try {
         await run(o, print);
       } catch (e) {
+        // train() records its own failures in status.json; one before it (an invalid config.json) is recorded here.
+        if (o.runDir && !trainStarted && hasStatus(resolve(o.runDir))) {
+          try {
+            updateStatus(resolve(o.runDir), { state: 'failed', ended: new Date().toISOString(), error: errorInfo(e) });
+          } catch {
+            /* best effort: the error itself is what matters */
+          }
+        }
         // A diverged run already ended with its done event (state diverged); other errors end with an error event.
         if (ndjson && !errorEmitted && !(e instanceof UserError && e.code === 'DIVERGED')) print({ type: 'error', error: errorInfo(e) });
         throw e;
@@ -103,7 +114,11 @@ function prepareRun(o: TrainFlags): { cfg: RunConfig; runDir: string; resume: 'a
   // --out is a path as typed (relative to the current folder); a config's out_dir is relative to the workspace.
   const target = o.out ? resolve(o.out) : cfg.out_dir ? resolve(workspace, cfg.out_dir) : undefined;
   if (target && existsSync(join(target, RUN_FILES.config))) {
-    if (!o.resume) throw new UserError(`run folder ${target} already holds a run: continue it with --run-dir ${target} (or --resume), or choose another folder`, { code: 'FILE_EXISTS', data: { dir: target } });
+    if (!o.resume) {
+      // The same config again: continue that run (as --run-dir would). Another config: refuse to mix two runs.
+      if (JSON.stringify(readConfig(target)) === JSON.stringify(resolvedConfigJson(cfg))) return { cfg, runDir: target, resume: 'auto' };
+      throw new UserError(`run folder ${target} already holds a run with another config: continue it with --resume ${target} (its config.json then follows this config), or choose another folder`, { code: 'FILE_EXISTS', data: { dir: target } });
+    }
     // A resume may change the config (more steps, say): config.json follows it and the old one is kept.
     rewriteRunConfig(target, cfg);
     return { cfg, runDir: target, resume: o.resume };

@@ -1,4 +1,5 @@
-// The divergence rule (config `divergence`, defaults in run-config.ts): a NaN/±Infinity loss at a logged step, or
+// The divergence rule (config `divergence`, defaults in run-config.ts): a NaN/±Infinity loss at a logged step (or
+// a non-finite gradient norm on a step that was not skipped by the loss scaler: the weights are then poisoned), or
 // a loss above `factor` × the running minimum for `patience` consecutive logged steps, ends the run as diverged.
 export interface DivergenceRule {
   enabled: boolean;
@@ -24,7 +25,14 @@ export class DivergenceMonitor {
   }
 
   /** Feeds one logged loss; returns a verdict when the run has diverged. */
-  observe(step: number, loss: number, lr: number): DivergenceVerdict | undefined {
+  observe(step: number, loss: number, lr: number, gradNorm = 0, skipped = false): DivergenceVerdict | undefined {
+    if (!Number.isFinite(gradNorm) && !skipped) {
+      return {
+        reason: 'non-finite',
+        message: `training diverged: the gradient norm is ${gradNorm} at step ${step} (loss ${loss}, learning rate ${lr.toExponential(2)}); lower training.max_learning_rate or raise training.warmup_iters`,
+        data: { step, loss: String(loss), grad_norm: String(gradNorm), lr, reason: 'non-finite' },
+      };
+    }
     if (!Number.isFinite(loss)) {
       // Always on: a NaN never recovers (the optimizer state is poisoned).
       return {

@@ -115,7 +115,7 @@ export function applyOverrides(raw: Record<string, unknown>, sets: string[]): Re
   const out = structuredClone(raw);
   for (const s of sets) {
     const eq = s.indexOf('=');
-    if (eq <= 0) throw new UserError(`--set expects key=value (like training.batch_size=32), got "${s}"`);
+    if (eq <= 0) throw new UserError(`a config override must be key=value (like training.batch_size=32), got "${s}"`, { code: 'INVALID_ARGUMENT', data: { override: s } });
     const path = s.slice(0, eq).split('.');
     const text = s.slice(eq + 1);
     let value: unknown;
@@ -127,7 +127,7 @@ export function applyOverrides(raw: Record<string, unknown>, sets: string[]): Re
     let node = out as Record<string, unknown>;
     for (const key of path.slice(0, -1)) {
       if (node[key] === undefined) node[key] = {};
-      if (typeof node[key] !== 'object' || node[key] === null) throw new UserError(`--set ${s}: ${key} is not an object`);
+      if (typeof node[key] !== 'object' || node[key] === null) throw new UserError(`config override ${s}: ${key} is not an object`, { code: 'INVALID_ARGUMENT', data: { override: s } });
       node = node[key] as Record<string, unknown>;
     }
     node[path[path.length - 1]] = value;

@@ -40,6 +40,21 @@ export function newRunId(workspace: string, name: string, now = new Date()): str
   return id;
 }
 
+/** Claims a new run folder: mkdir without `recursive` fails when another process took the id first. */
+function claimNewFolder(workspace: string, name: string, now?: Date): RunFolder {
+  mkdirSync(join(workspace, RUNS_DIR), { recursive: true });
+  for (;;) {
+    const id = newRunId(workspace, name, now);
+    const dir = join(workspace, RUNS_DIR, id);
+    try {
+      mkdirSync(dir);
+      return { id, dir };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  }
+}
+
 /**
  * Creates a run folder for `cfg` in `workspace` and returns its id and path. Writes config.json (the resolved
  * config, all defaults filled in; written once), meta.json and status.json ({state, created}). A config.out_dir
@@ -57,8 +72,7 @@ export function createRunFolder(workspace: string, cfg: RunConfig, opts: CreateR
     dir = isAbsolute(cfg.out_dir) ? cfg.out_dir : join(ws, cfg.out_dir);
     id = dir.split(/[\\/]/).filter(Boolean).pop() ?? 'run';
   } else {
-    id = newRunId(ws, cfg.name, opts.now);
-    dir = join(ws, RUNS_DIR, id);
+    ({ id, dir } = claimNewFolder(ws, cfg.name, opts.now));
   }
   const json = resolvedConfigJson(cfg);
   const configPath = join(dir, RUN_FILES.config);

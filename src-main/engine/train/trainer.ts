@@ -6,18 +6,19 @@
 // Stopping: an aborted signal finishes the current step, saves a checkpoint and ends `paused`; the divergence
 // rule ends `diverged` (metrics kept, no checkpoint of the broken weights); any error ends `failed` and is
 // rethrown. Every failure path releases the GPU buffers, the device (when train opened it) and the workers.
-import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { hasF16TensorCores, openGpu, type Gpu, type GpuInfo } from '../gpu/device';
 import { TransformerRuntime } from '../model/transformer';
-import { initParameters, layoutParameters, parameterSpecs, nonEmbeddingCount } from '../model/parameters';
+import { initParameters, nonEmbeddingCount } from '../model/parameters';
 import { learningRate } from '../optim/schedule';
 import { BatchLoader, type LoadedBatch } from '../data/batch-loader';
 import { inspectTokenFile, findOutOfRange, outOfRangeError } from '../data/token-file';
 import { batchStarts } from '../data/batch';
 import { STREAM_TRAIN_BATCH, STREAM_VALID_BATCH } from '../rng';
-import { saveCheckpoint, loadCheckpoint, listCheckpoints, checkpointName, removeStaleTemporaries, type CheckpointState } from '../checkpoint/checkpoint';
+import { saveCheckpoint, listCheckpoints, checkpointName } from '../checkpoint/checkpoint';
+import { findResume, checkResumable } from './resume';
 import { MetricsLog } from './metrics-log';
 import { DivergenceMonitor } from './divergence';
 import { diagRecord } from './diag';
@@ -88,55 +89,6 @@ export function deviceInfo(info: GpuInfo): DeviceInfo {
   };
 }
 
-type Resumed = CheckpointState & { path: string };
-
-/**
- * The checkpoint to resume from: the newest valid one of a folder. A damaged one is renamed to
- * `<name>.corrupt`, reported through `warn`, and the one before it tried.
- */
-function findResume(runDir: string, resume: TrainOptions['resume'], cfg: RunConfig, warn: (e: TrainEvent) => void): Resumed | undefined {
-  if (resume === false) return undefined;
-  const layoutFor = (m: RunConfig['model']) => layoutParameters(parameterSpecs(m));
-  const explicit = resume !== undefined && resume !== 'auto';
-  let dir = join(runDir, RUN_FILES.checkpoints);
-  if (explicit) {
-    const p = resolve(resume);
-    if (!existsSync(p)) throw new UserError(`nothing to resume: ${p} does not exist`, { code: 'NOTHING_TO_RESUME', data: { path: p } });
-    if (statSync(p).isFile()) return { ...loadCheckpoint(p, layoutFor), path: p };
-    dir = existsSync(join(p, RUN_FILES.checkpoints)) ? join(p, RUN_FILES.checkpoints) : p;
-  }
-  removeStaleTemporaries(dir);
-  const list = listCheckpoints(dir);
-  for (let i = list.length - 1; i >= 0; i--) {
-    try {
-      return { ...loadCheckpoint(list[i].path, layoutFor), path: list[i].path };
-    } catch (e) {
-      if (!(e instanceof UserError) || e.code !== 'CHECKPOINT_CORRUPT') throw e;
-      const moved = `${list[i].path}.corrupt`;
-      renameSync(list[i].path, moved);
-      const prev = i > 0 ? list[i - 1].path : undefined;
-      warn({
-        type: 'warning', code: 'CHECKPOINT_CORRUPT',
-        message: `${e.message}; moved it to ${moved} and ${prev ? `resuming from ${prev}` : 'starting from scratch (no earlier checkpoint)'}`,
-        data: { path: list[i].path, moved_to: moved, ...(prev ? { using: prev } : {}) },
-      });
-    }
-  }
-  if (explicit) throw new UserError(`nothing to resume: no valid step_*.safetensors checkpoint in ${dir}`, { code: 'NOTHING_TO_RESUME', data: { dir } });
-  void cfg;
-  return undefined;
-}
-
-function checkResumable(r: Resumed, cfg: RunConfig): void {
-  if (JSON.stringify(r.model) !== JSON.stringify(cfg.model)) {
-    throw new UserError(`cannot resume from ${r.path}: the checkpoint's model config differs from this run's (${JSON.stringify(r.model)} vs ${JSON.stringify(cfg.model)})`, { code: 'RESUME_MISMATCH', data: { path: r.path, key: 'model' } });
-  }
-  if (!r.m || !r.v) throw new UserError(`cannot resume from ${r.path}: the checkpoint has no optimizer state (it was saved for inference only)`, { code: 'RESUME_MISMATCH', data: { path: r.path, key: 'optimizer' } });
-  if (r.rng.seed !== cfg.training.seed) {
-    throw new UserError(`cannot resume from ${r.path}: the checkpoint was trained with seed ${r.rng.seed}, this config has training.seed ${cfg.training.seed}`, { code: 'RESUME_MISMATCH', data: { path: r.path, key: 'training.seed', checkpoint: r.rng.seed, config: cfg.training.seed } });
-  }
-}
-
 /** Makes a folder the library was pointed at a run folder (config.json, meta.json) if it is not one yet. */
 function ensureRunFolder(runDir: string, cfg: RunConfig): void {
   mkdirSync(join(runDir, RUN_FILES.checkpoints), { recursive: true });
@@ -164,7 +116,7 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
     // Inputs are checked before anything is written or allocated.
     const trainInfo = checkTokenFile(cfg.data.train, T, cfg.model.vocab_size, 'training');
     const validInfo = cfg.data.valid ? checkTokenFile(cfg.data.valid, T, cfg.model.vocab_size, 'validation') : undefined;
-    const resumed = findResume(runDir, opts.resume, cfg, emit);
+    const resumed = findResume(runDir, opts.resume, emit);
     if (resumed) checkResumable(resumed, cfg);
 
     ensureRunFolder(runDir, cfg);
@@ -238,7 +190,6 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
     const inFlight: Array<Promise<unknown>> = [];
     const divergence = new DivergenceMonitor(cfg.divergence);
     divergence.seed(trainRecs.map((r) => r.loss ?? NaN));
-    const g = gpu;
     const r0 = rt;
 
     const evaluate = async (step: number, all: boolean): Promise<void> => {
@@ -320,7 +271,8 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
       inFlight.push(gpu.device.queue.onSubmittedWorkDone());
       if (inFlight.length > 2) await inFlight.shift();
       const done = step + 1;
-      const isLast = done === cfg.steps;
+      // The step that spends the time budget is the last one: log it like the last step.
+      const isLast = done === cfg.steps || (budget !== undefined && elapsed() >= budget);
       const logNow = done % cfg.log.interval === 0 || isLast;
       const diagNow = cfg.log.diag_interval > 0 && done % cfg.log.diag_interval === 0;
       if (logNow || diagNow) {
@@ -350,7 +302,7 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
             lastStatus = t;
             updateStatus(runDir, { step: done, tokens_per_s: tps, elapsed_s: el });
           }
-          const verdict = divergence.observe(done, loss, lr);
+          const verdict = divergence.observe(done, loss, lr, st.gradNorm, rt.precision === 'mixed' && st.skipped);
           if (verdict) {
             state = 'diverged';
             diverged = { message: verdict.message, data: verdict.data };
@@ -391,9 +343,13 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
       type: 'done', state, final_step: step, final_loss: finite(finalLoss) ?? null, final_val_loss: finalValLoss ?? null, best_val_loss: bestValLoss ?? null,
       ...(lastCheckpoint ? { last_checkpoint: lastCheckpoint } : {}),
     });
-    void g;
     return result;
-  } catch (e) {
+  } catch (err) {
+    // A full disk anywhere (metrics, status, checkpoint) is one clear error; checkpoints say more themselves.
+    const errno = (err as NodeJS.ErrnoException).code;
+    const e = !(err instanceof UserError) && (errno === 'ENOSPC' || errno === 'EDQUOT')
+      ? new UserError(`no space left on the disk of run folder ${runDir}: free space, then resume the run`, { code: 'DISK_FULL', data: { dir: runDir }, cause: err })
+      : err;
     const info = errorInfo(e);
     if (statusOwned || (existsSync(runDir) && readStatus(runDir))) {
       try {
