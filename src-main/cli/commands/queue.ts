@@ -10,6 +10,7 @@ import { listRuns } from '../../runs/index';
 import { requestStop, requeue, waitForState, type RequestAction } from '../../runs/queue';
 import { runWorker, type WorkerEvent } from '../../runs/worker';
 import { LocalBackend } from '../../runs/backend';
+import { parseGpuList } from '../../engine/gpu/select';
 import { collect, table, workspaceOf, WORKSPACE_HELP, type WorkspaceOpt } from './runs';
 
 /** The base config of a run or sweep: a config file (data paths relative to the current folder) or a trainer preset (relative to the workspace). */
@@ -151,7 +152,10 @@ export function registerQueue(program: Command): void {
     .option('--retries <n>', 'restarts of a crashed trainer before its run is marked failed', '3')
     .option('--poll <ms>', 'how often to look for new runs and for pause/cancel requests', '1000')
     .option('--json', 'print worker events as JSON lines instead of text')
-    .action(async (o: WorkspaceOpt & { untilEmpty?: boolean; retries: string; poll: string; json?: boolean }) => {
+    .option('--only <id>', 'train exactly this run (what a Slurm job runs), then stop')
+    .option('--backend-ref <ref>', 'where the runs train, recorded in status.json (default "local", or "local:gpuN")')
+    .option('--gpus <list>', 'one trainer per GPU: "all" or indices like 0,1 (each trainer pinned to its GPU)')
+    .action(async (o: WorkspaceOpt & { untilEmpty?: boolean; retries: string; poll: string; json?: boolean; only?: string; backendRef?: string; gpus?: string }) => {
       const ws = workspaceOf(o);
       const retries = Number(o.retries);
       if (!Number.isInteger(retries) || retries < 0) throw new UserError(`--retries must be a whole number ≥ 0, got "${o.retries}"`, { code: 'INVALID_ARGUMENT' });
@@ -168,7 +172,9 @@ export function registerQueue(program: Command): void {
       process.on('SIGTERM', onSignal);
       const finished = await runWorker({
         workspace: ws,
-        backend: new LocalBackend({ cwd: ws }),
+        backend: new LocalBackend({ cwd: ws, gpus: o.gpus ? parseGpuList(o.gpus) : undefined }),
+        only: o.only ? resolveRun(ws, o.only).id : undefined,
+        backendRef: o.backendRef,
         retries,
         untilEmpty: o.untilEmpty,
         pollMs: Number(o.poll),
