@@ -67,6 +67,8 @@ export function renderSbatchScript(o: SbatchOptions): string {
   for (const [k, v] of Object.entries(o.env ?? {})) lines.push(`export ${k}=${shellQuote(v)}`);
   lines.push(`RUNS=(${o.runIds.map(shellQuote).join(' ')})`, 'RUN=${RUNS[${SLURM_ARRAY_TASK_ID:-0}]}');
   lines.push(`cd ${shellQuote(o.workspace)}`);
+  // The run's Slurm reference as the workspace records it: the array task "A_i" (SLURM_JOB_ID is the task's own id).
+  lines.push('if [ -n "${SLURM_ARRAY_JOB_ID:-}" ]; then REF="slurm:${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}"; else REF="slurm:${SLURM_JOB_ID}"; fi');
   lines.push(
     '# Before the time limit or on pre-emption: the worker checkpoints its trainer and puts the run back in the queue,',
     '# then the job is requeued and resumes from that checkpoint.',
@@ -74,7 +76,7 @@ export function renderSbatchScript(o: SbatchOptions): string {
     'on_usr1() { requeue=1; [ -n "${WORKER:-}" ] && kill -TERM "$WORKER" 2>/dev/null; }',
     'trap on_usr1 USR1',
     'trap \'[ -n "${WORKER:-}" ] && kill -TERM "$WORKER" 2>/dev/null\' TERM',
-    `${o.lmwb.map(shellQuote).join(' ')} queue work --workspace ${shellQuote(o.workspace)} --only "$RUN" --until-empty --retries ${o.retries ?? 3} --backend-ref "slurm:\${SLURM_JOB_ID}" &`,
+    `${o.lmwb.map(shellQuote).join(' ')} queue work --workspace ${shellQuote(o.workspace)} --only "$RUN" --until-empty --retries ${o.retries ?? 3} --backend-ref "$REF" &`,
     'WORKER=$!',
     '# wait returns early when a trapped signal arrives: wait again until the worker has really exited',
     'while kill -0 "$WORKER" 2>/dev/null; do wait "$WORKER"; rc=$?; done',

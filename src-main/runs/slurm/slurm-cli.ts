@@ -6,6 +6,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { UserError } from '../../util/errors';
+import { shellQuote } from './script';
 
 const run = promisify(execFile);
 
@@ -17,8 +18,10 @@ export interface SlurmCliOptions {
 
 async function slurm(cmd: string, args: string[], o: SlurmCliOptions, input?: string): Promise<string> {
   const [exe, ...pre] = o.prefix?.length ? [...o.prefix, cmd] : [cmd];
+  // Over SSH the remote side joins the words into one shell line: quote them.
+  const words = o.prefix?.length ? args.map(shellQuote) : args;
   try {
-    const p = run(exe, [...pre, ...args], { env: o.env ?? process.env, maxBuffer: 16 * 1024 * 1024 });
+    const p = run(exe, [...pre, ...words], { env: o.env ?? process.env, maxBuffer: 16 * 1024 * 1024 });
     if (input !== undefined) {
       p.child.stdin?.end(input);
     }
