@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, tempDir } from '../helpers';
-import { readMetrics, readStatus } from '../../src-main/runs/read';
+import { readConfig, readMetrics, readStatus } from '../../src-main/runs/read';
 import type { RunStatus } from '../../src-main/runs/format';
 import { viewOf, timeLimitFor } from '../../src-main/runs/slurm/jobs';
 import { jobStates } from '../../src-main/runs/slurm/slurm-cli';
@@ -71,25 +71,34 @@ describe.skipIf(!!why)('the queue on a real Slurm cluster', () => {
     expect(dry.out).toContain('--only "$RUN"');
     expect(existsSync(join(ws, 'runs'))).toBe(false);
 
-    const ref = add('ref');
-    const other = add('other', { lr: 1e-3 });
+    // kill -9 of the trainer inside its job, after its checkpoint at step 40 (each run is waited for as soon as it
+    // is queued: a tiny run lasts seconds, a CLI start on this box about as long).
     const crash = add('crash');
-    const usr1 = add('usr1');
-    const doomed = add('doomed', { steps: 100_000 });
-    for (const r of [ref, other, crash, usr1, doomed]) {
-      expect(readStatus(r.dir)!.backend).toBe(`slurm:${r.job}`);
-      expect(readFileSync(join(r.dir, 'slurm.sbatch'), 'utf8')).toContain(`RUNS=(${r.id})`);
-    }
-    // kill -9 of the trainer inside its job, after its checkpoint at step 40.
     await waitStatus(crash.dir, (s) => s.state === 'running' && (s.step ?? 0) >= 50 && !!s.pid, 150_000, 'crash at step 50');
     const killed = readStatus(crash.dir)!;
     expect(killed.step!).toBeLessThan(STEPS);
     process.kill(killed.pid!, 'SIGKILL');
 
-    // USR1 to the batch shell: checkpoint, requeue, resume.
+    // USR1 to the batch shell (Slurm's warning before the time limit): checkpoint, requeue, resume.
+    const usr1 = add('usr1');
     await waitStatus(usr1.dir, (s) => s.state === 'running' && (s.step ?? 0) >= 50, 150_000, 'usr1 at step 50');
     const sig = spawnSync('scancel', ['--batch', '--signal=USR1', usr1.job], { env: c.env, encoding: 'utf8' });
     expect(sig.status, sig.stderr).toBe(0);
+
+    // Two runs as one sweep: ONE job array; the first has the same config as crash and usr1 (the reference).
+    const base = writeJson(join(ws, 'base.json'), tinyConfig(tokens, { steps: STEPS, name: 'sw', checkpointEvery: 40, logEvery: LOG }));
+    const sw = lmwb(['sweep', '--config', base, '--grid', 'training.max_learning_rate=2e-3,1e-3', '--name', 'pair', ...slurmArgs], ws);
+    expect(sw.code, sw.err).toBe(0);
+    const array = /Slurm job array (\d+) \(tasks 0-1\)/.exec(sw.err)?.[1];
+    expect(array, sw.err).toBeDefined();
+    const [ref, other] = sw.out.trim().split('\n').map((id, i) => ({ id, job: `${array!}_${i}`, dir: join(ws, 'runs', id) }));
+    expect(readConfig(ref.dir)!.training).toMatchObject({ max_learning_rate: 2e-3 });
+    const doomed = add('doomed', { steps: 100_000 });
+    for (const r of [ref, other, crash, usr1, doomed]) {
+      expect(readStatus(r.dir)!.backend).toBe(`slurm:${r.job}`);
+      expect(readFileSync(join(r.dir, 'slurm.sbatch'), 'utf8')).toContain(`RUNS=(${r === ref || r === other ? `${ref.id} ${other.id}` : r.id})`);
+    }
+    expect(readFileSync(join(ref.dir, 'slurm.sbatch'), 'utf8')).toContain('#SBATCH --array=0-1');
 
     // A local worker leaves Slurm's runs alone.
     const local = lmwb(['queue', 'work', '--until-empty'], ws);
