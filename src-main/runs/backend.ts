@@ -80,6 +80,9 @@ export class LocalBackend implements Backend {
       cwd: this.o.cwd,
       env: gpu === undefined ? (this.o.env ?? process.env) : { ...(this.o.env ?? process.env), LMWB_GPU: String(gpu) },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group: a Ctrl-C in the worker's terminal reaches the worker only, which then stops the
+      // trainer with one SIGTERM (a second signal would make the trainer quit without its checkpoint).
+      detached: true,
     });
     const logPath = join(runDir, STORE_FILES.trainerLog);
     const log = (text: string) => {

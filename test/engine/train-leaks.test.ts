@@ -49,6 +49,7 @@ describe('train() failure paths', () => {
       } catch (e) {
         expect(e, `${kind}: ${(e as Error).message}`).toBeInstanceOf(UserError);
         expect((e as Error).message).toMatch(expected[kind]);
+        if (kind !== 'missing') expect((e as UserError).code).toBe({ seed: 'RESUME_MISMATCH', batch: 'BATCH_TOO_LARGE' }[kind]);
         counts[kind]++;
       }
       expect(liveResources(), `after call ${i} (${kind}, ${shared ? 'shared' : 'own'} Gpu)`).toEqual(before);

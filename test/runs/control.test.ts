@@ -11,7 +11,7 @@ import { differingTensors, lmwb, lmwbBackground, tinyConfig, tinyTokens, waitSta
 const tmp = tempDir('lmwb-control-');
 afterAll(() => tmp.cleanup());
 
-const STEPS = 160;
+const STEPS = 400;
 
 describe('queue pause / resume / cancel', () => {
   it('pauses and resumes bit for bit, cancels running and queued runs', async () => {

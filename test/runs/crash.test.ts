@@ -11,7 +11,7 @@ import { differingTensors, lmwb, lmwbBackground, tinyConfig, tinyTokens, waitSta
 const tmp = tempDir('lmwb-crash-');
 afterAll(() => tmp.cleanup());
 
-const STEPS = 160;
+const STEPS = 300;
 const LOG = 2;
 
 describe('kill -9 of a trainer under the queue worker', () => {
@@ -32,14 +32,17 @@ describe('kill -9 of a trainer under the queue worker', () => {
 
     const kill = async (id: string, minStep: number) => {
       const dir = join(ws, 'runs', id);
-      await waitStatus(dir, (s) => s.state === 'running' && (s.step ?? 0) >= minStep, 90_000, `${id} at step ${minStep}`);
+      // The trainer's pid as a user gets it (the CLI), as soon as the run trains; then kill it once past minStep.
+      await waitStatus(dir, (s) => s.state === 'running' && (s.step ?? 0) >= 1, 90_000, `${id} training`);
       const show = lmwb(['runs', 'show', id, '--json'], ws);
       expect(show.code, show.err).toBe(0);
-      const info = JSON.parse(show.out) as { status: { pid?: number; state: string; host?: string } };
+      const info = JSON.parse(show.out) as { status: { pid?: number; state: string } };
       expect(info.status.state).toBe('running');
       expect(info.status.pid).toBeGreaterThan(0);
-      const before = readStatus(dir)!;
-      expect(before.step!).toBeLessThan(STEPS); // still mid-run
+      const at = await waitStatus(dir, (s) => (s.step ?? 0) >= minStep || s.state !== 'running', 90_000, `${id} at step ${minStep}`);
+      expect(at.state).toBe('running');
+      expect(at.pid).toBe(info.status.pid);
+      expect(at.step!).toBeLessThan(STEPS - 20); // well before its end
       process.kill(info.status.pid!, 'SIGKILL');
       return info.status.pid!;
     };

@@ -2,7 +2,8 @@
 // corrupt index), the real CLI's `runs list|show|diff|tag|note|import|export` on fixtures, finding runs by prefix
 // and name, queue state changes, and two worker processes racing for one queue's claims.
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
 import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot, tempDir } from '../helpers';
@@ -10,7 +11,7 @@ import { createRun, resolveRun } from '../../src-main/runs/store';
 import { listRuns, INDEX_FILE, type ListStats } from '../../src-main/runs/index';
 import { updateStatus } from '../../src-main/runs/status';
 import { readMetrics, readStatus } from '../../src-main/runs/read';
-import { requestStop, requeue } from '../../src-main/runs/queue';
+import { claimNext, requestStop, requeue } from '../../src-main/runs/queue';
 import { UserError } from '../../src-main/util/errors';
 import { lmwb } from './helpers';
 
@@ -168,25 +169,58 @@ describe('queue state', () => {
     expect(r.err).toMatch(/is done; only queued, running or paused runs can be cancelled/);
   });
 
+  it('takes over a running run whose worker and trainer died, never one whose trainer lives', async () => {
+    const ws = join(tmp.path, 'takeover');
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    const deadPid = Number(dead.stdout);
+    const me = { pid: process.pid, host: hostname(), worker: 'test' };
+    const orphan = createRun(ws, { config: cfg({ name: 'orphan' }), status: { state: 'running', pid: deadPid, host: hostname() } });
+    writeFileSync(join(orphan.dir, '.claim.json'), JSON.stringify({ pid: deadPid, host: hostname(), worker: 'gone', time: new Date().toISOString() }));
+    const alive = createRun(ws, { config: cfg({ name: 'alive' }), status: { state: 'running', pid: process.pid, host: hostname() } });
+    writeFileSync(join(alive.dir, '.claim.json'), JSON.stringify({ pid: deadPid, host: hostname(), worker: 'gone', time: new Date().toISOString() }));
+    const c = await claimNext(ws, me);
+    expect(c).toEqual({ id: orphan.id, dir: orphan.dir, takeover: true });
+    expect(JSON.parse(readFileSync(join(orphan.dir, '.claim.json'), 'utf8')).worker).toBe('test');
+    expect(await claimNext(ws, me)).toBeUndefined(); // the other run's trainer (this process) is alive
+  });
+
   it('two worker processes racing for one queue never take the same run', async () => {
     const ws = join(tmp.path, 'race');
     const N = 24;
     const ids = Array.from({ length: N }, (_, i) => createRun(ws, { config: cfg({ name: `q${i}` }) }).id);
     const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx');
     const script = join(repoRoot, 'test', 'runs', 'fixtures', 'claim-loop.ts');
-    const race = () =>
-      new Promise<string[]>((resolve, reject) => {
-        const c = spawn(tsx, [script, ws], { stdio: ['ignore', 'pipe', 'inherit'] });
-        let out = '';
-        c.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-        c.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as string[]) : reject(new Error(`claim loop exited ${code}`))));
+    // Each racer says "ready", claims on "go", prints what it took, and holds its claims until its stdin closes.
+    const racers = [0, 1].map(() => {
+      const c = spawn(tsx, [script, ws], { stdio: ['pipe', 'pipe', 'inherit'] });
+      let out = '';
+      const lines: string[] = [];
+      const waiters: Array<() => void> = [];
+      c.stdout.setEncoding('utf8').on('data', (d: string) => {
+        out += d;
+        let nl: number;
+        while ((nl = out.indexOf('\n')) >= 0) {
+          lines.push(out.slice(0, nl));
+          out = out.slice(nl + 1);
+          waiters.splice(0).forEach((w) => w());
+        }
       });
-    const [x, y] = await Promise.all([race(), race()]);
+      const line = (n: number) => new Promise<string>((resolve, reject) => {
+        const check = () => (lines.length > n ? resolve(lines[n]) : waiters.push(check));
+        c.on('close', (code) => reject(new Error(`claim loop exited ${code}`)));
+        check();
+      });
+      return { c, line };
+    });
+    for (const r of racers) expect(await r.line(0)).toBe('ready');
+    for (const r of racers) r.c.stdin!.write('go\n');
+    const [x, y] = (await Promise.all(racers.map((r) => r.line(1)))).map((l) => JSON.parse(l) as string[]);
     expect(x.filter((id) => y.includes(id))).toEqual([]);
     expect([...x, ...y].sort()).toEqual([...ids].sort());
     expect(x.length).toBeGreaterThan(0);
     expect(y.length).toBeGreaterThan(0);
     for (const id of ids) expect(readStatus(join(ws, 'runs', id))?.state).toBe('running');
     expect(JSON.parse(readFileSync(join(ws, 'runs', x[0], '.claim.json'), 'utf8')).worker).toMatch(/^race-\d+$/);
+    for (const r of racers) r.c.stdin!.end();
   }, 120_000);
 });

@@ -28,7 +28,7 @@ import { RUN_FILES, RunMetaSchema, type EvalRecord, type TrainRecord, type RunSt
 import { updateStatus } from '../../runs/status';
 import { readStatus } from '../../runs/read';
 import { writeFileAtomic } from '../../util/atomic-write';
-import { UserError, errorInfo } from '../../util/errors';
+import { UserError, errorInfo, type ErrorCode } from '../../util/errors';
 
 export { checkpointName } from '../checkpoint/checkpoint';
 
@@ -96,6 +96,19 @@ function ensureRunFolder(runDir: string, cfg: RunConfig): void {
   if (!existsSync(join(runDir, RUN_FILES.meta))) writeFileAtomic(join(runDir, RUN_FILES.meta), `${JSON.stringify(RunMetaSchema.parse({ name: cfg.name }), null, 2)}\n`);
 }
 
+/**
+ * Gives the memory plan's refusals their codes (the runtime raises them without one today; a coded error from it
+ * passes through unchanged).
+ */
+function withCode<T>(fn: () => T, code: ErrorCode, data: Record<string, unknown>): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof UserError && e.code === 'USER_ERROR') throw new UserError(e.message, { code, data: { ...data, ...e.data }, cause: e });
+    throw e;
+  }
+}
+
 const finite = (x: number | undefined): number | undefined => (x !== undefined && Number.isFinite(x) ? x : undefined);
 
 export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<TrainResult> {
@@ -139,14 +152,14 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
     const gpuName = gpu.info.selected ? `${dev.name} (${gpu.info.selected})` : dev.name;
     const tensorCores = hasF16TensorCores(gpu.device);
     const precision = cfg.training.precision === 'auto' ? (tensorCores ? 'mixed' : 'f32') : cfg.training.precision;
-    rt = new TransformerRuntime(gpu, cfg.model, {
+    rt = withCode(() => new TransformerRuntime(gpu!, cfg.model, {
       precision,
       batchSize: B,
       seqLen: T,
       training: true,
       maxGradNorm: cfg.training.max_grad_norm,
       adam: { beta1: cfg.training.betas[0], beta2: cfg.training.betas[1], eps: cfg.training.eps, weightDecay: cfg.training.weight_decay },
-    });
+    }), 'BATCH_TOO_LARGE', { batch_size: B, context_length: T });
     let tokensSeen = 0;
     const elapsedBase = resumed?.elapsedS ?? 0;
     if (resumed) {
@@ -158,7 +171,8 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
       rt.setParameters(initParameters(rt.layout, seed));
     }
     await gpu.sync();
-    rt.checkAllocation();
+    const r1 = rt;
+    withCode(() => r1.checkAllocation(), 'GPU_OUT_OF_MEMORY', { batch_size: B, context_length: T });
 
     loader = new BatchLoader({ path: cfg.data.train, numTokens: trainInfo.numTokens, batchSize: B, contextLength: T, vocabSize: cfg.model.vocab_size, seed, stream: STREAM_TRAIN_BATCH, ...(cfg.training.overfit_one_batch ? { prefetch: 0 } : {}) });
     validLoader = validInfo
