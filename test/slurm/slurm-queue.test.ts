@@ -3,7 +3,8 @@
 // worker (`queue work --only ID`) trains them in the shared workspace with real trainer processes. Two runs finish
 // with their metrics in the store; a third is cancelled through scancel; a kill -9 of a trainer inside its job is
 // restarted by the in-job worker from its checkpoint; a USR1 to the batch shell (what Slurm sends before the time
-// limit or on pre-emption) makes the trainer checkpoint, the job requeue itself and the requeued job resume. The
+// limit or on pre-emption) makes the trainer checkpoint, the job requeue itself and the requeued job resume; so does
+// Slurm's own requeue of the running job (scontrol requeue). The
 // interrupted runs log every step exactly once and end bit for bit like the uninterrupted one.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -85,6 +86,12 @@ describe.skipIf(!!why)('the queue on a real Slurm cluster', () => {
     const sig = spawnSync('scancel', ['--batch', '--signal=USR1', usr1.job], { env: c.env, encoding: 'utf8' });
     expect(sig.status, sig.stderr).toBe(0);
 
+    // Slurm's own requeue of a running job (what pre-emption does): the job is terminated and started again.
+    const sreq = add('sreq');
+    await waitStatus(sreq.dir, (s) => s.state === 'running' && (s.step ?? 0) >= 50, 150_000, 'sreq at step 50');
+    const rq = spawnSync('scontrol', ['requeue', sreq.job], { env: c.env, encoding: 'utf8' });
+    expect(rq.status, rq.stderr).toBe(0);
+
     // Two runs as one sweep: ONE job array; the first has the same config as crash and usr1 (the reference).
     const base = writeJson(join(ws, 'base.json'), tinyConfig(tokens, { steps: STEPS, name: 'sw', checkpointEvery: 40, logEvery: LOG }));
     const sw = lmwb(['sweep', '--config', base, '--grid', 'training.max_learning_rate=2e-3,1e-3', '--name', 'pair', ...slurmArgs], ws);
@@ -119,21 +126,23 @@ describe.skipIf(!!why)('the queue on a real Slurm cluster', () => {
     const end = Date.now() + 200_000;
     let sawRequeue = false;
     for (;;) {
-      const states = await jobStates([usr1.job], { env: c.env });
-      const j = states.get(usr1.job);
-      if (j?.state === 'PENDING' && j.reason === 'BeginTime') {
-        sawRequeue = true;
-        spawnSync('scontrol', ['update', `JobId=${usr1.job}`, 'StartTime=now'], { env: c.env });
+      const states = await jobStates([usr1.job, sreq.job], { env: c.env });
+      for (const id of [usr1.job, sreq.job]) {
+        const j = states.get(id);
+        if (j?.state === 'PENDING' && j.reason === 'BeginTime') {
+          if (id === usr1.job) sawRequeue = true;
+          spawnSync('scontrol', ['update', `JobId=${id}`, 'StartTime=now'], { env: c.env });
+        }
       }
-      const all = [ref, other, crash, usr1].map((r) => readStatus(r.dir)!.state);
+      const all = [ref, other, crash, usr1, sreq].map((r) => readStatus(r.dir)!.state);
       if (all.every((s) => s === 'done')) break;
-      if (all.some((s) => s === 'failed' || s === 'cancelled' || s === 'diverged')) throw new Error(`a run ended ${JSON.stringify(all)}: ${[ref, other, crash, usr1].map((r) => JSON.stringify(readStatus(r.dir)?.error)).join(' ')}`);
+      if (all.some((s) => s === 'failed' || s === 'cancelled' || s === 'diverged')) throw new Error(`a run ended ${JSON.stringify(all)}: ${[ref, other, crash, usr1, sreq].map((r) => JSON.stringify(readStatus(r.dir)?.error)).join(' ')}`);
       if (Date.now() > end) throw new Error(`timed out: ${JSON.stringify(all)}`);
       await new Promise((r) => setTimeout(r, 500));
     }
     expect(sawRequeue).toBe(true);
 
-    for (const r of [ref, other, crash, usr1]) {
+    for (const r of [ref, other, crash, usr1, sreq]) {
       const s = readStatus(r.dir)!;
       expect(s.state).toBe('done');
       expect(s.backend).toBe(`slurm:${r.job}`);
@@ -154,6 +163,9 @@ describe.skipIf(!!why)('the queue on a real Slurm cluster', () => {
     const ck = (r: { dir: string }) => join(r.dir, 'checkpoints', `step_${String(STEPS).padStart(7, '0')}.safetensors`);
     expect(differingTensors(ck(crash), ck(ref))).toEqual([]);
     expect(differingTensors(ck(usr1), ck(ref))).toEqual([]);
+    expect(readStatus(sreq.dir)!.attempts).toBeGreaterThanOrEqual(2);
+    expect(readFileSync(join(sreq.dir, `slurm-${sreq.job}.out`), 'utf8')).toMatch(new RegExp(`\\[${sreq.id}\\] resuming at step [1-9]\\d* of ${STEPS}`));
+    expect(differingTensors(ck(sreq), ck(ref))).toEqual([]);
     expect(differingTensors(ck(other), ck(ref)).length).toBeGreaterThan(0);
 
     const d = readStatus(doomed.dir)!;
