@@ -104,15 +104,6 @@ export async function rsyncToCluster(workspace: string, paths: string[], o: Slur
   }
 }
 
-/** rsync of the runs' folders back from the cluster (metrics, status; checkpoints only with `checkpoints`). */
-export async function rsyncFromCluster(workspace: string, ids: string[], o: SlurmSubmitOptions & { checkpoints?: boolean }): Promise<void> {
-  if (!o.ssh || !ids.length) return;
-  const remote = o.remoteWorkspace ?? workspace;
-  const rsh = ['ssh', ...(o.sshArgs ?? [])].join(' ');
-  const src = ids.map((id) => `${o.ssh}:${remote}/./runs/${id}`);
-  await exec('rsync', ['-a', '--relative', '-e', rsh, ...(o.checkpoints ? [] : ['--exclude', 'checkpoints/']), ...src, `${workspace}/`]);
-}
-
 export interface Submitted {
   /** sbatch's job id (the array id for a sweep). */
   job: string;

@@ -62,7 +62,8 @@ export function renderSbatchScript(o: SbatchOptions): string {
   if (o.mem) lines.push(`#SBATCH --mem=${o.mem}`);
   lines.push('#SBATCH --requeue', `#SBATCH --signal=B:USR1@${o.signalLeadS ?? 120}`, '#SBATCH --open-mode=append');
   lines.push(`#SBATCH --output=${o.output ?? `${o.workspace}/runs/slurm-%x-%A_%a.out`}`);
-  for (const x of o.extra ?? []) lines.push(`#SBATCH ${x}`);
+  // sbatch splits #SBATCH lines at blanks: a value with blanks goes in double quotes.
+  for (const x of o.extra ?? []) lines.push(`#SBATCH ${x.replace(/^(--?[\w-]+[= ])(.*\s.*)$/, (_m, k: string, v: string) => `${k}"${v.replace(/"/g, '\\"')}"`)}`);
   lines.push('', 'set -u');
   for (const [k, v] of Object.entries(o.env ?? {})) lines.push(`export ${k}=${shellQuote(v)}`);
   lines.push(`RUNS=(${o.runIds.map(shellQuote).join(' ')})`, 'RUN=${RUNS[${SLURM_ARRAY_TASK_ID:-0}]}');
