@@ -58,6 +58,8 @@ export interface LocalBackendOptions {
   env?: NodeJS.ProcessEnv;
   /** Working folder of the trainer (the workspace). */
   cwd: string;
+  /** GPU indices (gpu/select.ts): one slot per GPU, "local:gpuN", whose trainers get LMWB_GPU=N. */
+  gpus?: number[];
 }
 
 const STDERR_TAIL = 4000;
@@ -68,14 +70,15 @@ export class LocalBackend implements Backend {
   constructor(private readonly o: LocalBackendOptions) {}
 
   slots(): Slot[] {
+    if (this.o.gpus?.length) return this.o.gpus.map((g) => ({ name: `local:gpu${g}`, launch: (dir, lo) => this.launch(dir, lo, g) }));
     return [{ name: 'local', launch: (dir, lo) => this.launch(dir, lo) }];
   }
 
-  private launch(runDir: string, lo: LaunchOptions): TrainerProcess {
+  private launch(runDir: string, lo: LaunchOptions, gpu?: number): TrainerProcess {
     const cmd = this.o.command ?? [process.execPath, ...process.execArgv, process.argv[1]];
     const child = spawn(cmd[0], [...cmd.slice(1), 'train', '--run-dir', runDir, '--events', 'ndjson'], {
       cwd: this.o.cwd,
-      env: this.o.env ?? process.env,
+      env: gpu === undefined ? (this.o.env ?? process.env) : { ...(this.o.env ?? process.env), LMWB_GPU: String(gpu) },
       stdio: ['ignore', 'pipe', 'pipe'],
       // Its own process group: a Ctrl-C in the worker's terminal reaches the worker only, which then stops the
       // trainer with one SIGTERM (a second signal would make the trainer quit without its checkpoint).
@@ -133,6 +136,6 @@ export class LocalBackend implements Backend {
     const signalChild = (sig: NodeJS.Signals) => {
       if (child.exitCode === null && child.signalCode === null) child.kill(sig);
     };
-    return { pid: child.pid, ref: 'local', exited, stop: () => signalChild('SIGTERM'), kill: () => signalChild('SIGKILL') };
+    return { pid: child.pid, ref: gpu === undefined ? 'local' : `local:gpu${gpu}`, exited, stop: () => signalChild('SIGTERM'), kill: () => signalChild('SIGKILL') };
   }
 }

@@ -19,8 +19,9 @@ import type { TrainEvent } from '../engine/train/events';
 import { errorInfo, type ErrorInfo } from '../util/errors';
 import type { Backend, Slot, TrainerExit } from './backend';
 import { RUN_FILES, type RunState } from './format';
-import { claimNext, clearRequest, readRequest, releaseClaim } from './queue';
-import { readStatus } from './read';
+import type { RunSummary } from './index';
+import { claimNext, clearRequest, readClaim, readRequest, releaseClaim, withQueueLock } from './queue';
+import { readStatus, runDir } from './read';
 import { updateStatus } from './status';
 import { afterRunFinished } from './sweep-policy';
 
@@ -46,6 +47,10 @@ export interface WorkerOptions {
   pollMs?: number;
   signal?: AbortSignal;
   onEvent?: (e: WorkerEvent) => void;
+  /** Train exactly this run (a Slurm job's worker); without it the worker skips runs another backend owns. */
+  only?: string;
+  /** Recorded as status.json `backend` instead of the slot's name ("slurm:123"). */
+  backendRef?: string;
 }
 
 /** Exit statuses of `lmwb train` (see cli/exit-codes.ts): 0 done or paused, 2 bad input, 3 no GPU driver, 4 diverged. */
@@ -84,18 +89,49 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     signal?.addEventListener('abort', done, { once: true });
   });
 
+/** Runs that a cluster scheduler starts (status.json backend "slurm:…"): local workers leave them alone. */
+export function slurmOwned(backend: string | undefined): boolean {
+  return backend?.startsWith('slurm:') ?? false;
+}
+
+const sameJob = (worker: string, ref: string) => {
+  const slot = worker.slice(worker.indexOf('/') + 1);
+  return slot === ref || slot.startsWith(`${ref}#`);
+};
+
+/** Puts back in the queue a run whose claim names this Slurm job (an earlier, killed run of it), recording the restart. */
+async function takeBackRequeuedRun(workspace: string, id: string, ref: string): Promise<void> {
+  const dir = runDir(workspace, id);
+  await withQueueLock(workspace, () => {
+    const claim = readClaim(dir);
+    const s = readStatus(dir);
+    if (!claim || !s || s.state !== 'running' || !sameJob(claim.worker, ref)) return;
+    if (claim.host === hostname() && claim.pid === process.pid) return;
+    releaseClaim(dir);
+    const from = newestCheckpointStep(dir);
+    updateStatus(dir, (st) => ({
+      state: 'queued', pid: undefined,
+      restarts: [...st.restarts, { time: new Date().toISOString(), from_step: from, reason: `its Slurm job ${ref.slice(6)} was requeued` }],
+    }));
+  });
+}
+
 /** Runs the queue until it is empty (untilEmpty) or the signal fires. Resolves with the runs this worker finished. */
 export async function runWorker(o: WorkerOptions): Promise<Array<{ id: string; state: RunState }>> {
   const finished: Array<{ id: string; state: RunState }> = [];
   const emit = (e: WorkerEvent) => o.onEvent?.(e);
   const pollMs = o.pollMs ?? 1000;
   const slots = o.backend.slots();
+  // A Slurm job's worker: a claim left by an earlier run of the same job (requeued after a kill) is dead, since
+  // Slurm runs one instance of a job at a time, even when it ran on another node.
+  if (o.only && o.backendRef) await takeBackRequeuedRun(o.workspace, o.only, o.backendRef);
+  const filter = (r: RunSummary) => (o.only ? r.id === o.only : !slurmOwned(readStatus(runDir(o.workspace, r.id))?.backend));
   await Promise.all(
     slots.map(async (slot, i) => {
-      const worker = { pid: process.pid, host: hostname(), worker: `${process.pid}@${hostname()}/${slot.name}${slots.length > 1 ? `#${i}` : ''}` };
+      const worker = { pid: process.pid, host: hostname(), worker: `${process.pid}@${hostname()}/${o.backendRef ?? slot.name}${slots.length > 1 ? `#${i}` : ''}` };
       let idleSaid = false;
       while (!o.signal?.aborted) {
-        const claimed = await claimNext(o.workspace, worker);
+        const claimed = await claimNext(o.workspace, worker, filter);
         if (!claimed) {
           if (o.untilEmpty) break;
           if (!idleSaid) emit({ type: 'idle', slot: slot.name });
@@ -159,7 +195,7 @@ async function superviseRun(
 
   for (;;) {
     const st = updateStatus(dir, (s) => ({
-      state: 'running', attempts: s.attempts + 1, backend: slot.name, host: hostname(), started: s.started ?? new Date().toISOString(),
+      state: 'running', attempts: s.attempts + 1, backend: o.backendRef ?? slot.name, host: hostname(), started: s.started ?? new Date().toISOString(),
     }));
     let lastError: ErrorInfo | undefined;
     let doneState: 'done' | 'paused' | 'diverged' | undefined;

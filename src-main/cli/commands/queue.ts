@@ -10,6 +10,10 @@ import { listRuns } from '../../runs/index';
 import { requestStop, requeue, waitForState, type RequestAction } from '../../runs/queue';
 import { runWorker, type WorkerEvent } from '../../runs/worker';
 import { LocalBackend } from '../../runs/backend';
+import { parseGpuList } from '../../engine/gpu/select';
+import { cancelSlurmRun, slurmScript, slurmViews, submitNewRuns, timeLimitFor } from '../../runs/slurm/jobs';
+import { readStatus, runDir } from '../../runs/read';
+import { addSlurmOptions, describeSubmitted, slurmSubmitOptions, type SlurmCliOpts } from './slurm-options';
 import { collect, table, workspaceOf, WORKSPACE_HELP, type WorkspaceOpt } from './runs';
 
 /** The base config of a run or sweep: a config file (data paths relative to the current folder) or a trainer preset (relative to the workspace). */
@@ -66,7 +70,7 @@ export function describeWorkerEvent(e: WorkerEvent): string | undefined {
 export function registerQueue(program: Command): void {
   const queue = program.command('queue').description('queue runs and train them one after another (crash-proof)');
 
-  queue
+  addSlurmOptions(queue
     .command('add')
     .description('queue a run; prints its id')
     .option('-w, --workspace <dir>', WORKSPACE_HELP)
@@ -74,10 +78,24 @@ export function registerQueue(program: Command): void {
     .option('-p, --preset <name>', 'start from a trainer preset')
     .option('-s, --set <key=value>', 'override a config value (repeatable)', collect, [])
     .option('-n, --name <name>', 'run name')
-    .action((o: WorkspaceOpt & { config?: string; preset?: string; set: string[]; name?: string }) => {
+    .option('--dry-run', 'Slurm: print the sbatch script, queue and submit nothing'))
+    .action(async (o: WorkspaceOpt & SlurmCliOpts & { config?: string; preset?: string; set: string[]; name?: string; dryRun?: boolean }) => {
       const ws = workspaceOf(o);
       const { base, baseDir } = loadBase(o, ws);
       const config = resolveRunConfig(base, { sets: o.set, name: o.name, baseDir });
+      const slurm = slurmSubmitOptions(o);
+      if (slurm) {
+        if (o.dryRun) {
+          process.stdout.write(slurmScript(ws, ['RUN_ID'], { ...slurm, timeLimitS: slurm.timeLimitS ?? timeLimitFor([config]) }));
+          process.stderr.write('dry run: RUN_ID stands for the id the run gets when it is queued; nothing was queued or submitted\n');
+          return;
+        }
+        const sub = await submitNewRuns(ws, () => ({ ids: [createRun(ws, { config }).id], configs: [config] }), slurm);
+        process.stderr.write(`${describeSubmitted(sub)}\n`);
+        process.stdout.write(`${sub.runs[0].id}\n`);
+        return;
+      }
+      if (o.dryRun) throw new UserError('--dry-run prints the sbatch script of --backend slurm', { code: 'INVALID_ARGUMENT' });
       const { id } = createRun(ws, { config });
       process.stdout.write(`${id}\n`);
     });
@@ -88,9 +106,18 @@ export function registerQueue(program: Command): void {
     .option('-w, --workspace <dir>', WORKSPACE_HELP)
     .option('--all', 'finished runs too')
     .option('--json', 'one JSON array')
-    .action((o: WorkspaceOpt & { all?: boolean; json?: boolean }) => {
+    .action(async (o: WorkspaceOpt & { all?: boolean; json?: boolean }) => {
       const order = { running: 0, queued: 1, paused: 2 } as Record<string, number>;
-      const list = listRuns(workspaceOf(o))
+      const ws = workspaceOf(o);
+      const all = listRuns(ws);
+      // Runs on a Slurm cluster: Slurm's word where status.json has nothing newer (a pending job, a cancelled one).
+      const views = await slurmViews(ws, all.filter((r) => !['done', 'failed', 'diverged', 'cancelled'].includes(r.state)).map((r) => r.id));
+      const where = (id: string) => readStatus(runDir(ws, id))?.backend ?? '';
+      const list = all
+        .map((r) => {
+          const v = views.get(r.id);
+          return v ? { ...r, state: v.state, slurm: v.slurm, backend: `slurm:${v.job}` } : { ...r, backend: where(r.id) || undefined };
+        })
         .filter((r) => o.all || r.state in order)
         .sort((a, b) => (order[a.state] ?? 3) - (order[b.state] ?? 3) || (a.priority ?? 0) - (b.priority ?? 0) || a.id.localeCompare(b.id));
       if (o.json) {
@@ -101,8 +128,9 @@ export function registerQueue(program: Command): void {
         process.stdout.write('the queue is empty\n');
         return;
       }
-      process.stdout.write(`${table(['ID', 'STATE', 'STEP', 'ATTEMPTS', 'PID', 'SWEEP'], list.map((r) => [
-        r.id, r.state, r.step !== undefined ? `${r.step}${r.total_steps ? `/${r.total_steps}` : ''}` : '-', String(r.attempts), r.pid ? String(r.pid) : '-', r.sweep?.name ?? '',
+      process.stdout.write(`${table(['ID', 'STATE', 'STEP', 'ATTEMPTS', 'PID', 'WHERE', 'SWEEP'], list.map((r) => [
+        r.id, r.state, r.step !== undefined ? `${r.step}${r.total_steps ? `/${r.total_steps}` : ''}` : '-', String(r.attempts), r.pid ? String(r.pid) : '-',
+        'slurm' in r ? `${r.backend} ${r.slurm}` : (r.backend ?? '-'), r.sweep?.name ?? '',
       ]))}\n`);
     });
 
@@ -115,7 +143,12 @@ export function registerQueue(program: Command): void {
       .option('--timeout <seconds>', 'how long to wait for the trainer to stop', '600')
       .action(async (ref: string, o: WorkspaceOpt & { wait: boolean; timeout: string }) => {
         const ws = workspaceOf(o);
-        const { id } = resolveRun(ws, ref);
+        const { id, dir } = resolveRun(ws, ref);
+        if (action === 'cancel' && readStatus(dir)?.backend?.startsWith('slurm:')) {
+          process.stderr.write(`${id}: cancelling its Slurm job (${readStatus(dir)?.backend})…\n`);
+          process.stdout.write(`${id}: ${await cancelSlurmRun(ws, id, { timeoutMs: Number(o.timeout) * 1000 })}\n`);
+          return;
+        }
         const r = await requestStop(ws, id, action);
         if (!r.requested) {
           process.stdout.write(`${id}: ${r.state}\n`);
@@ -151,7 +184,10 @@ export function registerQueue(program: Command): void {
     .option('--retries <n>', 'restarts of a crashed trainer before its run is marked failed', '3')
     .option('--poll <ms>', 'how often to look for new runs and for pause/cancel requests', '1000')
     .option('--json', 'print worker events as JSON lines instead of text')
-    .action(async (o: WorkspaceOpt & { untilEmpty?: boolean; retries: string; poll: string; json?: boolean }) => {
+    .option('--only <id>', 'train exactly this run (what a Slurm job runs), then stop')
+    .option('--backend-ref <ref>', 'where the runs train, recorded in status.json (default "local", or "local:gpuN")')
+    .option('--gpus <list>', 'one trainer per GPU: "all" or indices like 0,1 (each trainer pinned to its GPU)')
+    .action(async (o: WorkspaceOpt & { untilEmpty?: boolean; retries: string; poll: string; json?: boolean; only?: string; backendRef?: string; gpus?: string }) => {
       const ws = workspaceOf(o);
       const retries = Number(o.retries);
       if (!Number.isInteger(retries) || retries < 0) throw new UserError(`--retries must be a whole number ≥ 0, got "${o.retries}"`, { code: 'INVALID_ARGUMENT' });
@@ -168,7 +204,9 @@ export function registerQueue(program: Command): void {
       process.on('SIGTERM', onSignal);
       const finished = await runWorker({
         workspace: ws,
-        backend: new LocalBackend({ cwd: ws }),
+        backend: new LocalBackend({ cwd: ws, gpus: o.gpus ? parseGpuList(o.gpus) : undefined }),
+        only: o.only ? resolveRun(ws, o.only).id : undefined,
+        backendRef: o.backendRef,
         retries,
         untilEmpty: o.untilEmpty,
         pollMs: Number(o.poll),

@@ -8,6 +8,7 @@ import { UserError } from '../../util/errors';
 import { writeFileAtomic } from '../../util/atomic-write';
 import { listRuns, type RunSummary } from '../../runs/index';
 import { readConfig, readMeta, readMetrics, readStatus } from '../../runs/read';
+import { slurmViews } from '../../runs/slurm/jobs';
 import { diffConfigs } from '../../runs/diff';
 import { addNote, addTags, removeTags, resolveRun } from '../../runs/store';
 import { exportRun, importTrackerRun } from '../../runs/transfer';
@@ -78,10 +79,11 @@ export function registerRuns(program: Command): void {
     .description('one run: status (pid and host while running, attempts, restarts), meta, config, metrics and checkpoints')
     .option('-w, --workspace <dir>', WORKSPACE_HELP)
     .option('--json', 'one JSON object')
-    .action((ref: string, o: WorkspaceOpt & { json?: boolean }) => {
+    .action(async (ref: string, o: WorkspaceOpt & { json?: boolean }) => {
       const ws = workspaceOf(o);
       const { id, dir } = resolveRun(ws, ref);
       const status = readStatus(dir);
+      const slurm = (await slurmViews(ws, [id])).get(id);
       const meta = readMeta(dir);
       const config = readConfig(dir);
       const m = readMetrics(dir);
@@ -93,7 +95,7 @@ export function registerRuns(program: Command): void {
         : [];
       const claim = readClaim(dir);
       const info = {
-        id, dir, status, meta, config, claim,
+        id, dir, status, meta, config, claim, ...(slurm ? { slurm } : {}),
         metrics: { train_lines: train.length, eval_lines: evals.length, skipped: m.skipped, torn_tail: m.tornTail, last_train: train[train.length - 1], last_eval: evals[evals.length - 1] },
         checkpoints,
       };
@@ -105,7 +107,8 @@ export function registerRuns(program: Command): void {
       const lines = [
         `run ${id}  (${meta?.name ?? '-'})`,
         `  folder     ${dir}`,
-        `  state      ${s?.state ?? 'unknown'}${s?.state === 'running' && s.pid ? ` (trainer pid ${s.pid} on ${s.host ?? '?'}${claim ? `, worker ${claim.worker}` : ''})` : ''}`,
+        `  state      ${slurm?.state ?? s?.state ?? 'unknown'}${s?.state === 'running' && s.pid ? ` (trainer pid ${s.pid} on ${s.host ?? '?'}${claim ? `, worker ${claim.worker}` : ''})` : ''}`,
+        ...(slurm ? [`  slurm      job ${slurm.job}: ${slurm.slurm}`] : s?.backend ? [`  where      ${s.backend}${s.gpu ? `, ${s.gpu}` : ''}`] : []),
         `  progress   step ${s?.step ?? '-'}${s?.total_steps ? ` of ${s.total_steps}` : ''}, ${fmtRate(s?.tokens_per_s)} tok/s, ${fmtSecs(s?.elapsed_s)} training time`,
         `  loss       final train ${fmtNum(s?.final_loss)}, best val ${fmtNum(s?.best_val_loss)}, final val ${fmtNum(s?.final_val_loss)}`,
         `  attempts   ${s?.attempts ?? 0}; restarts ${s?.restarts.length ?? 0}`,

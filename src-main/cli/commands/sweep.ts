@@ -8,8 +8,14 @@ import { defaultBase, planPreset, SWEEP_PRESETS, type DeviceLimits } from '../..
 import { resolveRunConfig, getKey } from '../../runs/configs';
 import { collect, table, workspaceOf, WORKSPACE_HELP, type WorkspaceOpt } from './runs';
 import { loadBase } from './queue';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { SWEEPS_DIR } from '../../runs/sweeps';
+import { readConfig, runDir } from '../../runs/read';
+import { slurmScript, submitNewRuns, timeLimitFor } from '../../runs/slurm/jobs';
+import { addSlurmOptions, describeSubmitted, slurmSubmitOptions, type SlurmCliOpts } from './slurm-options';
 
-interface SweepOpts extends WorkspaceOpt {
+interface SweepOpts extends WorkspaceOpt, SlurmCliOpts {
   preset?: string;
   config?: string;
   base?: string;
@@ -35,8 +41,8 @@ async function deviceLimits(precision: unknown): Promise<DeviceLimits> {
 }
 
 export function registerSweep(program: Command): void {
-  program
-    .command('sweep')
+  addSlurmOptions(program
+    .command('sweep'))
     .description(`queue a sweep: a preset (${SWEEP_PRESETS.join(', ')}) or --grid over a base config`)
     .option('-w, --workspace <dir>', WORKSPACE_HELP)
     .option('-p, --preset <name>', 'sweep preset')
@@ -70,19 +76,32 @@ export function registerSweep(program: Command): void {
         if (!grids.length) throw new UserError('a sweep over a config needs at least one --grid key=v1,v2,…', { code: 'INVALID_ARGUMENT' });
         plan = { name: o.name ?? 'grid', base: given.base, points: gridPoints(grids), notes: [] };
       }
+      const slurm = slurmSubmitOptions(o);
       if (o.dryRun) {
         process.stdout.write(`sweep ${plan.name}: ${plan.points.length} runs\n`);
         for (const n of plan.notes) process.stdout.write(`  ${n}\n`);
-        for (const p of plan.points) resolveRunConfig(plan.base, { sets: [...o.set, ...p.sets], unset: p.unset, baseDir });
+        const configs = plan.points.map((p) => resolveRunConfig(plan.base, { sets: [...o.set, ...p.sets], unset: p.unset, baseDir }));
         process.stdout.write(`${table(['RUN', 'OVERRIDES'], plan.points.map((p) => [p.label, p.sets.join(' ')]))}\n`);
+        if (slurm) {
+          process.stdout.write(`\n${slurmScript(ws, plan.points.map((_p, i) => `RUN_ID_${i}`), { ...slurm, jobName: `lmwb-${plan.name}`, timeLimitS: slurm.timeLimitS ?? timeLimitFor(configs) })}`);
+          process.stderr.write('dry run: RUN_ID_i stands for the id of the i-th run when it is queued; nothing was queued or submitted\n');
+        }
         return;
       }
-      const q = queueSweep(ws, plan, { sets: o.set, baseDir });
+      let sub: Awaited<ReturnType<typeof submitNewRuns>> | undefined;
+      let q!: ReturnType<typeof queueSweep>;
+      if (slurm) {
+        sub = await submitNewRuns(ws, () => {
+          q = queueSweep(ws, plan, { sets: o.set, baseDir });
+          const ids = q.runs.map((r) => r.id);
+          return { ids, configs: ids.map((id) => readConfig(runDir(ws, id)) ?? {}), undo: () => rmSync(join(ws, SWEEPS_DIR, `${q.name}.json`), { force: true }) };
+        }, { ...slurm, jobName: `lmwb-${plan.name}` });
+      } else q = queueSweep(ws, plan, { sets: o.set, baseDir });
       if (o.json) {
         process.stdout.write(`${JSON.stringify(q)}\n`);
         return;
       }
-      process.stderr.write(`sweep ${q.name}: ${q.runs.length} runs queued (swept: ${q.keys.join(', ')})\n`);
+      process.stderr.write(`sweep ${q.name}: ${q.runs.length} runs queued (swept: ${q.keys.join(', ')})${sub ? `, ${describeSubmitted(sub)}` : ''}\n`);
       for (const n of q.notes) process.stderr.write(`  ${n}\n`);
       for (const r of q.runs) process.stdout.write(`${r.id}\n`);
     });

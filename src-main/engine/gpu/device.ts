@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { create, globals } from 'webgpu';
 import { UserError } from '../../util/errors';
 import { trackResource, releaseResource } from '../../util/live-resources';
+import { applyGpuSelection } from './select';
 
 const held: unknown[] = [];
 
@@ -61,6 +62,8 @@ export interface GpuInfo {
   subgroupMatrix: boolean;
   /** Dawn's shader bounds clamping (robustness) is on: LMWB_SAFE_KERNELS=1. */
   boundsChecks: boolean;
+  /** The GPU chosen with LMWB_GPU (gpu/select.ts), e.g. "gpu 1 of 2, pci 0000:41:00.0". */
+  selected?: string;
 }
 
 export interface Gpu {
@@ -103,6 +106,8 @@ function ensureRuntimeDir(): void {
 
 export async function openGpu(opts: OpenGpuOptions = {}): Promise<Gpu> {
   ensureRuntimeDir();
+  // LMWB_GPU=<index>: pick the physical GPU in the Vulkan loader before Dawn starts it (see gpu/select.ts).
+  const selected = applyGpuSelection();
   if (!globalsInstalled) {
     Object.assign(globalThis, globals);
     globalsInstalled = true;
@@ -159,6 +164,7 @@ export async function openGpu(opts: OpenGpuOptions = {}): Promise<Gpu> {
     maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
     subgroupMatrix: features.includes('chromium-experimental-subgroup-matrix' as GPUFeatureName),
     boundsChecks: safeKernels(),
+    ...(selected ? { selected } : {}),
   };
 
   return {

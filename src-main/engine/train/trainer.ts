@@ -149,6 +149,7 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
 
     gpu = opts.gpu ?? (await openGpu());
     const dev = deviceInfo(gpu.info);
+    const gpuName = gpu.info.selected ? `${dev.name} (${gpu.info.selected})` : dev.name;
     const tensorCores = hasF16TensorCores(gpu.device);
     const precision = cfg.training.precision === 'auto' ? (tensorCores ? 'mixed' : 'f32') : cfg.training.precision;
     rt = withCode(() => new TransformerRuntime(gpu!, cfg.model, {
@@ -181,7 +182,7 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
     const now = () => new Date().toISOString();
     statusOwned = true;
     updateStatus(runDir, (s) => ({
-      state: 'running', pid: process.pid, host: hostname(), gpu: dev.name, total_steps: cfg.steps, step: startStep,
+      state: 'running', pid: process.pid, host: hostname(), gpu: gpuName, total_steps: cfg.steps, step: startStep,
       ...(s.started ? {} : { started: now() }), ended: undefined, error: undefined,
     }));
 
