@@ -1,9 +1,9 @@
 // `npm run check`: every static check in one command — types, lint, generated kernels, dead code — each run
 // even when an earlier one fails, then one line per check with its time; exits 1 when any failed.
-// Each part is also an npm script of its own (typecheck, lint, check:generated, knip).
+// Each part is also an npm script of its own (typecheck, typecheck:renderer, lint, check:generated, knip).
 import { spawnSync } from 'node:child_process';
 
-const PARTS = ['typecheck', 'lint', 'check:generated', 'knip'] as const;
+const PARTS = ['typecheck', 'typecheck:renderer', 'lint', 'check:generated', 'knip'] as const;
 
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const results: { part: string; ok: boolean; seconds: number }[] = [];
