@@ -8,7 +8,8 @@ import tseslint from 'typescript-eslint';
 export default defineConfig(
   {
     // Build outputs, dependencies, run workspaces; the renderer gets its own block (Vue) when the app lands.
-    ignores: ['node_modules/', 'dist/', 'out/', 'runs/', '.device/', 'src-renderer/'],
+    // Build output, the workspace's data, and local scratch (.device/, .bench-old/, .speed/, .refdata/: git-excluded GPU-machine payloads).
+    ignores: ['node_modules/', 'dist/', 'out/', 'runs/', 'datasets/', '.*/', 'e2e/artifacts/', 'src-renderer/'],
   },
   js.configs.recommended,
   tseslint.configs.recommended,

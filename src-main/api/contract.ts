@@ -23,7 +23,6 @@ export const X_AXES = ['step', 'elapsed_s', 'tokens'] as const;
 export type XAxis = (typeof X_AXES)[number];
 
 export const ExportFormatSchema = z.enum(['png', 'svg', 'csv']);
-export type ExportFormat = z.infer<typeof ExportFormatSchema>;
 
 export const SmoothingSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('none') }).strict(),
@@ -54,7 +53,6 @@ export const ChartSpecSchema = z
   })
   .strict();
 export type ChartSpec = z.infer<typeof ChartSpecSchema>;
-export type ChartSpecInput = z.input<typeof ChartSpecSchema>;
 
 export const ExportOptionsSchema = z
   .object({

@@ -7,7 +7,7 @@ import { f32Kernels, Program, type KernelChoice } from '../engine/gpu/program';
 import { kernelSource } from '../engine/gpu/shaders';
 import { createTensor, readBytes, upload, type Tensor } from '../engine/gpu/tensor';
 import { describeKernels } from '../engine/kernels/choice';
-import { chooseSplits, chooseTile, gemmF16, parseTile, type F16Tile, type Gemm, type GemmEntry } from '../engine/kernels/linear-f16';
+import { chooseSplits, chooseTile, gemmF16, parseTile, type F16Tile, type Gemm } from '../engine/kernels/linear-f16';
 import { linearForward, linearBackwardInput, linearBackwardWeight } from '../engine/kernels/linear';
 import { castF16 } from '../engine/kernels/cast';
 import { xorshiftUniform as rand } from '../engine/rng';

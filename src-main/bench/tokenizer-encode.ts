@@ -57,7 +57,7 @@ async function main() {
     const tkCpu = cpu() - c0;
     let diff = 0;
     for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) diff++;
-    console.log(`baseline, same run, 16 MB, one thread, GPT-2: js-tiktoken ${rate(webBytes.length, tkS)} (${tkS.toFixed(2)} s wall, ${tkCpu.toFixed(2)} CPU s); ours ${rate(webBytes.length, oursS)} (${oursS.toFixed(2)} s wall, ${oursCpu.toFixed(2)} CPU s), ${(tkS / oursS).toFixed(1)}x by wall, ${(tkCpu / oursCpu).toFixed(1)}x by CPU time; token counts ${a.length} vs ${b.length}`);
+    console.log(`baseline, same run, 16 MB, one thread, GPT-2: js-tiktoken ${rate(webBytes.length, tkS)} (${tkS.toFixed(2)} s wall, ${tkCpu.toFixed(2)} CPU s); ours ${rate(webBytes.length, oursS)} (${oursS.toFixed(2)} s wall, ${oursCpu.toFixed(2)} CPU s), ${(tkS / oursS).toFixed(1)}x by wall, ${(tkCpu / oursCpu).toFixed(1)}x by CPU time; token counts ${a.length} vs ${b.length}, ${diff} ids differ in the common prefix`);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -12,7 +12,6 @@ import { crc32 } from 'node:zlib';
 import * as echarts from 'echarts';
 import { UserError } from '../util/errors';
 import { buildChartOption, type ChartOption, type PreparedChart } from './options';
-import { chartCsv } from './csv';
 import type { ChartView } from './types';
 import { loadFontMetrics, type FontMetrics } from './font-metrics';
 
@@ -131,14 +130,4 @@ export function withDpi(png: Buffer, dpi: number): Buffer {
   return Buffer.concat([png.subarray(0, ihdrEnd), chunk, png.subarray(ihdrEnd)]);
 }
 
-export type ExportFormat = 'png' | 'svg' | 'csv';
 
-/**
- * One export in one call (the app's "export chart" and the report): PNG bytes, SVG text or CSV text of a prepared
- * chart, for the visible range when given (the CSV: the full resolution within it).
- */
-export function exportChart(prepared: PreparedChart, format: ExportFormat, size: ExportSize, view: Pick<ChartView, 'range'> = {}): Buffer | string {
-  if (format === 'png') return chartPng(prepared, size, view);
-  if (format === 'svg') return chartSvg(prepared, size, view);
-  return chartCsv(prepared, { range: view.range });
-}

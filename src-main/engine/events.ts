@@ -51,4 +51,3 @@ export interface ErrorEvent {
   error: ErrorInfo;
 }
 
-export type EventSink<E> = (event: E) => void;

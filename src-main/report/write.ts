@@ -129,7 +129,7 @@ export async function writeReport(opts: ReportOptions): Promise<ReportResult> {
 function removeStale(out: string, written: string[]): void {
   const p = join(out, MANIFEST);
   if (!existsSync(p)) return;
-  let old: string[] = [];
+  let old: string[];
   try {
     old = (JSON.parse(readFileSync(p, 'utf8')) as { files?: string[] }).files ?? [];
   } catch {

@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import { writeFileAtomic } from '../util/atomic-write';
 import { UserError } from '../util/errors';
 import { RUN_FILES, RunMetaSchema, RunStatusSchema, type RunMeta, type RunStatus } from './format';
-import { readMeta, readStatus, runDir, runsRoot } from './read';
+import { readMeta, runDir, runsRoot } from './read';
 import { withStatusLock } from './status';
 import { newRunId } from '../engine/train/run-folder';
 
@@ -143,4 +143,3 @@ export function trainerAlive(s: RunStatus | undefined): boolean {
   return pidAlive(s.pid);
 }
 
-export { readStatus };

@@ -12,10 +12,8 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write';
 import { UserError } from '../util/errors';
 import { getKey, resolveRunConfig } from './configs';
-import { FINISHED_STATES } from './format';
-import { readMeta, readStatus, runDir } from './read';
+import { readStatus, runDir } from './read';
 import { createRun } from './store';
-import { listRuns } from './index';
 
 export const SWEEPS_DIR = 'sweeps';
 
@@ -191,21 +189,3 @@ export function finishedLrResults(workspace: string, presets: string[], sweepNam
   return { results: [] };
 }
 
-/** Runs of a sweep still waiting (queued or paused). */
-export function pendingRunsOfSweep(workspace: string, name: string): string[] {
-  const sweep = readSweep(workspace, name);
-  if (!sweep) return [];
-  return sweep.runs.map((r) => r.id).filter((id) => {
-    const s = readStatus(runDir(workspace, id));
-    return s && !FINISHED_STATES.includes(s.state) && s.state !== 'running';
-  });
-}
-
-/** Sweep name → its runs' ids (for listings grouped by sweep). */
-export function runsBySweep(workspace: string): Map<string, string[]> {
-  const m = new Map<string, string[]>();
-  for (const r of listRuns(workspace)) if (r.sweep) m.set(r.sweep.name, [...(m.get(r.sweep.name) ?? []), r.id]);
-  return m;
-}
-
-export { readMeta };

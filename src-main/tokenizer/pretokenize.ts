@@ -54,7 +54,7 @@ export function scanPretokens(text: string, from: number, to: number, emit: (sta
   let i = from;
   while (i < to) {
     const start = i;
-    let c = text.charCodeAt(i);
+    const c = text.charCodeAt(i);
     // Contractions: 's 'd 'm 't 'll 've 're (lower case only, as in the pattern).
     if (c === 39 && i + 1 < to) {
       const d = text.charCodeAt(i + 1);
@@ -79,7 +79,7 @@ export function scanPretokens(text: string, from: number, to: number, emit: (sta
         const lo = i + 2 < to ? text.charCodeAt(i + 2) : 0;
         if (lo >= 0xdc00 && lo <= 0xdfff) { ncls = astralClass(((n - 0xd800) << 10) + (lo - 0xdc00) + 0x10000); nw = 2; } else ncls = OTHER;
       }
-      if (ncls !== SPACE) { cls = ncls; w = 1 + nw; c = n; }
+      if (ncls !== SPACE) { cls = ncls; w = 1 + nw; }
     }
     i += w;
     if (cls === SPACE) {

@@ -176,9 +176,11 @@ export async function trainFromFile(path: string, opts: TrainOptions): Promise<{
   const t1 = performance.now();
   const uniquePretokens = counts.size;
   let words: FlatWords | undefined = counts.toFlatWords();
+  // eslint-disable-next-line no-useless-assignment -- drops the last reference, so the string table can be collected
   counts = undefined as unknown as PretokenCounts; // let the string table go before the merge loop allocates its own
   const numMerges = opts.vocabSize - 256 - specials.length;
   const { tokenBytes, merges } = await learnMergesAsync(words, { numMerges, onProgress: mergeProgress(opts), signal });
+  // eslint-disable-next-line no-useless-assignment -- drops the last reference to the flat words
   words = undefined;
   if (specials.length > 0 && !specialOccurrences) {
     opts.onEvent?.({ type: 'warning', code: 'NO_SPECIAL_TOKENS_IN_TEXT', message: `${path} contains none of the special tokens ${specials.map((s) => JSON.stringify(s)).join(', ')}; the text is trained on as one stream (documents are not separated)`, data: { path, specials } });

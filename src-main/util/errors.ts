@@ -76,10 +76,6 @@ export function throwIfAborted(signal: AbortSignal | undefined, what?: string): 
   if (signal?.aborted) throw new AbortedError(what);
 }
 
-export function isUserError(e: unknown): e is UserError {
-  return e instanceof UserError;
-}
-
 /** Any thrown value as ErrorInfo (unknown errors get code INTERNAL-like USER_ERROR-free wording). */
 export function errorInfo(e: unknown): ErrorInfo {
   if (e instanceof UserError) return e.toJSON();

@@ -4,7 +4,6 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import { testGpu } from '../helpers';
 import type { Gpu } from '../../src-main/engine/gpu/device';
-import { download } from '../../src-main/engine/gpu/tensor';
 import { parseModelConfig } from '../../src-main/engine/model/config';
 import { initParameters, layoutParameters, parameterSpecs } from '../../src-main/engine/model/parameters';
 import { ForwardRuntime } from '../../src-main/engine/model/transformer';

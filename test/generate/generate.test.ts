@@ -5,7 +5,6 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import { testGpu } from '../helpers';
 import type { Gpu } from '../../src-main/engine/gpu/device';
-import { download } from '../../src-main/engine/gpu/tensor';
 import { parseModelConfig, type ModelConfig } from '../../src-main/engine/model/config';
 import { initParameters, layoutParameters, parameterSpecs, type ParamLayout } from '../../src-main/engine/model/parameters';
 import { ForwardRuntime } from '../../src-main/engine/model/transformer';

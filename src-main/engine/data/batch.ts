@@ -6,12 +6,6 @@ export interface Batch {
   targets: Uint32Array;
 }
 
-export interface TokenSource {
-  length: number;
-  /** Copies tokens [start, start+count) into out. */
-  read(start: number, count: number, out: Uint32Array): void;
-}
-
 export function batchFromStarts(data: ArrayLike<number>, starts: ArrayLike<number>, T: number): Batch {
   const B = starts.length;
   const inputs = new Uint32Array(B * T);

@@ -14,8 +14,6 @@ export interface Tensor {
   label: string;
 }
 
-export const BINDING_ALIGN = 256;
-
 export function numel(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }

@@ -1,6 +1,3 @@
 // The names the engine used before the runtime was split into modules (plan, forward, backward, optimizer,
 // runtime): TransformerRuntime is the training runtime. New code imports from model/runtime.ts.
-export {
-  TrainingRuntime as TransformerRuntime, TrainingRuntime, ForwardRuntime, MIXED_LOSS_SCALE,
-  type RuntimeOptions, type TrainingRuntimeOptions, type ForwardRuntimeOptions,
-} from './runtime';
+export { TrainingRuntime as TransformerRuntime, ForwardRuntime, type RuntimeOptions } from './runtime';

@@ -8,7 +8,7 @@ import { writeFileAtomic } from '../../util/atomic-write';
 import { readJsonl } from '../../runs/read';
 import { MetricRecordSchema, type MetricRecord } from '../../runs/format';
 
-export type { TrainRecord, EvalRecord, DiagRecord, MetricRecord } from '../../runs/format';
+export type { MetricRecord } from '../../runs/format';
 
 /** JSON of a record with NaN/±Infinity as null (JSON has neither). */
 export function recordLine(r: MetricRecord): string {

@@ -30,7 +30,6 @@ import { readStatus } from '../../runs/read';
 import { writeFileAtomic } from '../../util/atomic-write';
 import { UserError, errorInfo, type ErrorCode } from '../../util/errors';
 
-export { checkpointName } from '../checkpoint/checkpoint';
 
 export interface TrainOptions {
   /** The run folder; default the config's out_dir (resolved against the current folder). */

@@ -89,16 +89,3 @@ export async function scancel(id: string, o: SlurmCliOptions = {}, signal?: stri
   await slurm('scancel', signal ? ['--batch', `--signal=${signal}`, id] : [id], o);
 }
 
-export async function requeue(id: string, o: SlurmCliOptions = {}): Promise<void> {
-  await slurm('scontrol', ['requeue', id], o);
-}
-
-/** Whether the Slurm client tools are installed and a controller answers. */
-export async function slurmAvailable(o: SlurmCliOptions = {}): Promise<boolean> {
-  try {
-    await slurm('sinfo', ['-h', '-o', '%P'], o);
-    return true;
-  } catch {
-    return false;
-  }
-}
