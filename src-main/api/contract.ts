@@ -23,6 +23,7 @@ export const X_AXES = ['step', 'elapsed_s', 'tokens'] as const;
 export type XAxis = (typeof X_AXES)[number];
 
 export const ExportFormatSchema = z.enum(['png', 'svg', 'csv']);
+export type ExportFormat = z.infer<typeof ExportFormatSchema>;
 
 export const SmoothingSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('none') }).strict(),
