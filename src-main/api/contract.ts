@@ -150,6 +150,8 @@ export interface RunSummary {
   tokensPerS: number | null;
   elapsedS: number | null;
   restarts: number;
+  /** Where it trains or trained: status.json's backend ("local", "local:gpu1", "slurm:123"), null when unknown. */
+  where: string | null;
   created: string | null;
   updated: string | null;
 }

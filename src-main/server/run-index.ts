@@ -126,6 +126,7 @@ function summarize(id: string, dir: string, status: ReturnType<typeof readStatus
     tokensPerS: num(status?.tokens_per_s) ?? stats.tokensPerS,
     elapsedS: num(status?.elapsed_s) ?? stats.elapsedS,
     restarts: status?.restarts.length ?? 0,
+    where: status?.backend ?? null,
     created: status?.created ?? null,
     updated: status?.updated ?? null,
   };

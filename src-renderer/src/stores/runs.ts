@@ -7,7 +7,7 @@ import { computed, ref, shallowRef, triggerRef } from 'vue';
 import type { RunSummary, RunsEvent } from '../../../src-main/api/contract';
 import { api } from '../api/client';
 
-export type SortKey = 'name' | 'state' | 'sweep' | 'bestValLoss' | 'tokensPerS' | 'elapsedS' | 'restarts' | 'created' | 'step' | `config:${string}`;
+export type SortKey = 'name' | 'state' | 'sweep' | 'bestValLoss' | 'tokensPerS' | 'elapsedS' | 'restarts' | 'where' | 'created' | 'step' | `config:${string}`;
 
 /** The value a row sorts by (null sorts last). */
 export function sortValue(r: RunSummary, key: SortKey): string | number | null {
