@@ -136,7 +136,11 @@ async function run(o: TrainFlags, print: (e: TrainEvent) => void): Promise<void>
     if (interrupts === 1) {
       process.stderr.write(`\n${sig === 'SIGINT' ? 'interrupt' : sig}: finishing this step and saving a checkpoint${sig === 'SIGINT' ? ' (Ctrl-C again to quit at once)' : ''}\n`);
       abort.abort();
-    } else process.exit(130);
+    } else if (sig === 'SIGINT') {
+      process.exit(130);
+    }
+    // A repeated SIGTERM is ignored: supervisors and Slurm (which signals every process of a job it cancels or
+    // requeues, while the job's worker forwards its own) may send several, and the checkpoint must still be written.
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
