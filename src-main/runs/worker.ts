@@ -99,13 +99,19 @@ const sameJob = (worker: string, ref: string) => {
   return slot === ref || slot.startsWith(`${ref}#`);
 };
 
-/** Puts back in the queue a run whose claim names this Slurm job (an earlier, killed run of it), recording the restart. */
+/**
+ * Puts back in the queue a run whose claim names this Slurm job (an earlier, killed run of it), recording the
+ * restart. The run may be `running` (its trainer was killed) or `paused` (the trainer checkpointed on the job's
+ * USR1/SIGTERM, but the job's worker was ended before it could put the run back): a pause a person asked for
+ * leaves a pending request or releases the claim, and stays paused.
+ */
 async function takeBackRequeuedRun(workspace: string, id: string, ref: string): Promise<void> {
   const dir = runDir(workspace, id);
   await withQueueLock(workspace, () => {
     const claim = readClaim(dir);
     const s = readStatus(dir);
-    if (!claim || !s || s.state !== 'running' || !sameJob(claim.worker, ref)) return;
+    if (!claim || !s || !sameJob(claim.worker, ref)) return;
+    if (s.state !== 'running' && !(s.state === 'paused' && !readRequest(dir))) return;
     if (claim.host === hostname() && claim.pid === process.pid) return;
     releaseClaim(dir);
     const from = newestCheckpointStep(dir);

@@ -18,6 +18,10 @@ import { jobStates } from '../../src-main/runs/slurm/slurm-cli';
 import { differingTensors, lmwb, tinyConfig, tinyTokens, waitStatus, writeJson } from '../runs/helpers';
 import { slurmUnavailable, startSlurmCluster, type SlurmCluster } from '../helpers/slurm-cluster';
 
+// Each trainer pauses 25 ms after every step (LMWB_STEP_DELAY_MS, inherited by the CLI processes and Slurm jobs),
+// so the run is still training when the test's CLI call reaches it, however fast the machine.
+process.env.LMWB_STEP_DELAY_MS = '25';
+
 const why = slurmUnavailable();
 if (why && process.env.CI === 'true') throw new Error(`CI needs Slurm for these tests: ${why}`);
 

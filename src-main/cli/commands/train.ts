@@ -186,6 +186,8 @@ async function run(o: TrainFlags, print: (e: TrainEvent) => void): Promise<void>
   try {
     result = await train(cfg, {
       runDir, resume, signal: abort.signal,
+      // LMWB_STEP_DELAY_MS: a pause after each step, for tests that act on a training run (see TrainOptions).
+      stepDelayMs: Number(process.env.LMWB_STEP_DELAY_MS ?? 0) || 0,
       onEvent: (e) => {
         print(e);
         human(e);

@@ -45,6 +45,12 @@ export interface TrainOptions {
   onEvent?: (e: TrainEvent) => void;
   /** Aborting it finishes the current step, saves a checkpoint and ends the run `paused`. */
   signal?: AbortSignal;
+  /**
+   * Milliseconds to wait after each step (default 0). For tests of supervisors (queue worker, Slurm jobs) that must
+   * act on a run while it trains: a tiny model otherwise finishes before a CLI call can reach it. No effect on
+   * the numbers: batches, schedule and updates do not depend on time (without a time budget).
+   */
+  stepDelayMs?: number;
 }
 
 export interface TrainResult {
@@ -284,6 +290,7 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
       // Keep at most two steps queued on the GPU so the host never runs far ahead.
       inFlight.push(gpu.device.queue.onSubmittedWorkDone());
       if (inFlight.length > 2) await inFlight.shift();
+      if (opts.stepDelayMs) await new Promise((r) => setTimeout(r, opts.stepDelayMs));
       const done = step + 1;
       // The step that spends the time budget is the last one: log it like the last step.
       const isLast = done === cfg.steps || (budget !== undefined && elapsed() >= budget);
