@@ -8,9 +8,9 @@ import { tempDir } from '../helpers';
 import { readMetrics, readStatus } from '../../src-main/runs/read';
 import { differingTensors, lmwb, lmwbBackground, tinyConfig, tinyTokens, waitStatus, writeJson } from './helpers';
 
-// Each trainer pauses 25 ms after every step (LMWB_STEP_DELAY_MS, inherited by the CLI processes and Slurm jobs),
+// Each trainer pauses 60 ms after every step (LMWB_STEP_DELAY_MS, inherited by the CLI processes and Slurm jobs),
 // so the run is still training when the test's CLI call reaches it, however fast the machine.
-process.env.LMWB_STEP_DELAY_MS = '25';
+process.env.LMWB_STEP_DELAY_MS = '60';
 
 const tmp = tempDir('lmwb-crash-');
 afterAll(() => tmp.cleanup());
