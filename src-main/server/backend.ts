@@ -275,10 +275,8 @@ export class Backend {
     return s.state !== null && !FINISHED_STATES.includes(s.state);
   }
 
-  private startWatching(): void {
-    if (this.poll) return;
-    this.fullRefresh = true;
-    this.schedule();
+  /** Watches runs/ for new and removed runs; while it does not exist yet, the poll calls this again. */
+  private watchRoot(): void {
     try {
       this.rootWatcher = watch(runsRoot(this.workspace), () => {
         this.fullRefresh = true;
@@ -286,8 +284,15 @@ export class Backend {
       });
       this.rootWatcher.on('error', () => undefined);
     } catch {
-      /* runs/ does not exist yet: the poll notices it */
+      /* runs/ does not exist yet */
     }
+  }
+
+  private startWatching(): void {
+    if (this.poll) return;
+    this.fullRefresh = true;
+    this.schedule();
+    this.watchRoot();
     // fs.watch can miss events (network folders, editors renaming): a slow poll of live runs backs it up, and a
     // full listing every 10 s catches runs created by other processes without a root event.
     let ticks = 0;
@@ -295,15 +300,7 @@ export class Backend {
       ticks++;
       if (!this.rootWatcher || ticks % 10 === 0) this.fullRefresh = true;
       if (!this.rootWatcher) {
-        try {
-          this.rootWatcher = watch(runsRoot(this.workspace), () => {
-            this.fullRefresh = true;
-            this.schedule();
-          });
-          this.rootWatcher.on('error', () => undefined);
-        } catch {
-          /* still missing */
-        }
+        this.watchRoot();
       }
       for (const id of this.runWatchers.keys()) this.dirty.add(id);
       for (const c of this.clients) for (const id of c.subscriptions.keys()) this.dirty.add(id);
