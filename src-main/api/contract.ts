@@ -8,6 +8,11 @@
 import { z } from 'zod';
 import type { ConfigDiff } from '../runs/diff';
 import type { MetricRecord, RunMeta, RunState, RunStatus, SampleRecord } from '../runs/format';
+import { CheckpointsMethods, type CheckpointsEvent, type CheckpointsResults } from './areas/checkpoints';
+import { DatasetsMethods, type DatasetsEvent, type DatasetsResults } from './areas/datasets';
+import { NewRunMethods, type NewRunEvent, type NewRunResults } from './areas/new-run';
+import { PlaygroundMethods, type PlaygroundEvent, type PlaygroundResults } from './areas/playground';
+import { QueueMethods, type QueueEvent, type QueueResults } from './areas/queue';
 
 /** A run id: one folder name, no separators or dot-dot (so it can never name a path outside the workspace). */
 export const RunIdSchema = z
@@ -68,8 +73,13 @@ export const ExportOptionsSchema = z
   .strict();
 export type ExportOptions = z.infer<typeof ExportOptionsSchema>;
 
-/** Every method: its params schema. */
+/** Every method: its params schema (the core ones here, each view's area in ./areas/). */
 export const Methods = {
+  ...NewRunMethods,
+  ...QueueMethods,
+  ...CheckpointsMethods,
+  ...PlaygroundMethods,
+  ...DatasetsMethods,
   /** The workspace the backend serves and what it can do. */
   'workspace.info': z.object({}).strict(),
   /** Every run's summary (the Runs table). */
@@ -186,7 +196,7 @@ export interface ExportResult {
   height?: number;
 }
 
-export interface Results {
+export interface Results extends NewRunResults, QueueResults, CheckpointsResults, PlaygroundResults, DatasetsResults {
   'workspace.info': WorkspaceInfo;
   'runs.list': RunSummary[];
   'runs.get': RunDetail;
@@ -224,7 +234,16 @@ export interface WorkspaceEvent {
   type: 'workspace';
   info: WorkspaceInfo;
 }
-export type ApiEvent = RunsEvent | MetricsEvent | NoticeEvent | WorkspaceEvent;
+export type ApiEvent =
+  | RunsEvent
+  | MetricsEvent
+  | NoticeEvent
+  | WorkspaceEvent
+  | NewRunEvent
+  | QueueEvent
+  | CheckpointsEvent
+  | PlaygroundEvent
+  | DatasetsEvent;
 
 // ── the wire ────────────────────────────────────────────────────────────────────────────────────────────
 export const RequestSchema = z.object({ method: z.string().max(100), params: z.unknown().optional() }).strict();

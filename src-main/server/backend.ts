@@ -17,6 +17,12 @@ import {
 import { RunIndex } from './run-index';
 import { readMetricsFrom } from './tail';
 import { Launcher } from './launcher';
+import type { AreaHandlers, HandlerContext } from './areas/context';
+import { createCheckpointsHandlers } from './areas/checkpoints';
+import { createDatasetsHandlers } from './areas/datasets';
+import { createNewRunHandlers } from './areas/new-run';
+import { createPlaygroundHandlers } from './areas/playground';
+import { createQueueHandlers } from './areas/queue';
 
 /** Renders a chart export (the charts module's exporter, wired in by the front end). */
 export type ChartExporter = (workspace: string, spec: ChartSpec, options: ExportOptions) => Promise<ExportResult>;
@@ -55,11 +61,34 @@ export class Backend {
   private rootWatcher: FSWatcher | undefined;
   private runWatchers = new Map<string, FSWatcher>();
   private readonly flushMs: number;
+  /** Each view area's handlers (./areas/), asked before the core methods below. */
+  private readonly areas: AreaHandlers[];
 
   constructor(readonly opts: BackendOptions) {
     this.index = new RunIndex(opts.workspace);
     this.launcher = new Launcher(opts.workspace, (id) => this.markDirty(id), (message) => this.notice('error', message));
     this.flushMs = Math.max(100, opts.flushMs ?? 100);
+    const ctx: HandlerContext = {
+      workspace: opts.workspace,
+      index: this.index,
+      launcher: this.launcher,
+      requireRun: (id) => this.requireRun(id),
+      markDirty: (id) => this.markDirty(id),
+      refreshAll: () => {
+        this.fullRefresh = true;
+        this.schedule();
+      },
+      broadcast: (e) => {
+        for (const c of this.clients) c.send(e);
+      },
+    };
+    this.areas = [
+      createNewRunHandlers(ctx),
+      createQueueHandlers(ctx),
+      createCheckpointsHandlers(ctx),
+      createPlaygroundHandlers(ctx),
+      createDatasetsHandlers(ctx),
+    ];
   }
 
   get workspace(): string {
@@ -88,6 +117,10 @@ export class Backend {
   }
 
   private async dispatch(method: Method, p: unknown): Promise<unknown> {
+    for (const area of this.areas) {
+      const handler = area.methods[method] as ((params: unknown) => unknown) | undefined;
+      if (handler) return handler(p);
+    }
     switch (method) {
       case 'workspace.info':
         return this.info();
@@ -345,6 +378,7 @@ export class Backend {
     clearTimeout(this.timer);
     this.stopWatching();
     this.clients.clear();
+    await Promise.all(this.areas.map((a) => a.close?.()));
     await this.launcher.close();
   }
 }

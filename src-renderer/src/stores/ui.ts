@@ -5,7 +5,19 @@
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
 
-export type Route = { view: 'runs' } | { view: 'run'; id: string } | { view: 'compare'; ids: string[] };
+/** The views that take their state from the hash's query (`#/playground?a=run/step_100.safetensors`). */
+export const PARAM_VIEWS = ['new', 'sweeps', 'queue', 'checkpoints', 'playground', 'datasets'] as const;
+export type ParamView = (typeof PARAM_VIEWS)[number];
+
+export type Route =
+  | { view: 'runs' }
+  | { view: 'run'; id: string }
+  | { view: 'compare'; ids: string[] }
+  | { view: ParamView; params: Record<string, string> };
+
+function isParamView(v: string | undefined): v is ParamView {
+  return (PARAM_VIEWS as readonly string[]).includes(v ?? '');
+}
 
 export function parseRoute(hash: string): Route {
   const h = hash.replace(/^#\/?/, '');
@@ -16,12 +28,17 @@ export function parseRoute(hash: string): Route {
     const ids = new URLSearchParams(query).get('ids');
     return { view: 'compare', ids: ids ? ids.split(',').filter(Boolean) : [] };
   }
+  if (isParamView(parts[0])) return { view: parts[0], params: Object.fromEntries(new URLSearchParams(query)) };
   return { view: 'runs' };
 }
 
 export function routeHash(r: Route): string {
   if (r.view === 'run') return `#/run/${encodeURIComponent(r.id)}`;
   if (r.view === 'compare') return `#/compare?ids=${r.ids.map(encodeURIComponent).join(',')}`;
+  if (r.view !== 'runs') {
+    const q = new URLSearchParams(r.params).toString();
+    return `#/${r.view}${q ? `?${q}` : ''}`;
+  }
   return '#/runs';
 }
 
