@@ -77,7 +77,10 @@ export async function moveInQueue(workspace: string, id: string, place: QueuePla
       return next;
     }
     // No room (equal neighbours, or float resolution used up): renumber the queue from its current first priority.
-    const base = Math.min(...list.map((r) => r.priority ?? 0));
+    // Integers from the old first priority keep new runs (priority = creation time) after the queue; where those
+    // would not be exact any more, from 0.
+    let base = Math.floor(Math.min(...list.map((r) => r.priority ?? 0)));
+    if (!Number.isSafeInteger(base) || !Number.isSafeInteger(base + next.length)) base = 0;
     next.forEach((x, i) => {
       if (prio.get(x) !== base + i) updateStatus(runDir(workspace, x), { priority: base + i });
     });
