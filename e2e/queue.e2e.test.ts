@@ -1,6 +1,7 @@
 // The Queue panel and the Checkpoints browser end to end, against the real backend: `lmwb serve` over a fresh
 // workspace, its `lmwb queue work` child training smoke runs on llvmpipe, Debian's Chromium. A long run trains while
-// three short ones wait: its progress and ETA move; a queued run is paused, resumed (back in its place) and another
+// three short ones wait: its progress and ETA move; its trainer is killed (kill -9) and the worker's restart shows
+// in the panel with when and why; a queued run is paused, resumed (back in its place) and another
 // cancelled; the last queued run is dragged to the top (and moved with the keyboard buttons), the running run is
 // paused from the panel, and the worker takes the new first run. Then that run's checkpoints: listed with val loss
 // and the best marked, one deleted after the confirmation, one exported (the file's bytes equal the checkpoint's,
@@ -21,7 +22,7 @@ if (missing) console.warn(`skipping the queue e2e tests: ${missing}`);
 // Every trainer waits this long after each step (inherited by serve → worker → trainer), so the long run is still
 // training while the test acts on the panel, however fast the machine.
 process.env.LMWB_STEP_DELAY_MS = '120';
-const LONG = ['training.max_steps=2000', 'log.interval=2', 'eval.interval=1000', 'checkpoint.interval=1000'];
+const LONG = ['training.max_steps=2000', 'log.interval=2', 'eval.interval=1000', 'checkpoint.interval=10'];
 // Short runs: 12 steps, an evaluation and a checkpoint every 4 (all kept).
 const SHORT = ['training.max_steps=12', 'log.interval=2', 'eval.interval=4', 'checkpoint.interval=4', 'checkpoint.keep_last=0'];
 const ck = (step: number) => `step_${String(step).padStart(7, '0')}.safetensors`;
@@ -70,6 +71,30 @@ describe.skipIf(!!missing)('queue panel and checkpoints browser over lmwb serve'
     await shot('queue-01-running-and-queued');
   });
 
+  it('shows the restart of a crashed trainer (the worker resumes it): how many, and when and why', async () => {
+    await until('a checkpoint of the long run', async () => (await apiCall<RunDetail>(serve, 'runs.get', { id: ids.long })).checkpoints.length > 0, 120_000);
+    const pid = (await apiCall<RunDetail>(serve, 'runs.get', { id: ids.long })).status?.pid;
+    expect(pid).toBeGreaterThan(0);
+    process.kill(pid!, 'SIGKILL');
+    await until('the restart in the panel', async () => (await row(ids.long).getByTestId('queue-restarts').textContent({ timeout: 1000 }).catch(() => ''))?.includes('1'), 60_000);
+    const st = async () => (await apiCall<RunDetail>(serve, 'runs.get', { id: ids.long })).status;
+    const s0 = await until('the resumed trainer started', async () => {
+      const s = await st();
+      return s?.state === 'running' && !!s.pid && s.pid !== pid ? s : undefined;
+    }, 120_000);
+    await until('the resumed trainer training again', async () => ((await st())?.step ?? 0) > (s0.step ?? 0), 120_000);
+    const status = (await apiCall<RunDetail>(serve, 'runs.get', { id: ids.long })).status!;
+    expect(status.restarts).toHaveLength(1);
+    expect(status.restarts[0].reason).toContain('SIGKILL');
+    expect(status.restarts[0].from_step).toBeGreaterThan(0);
+    await row(ids.long).getByTestId('queue-restarts').click();
+    const detail = page.getByTestId(`queue-restart-list-${ids.long}`);
+    await detail.waitFor();
+    expect(await detail.textContent()).toContain(`SIGKILL; resumed from step ${status.restarts[0].from_step}`);
+    expect(await row(ids.long).getByTestId('queue-restarts').getAttribute('title')).toContain('SIGKILL');
+    await shot('queue-02-restarted');
+  });
+
   it('pauses and resumes a queued run (back in its place) and cancels another', async () => {
     await row(ids.d).getByTestId('queue-pause').click();
     await until('d paused', async () => (await attr(ids.d, 'data-state')) === 'paused');
@@ -92,19 +117,19 @@ describe.skipIf(!!missing)('queue panel and checkpoints browser over lmwb serve'
     await row(ids.d).getByTestId('queue-up').focus();
     await page.keyboard.press('Enter');
     await until('d first again', async () => (await attr(ids.d, 'data-position')) === '1');
-    await shot('queue-02-reordered');
+    await shot('queue-03-reordered');
     // Pause the running run from the panel: it checkpoints and stops, and the worker takes the queue's first run.
     await row(ids.long).getByTestId('queue-pause').click();
     await until('the long run paused', async () => (await state(ids.long)) === 'paused', 120_000);
     await until('d taken by the worker', async () => ['running', 'done'].includes((await state(ids.d)) ?? ''), 120_000);
     expect(await state(ids.b)).toBe('queued'); // one worker, one slot: b waits behind d
     await apiCall(serve, 'queue.cancel', { id: ids.b }); // b is not needed any more
-    await until('the panel shows d running or done', async () => ['running', 'done'].includes((await attr(ids.d, 'data-state')) ?? ''));
-    await shot('queue-03-new-first-run-taken');
+    await until('the panel shows d running or done, b cancelled', async () => ['running', 'done'].includes((await attr(ids.d, 'data-state')) ?? '') && (await attr(ids.b, 'data-state')) === 'cancelled');
+    await shot('queue-04-new-first-run-taken');
     await until('d done', async () => (await state(ids.d)) === 'done', 180_000);
     await page.emulateMedia({ colorScheme: 'dark' });
     await until('d done in the panel', async () => (await attr(ids.d, 'data-state')) === 'done');
-    await shot('queue-04-dark');
+    await shot('queue-05-dark');
     await page.emulateMedia({ colorScheme: 'light' });
   });
 
