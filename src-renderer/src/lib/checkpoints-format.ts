@@ -1,4 +1,4 @@
-/** The checkpoints browser's renderings: file sizes, the playground link of a checkpoint. */
+/** The checkpoints browser's renderings: file sizes, and the checkpoint reference the playground's URL takes. */
 
 /** Bytes as KiB / MiB / GiB. */
 export function fmtBytes(n: number): string {
@@ -16,10 +16,4 @@ export function fmtBytes(n: number): string {
 /** The agreed checkpoint reference of the playground's URL: `RUN_ID/FILE`. */
 export function checkpointRef(runId: string, file: string): string {
   return `${runId}/${file}`;
-}
-
-/** `#/playground?a=RUN/FILE` (and `&b=RUN/FILE` for two side by side). */
-export function playgroundHash(a: string, b?: string): string {
-  const q = new URLSearchParams({ a, ...(b ? { b } : {}) });
-  return `#/playground?${q.toString()}`;
 }
