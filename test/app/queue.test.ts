@@ -15,6 +15,7 @@ import type { ApiEvent } from '../../src-main/api/contract';
 import type { QueueList } from '../../src-main/api/areas/queue';
 import { createRun } from '../../src-main/runs/store';
 import { claimNext } from '../../src-main/runs/queue';
+import { moveInQueue } from '../../src-main/runs/order';
 import { readStatus } from '../../src-main/runs/read';
 import { updateStatus } from '../../src-main/runs/status';
 import { ApiClient, setApi, type Transport } from '../../src-renderer/src/api/client';
@@ -62,11 +63,11 @@ beforeAll(() => {
   ids.paused = createRun(ws, { config: cfg('paused'), now: at(4), status: { state: 'paused', step: 20, total_steps: 200 } }).id;
   ids.failed = createRun(ws, {
     config: cfg('failed'), now: at(5),
-    status: { state: 'failed', ended: '2026-01-02T00:00:00Z', error: { code: 'WORKER_DIED', message: 'the trainer died 4 times' },
+    status: { state: 'failed', ended: '2026-01-02T00:00:00Z', updated: '2026-01-02T00:00:00Z', error: { code: 'WORKER_DIED', message: 'the trainer died 4 times' },
       restarts: [{ time: '2026-01-01T10:00:00Z', from_step: 100, reason: 'signal SIGKILL' }, { time: '2026-01-01T11:00:00Z', from_step: 100, reason: 'exit code 134' }] },
   }).id;
-  ids.done = createRun(ws, { config: cfg('done'), now: at(6), status: { state: 'done', ended: '2026-01-03T00:00:00Z' } }).id;
-  ids.cancelled = createRun(ws, { config: cfg('cancelled'), now: at(7), status: { state: 'cancelled', ended: '2026-01-01T00:00:00Z' } }).id;
+  ids.done = createRun(ws, { config: cfg('done'), now: at(6), status: { state: 'done', ended: '2026-01-03T00:00:00Z', updated: '2026-01-03T00:00:00Z' } }).id;
+  ids.cancelled = createRun(ws, { config: cfg('cancelled'), now: at(7), status: { state: 'cancelled', ended: '2026-01-01T00:00:00Z', updated: '2026-01-01T00:00:00Z' } }).id;
   mkdirSync(join(dir('failed'), 'checkpoints'), { recursive: true });
   writeFileSync(join(dir('failed'), 'checkpoints', 'step_0000100.safetensors'), 'x');
   writeFileSync(join(dir('failed'), 'checkpoints', 'step_0000050.safetensors'), 'x');
@@ -149,6 +150,25 @@ describe('queue store', () => {
     await new Promise((r) => setTimeout(r, 400));
     expect(q.rows.find((r) => r.id === ids.q3)!.state).toBe('paused');
     expect(q.queued.map((r) => r.id)).toEqual([]);
+  });
+});
+
+describe('queue store and a move from elsewhere', () => {
+  it('re-reads the order when a queued run is moved by another client (`lmwb queue move`)', async () => {
+    const x1 = createRun(ws, { config: cfg('x1'), now: new Date(Date.UTC(2026, 0, 2)) }).id;
+    const x2 = createRun(ws, { config: cfg('x2'), now: new Date(Date.UTC(2026, 0, 3)) }).id;
+    const runs = useRunsStore();
+    const q = useQueueStore();
+    await runs.load();
+    await q.load();
+    expect(q.queued.map((r) => r.id)).toEqual([x1, x2]);
+    await moveInQueue(ws, x2, { to: 'top' }); // what the CLI does: only x2's status.json (its priority) changes
+    await runs.load(); // the `runs` event of that status write
+    q.noticeRuns(runs.rows);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(q.queued.map((r) => r.id)).toEqual([x2, x1]);
+    await call('queue.cancel', { id: x1 });
+    await call('queue.cancel', { id: x2 });
   });
 });
 

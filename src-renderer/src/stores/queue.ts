@@ -1,7 +1,8 @@
 /**
  * The queue panel's state: the backend's queue rows (`queue.list`: order, restarts, where, what a retry resumes
  * from), kept live by merging in the runs store's rows (step, tokens/s and state arrive in `runs` events) and by
- * re-reading the list when a run changes state or a run appears (throttled). Actions (move, cancel, pause, resume,
+ * re-reading the list when a run changes state, restarts or appears, or a queued run's status changes (its place;
+ * coalesced). Actions (move, cancel, pause, resume,
  * retry) call the API and re-read.
  */
 import { defineStore } from 'pinia';
@@ -26,13 +27,22 @@ export function mergeLive(row: QueueRow, live: RunSummary | undefined): QueueRow
   };
 }
 
+/**
+ * What makes the queue list stale: a run's state or restart count, and for a queued run any status.json write
+ * (`updated`: its priority changed, e.g. `lmwb queue move` in a terminal). A running run's progress writes do not
+ * count: the live rows carry those.
+ */
+function keyOf(r: RunSummary): string {
+  return `${r.state}|${r.restarts}|${r.state === 'queued' ? r.updated : ''}`;
+}
+
 export const useQueueStore = defineStore('queue', () => {
   const base = shallowRef<QueueRow[]>([]);
   const loaded = ref(false);
   const error = ref<string | null>(null);
   const busy = ref<Set<string>>(new Set());
   const workerRunning = ref(false);
-  /** Per run: the state and restart count the list was read with (a change re-reads the list). */
+  /** Per run: its key (see keyOf) when the list was read; a change re-reads the list. */
   let seen = new Map<string, string>();
   let timer: ReturnType<typeof setTimeout> | undefined;
   let inflight: Promise<void> | undefined;
@@ -44,7 +54,7 @@ export const useQueueStore = defineStore('queue', () => {
         const r = await api().call('queue.list', {});
         base.value = r.rows;
         workerRunning.value = r.workerRunning;
-        seen = new Map(r.rows.map((x) => [x.id, `${x.state}|${x.restarts.length}`]));
+        seen = new Map(useRunsStore().rows.map((x) => [x.id, keyOf(x)]));
         loaded.value = true;
         error.value = null;
       } catch (e) {
@@ -65,13 +75,13 @@ export const useQueueStore = defineStore('queue', () => {
     }, ms);
   }
 
-  /** Called with the runs store's rows: a run whose state or restarts differ from the list's, or a new run, re-reads. */
+  /** Called with the runs store's rows: a new run, or one whose key changed since the list was read, re-reads it. */
   function noticeRuns(rows: readonly RunSummary[]): void {
     if (!loaded.value) return;
     for (const r of rows) {
       if (r.state === null) continue;
       const key = seen.get(r.id);
-      if (key === undefined || key !== `${r.state}|${r.restarts}`) {
+      if (key === undefined || key !== keyOf(r)) {
         reloadSoon();
         return;
       }
