@@ -49,6 +49,7 @@ describe.skipIf(!!missing)('queue panel and checkpoints browser over lmwb serve'
     await browser?.close();
     await serve?.stop();
     rmSync(out, { recursive: true, force: true });
+    if (serve) rmSync(serve.workspace, { recursive: true, force: true });
   });
 
   it('shows the queue in worker order; the running run’s progress and ETA move', async () => {
@@ -122,8 +123,12 @@ describe.skipIf(!!missing)('queue panel and checkpoints browser over lmwb serve'
     await row(ids.long).getByTestId('queue-pause').click();
     await until('the long run paused', async () => (await state(ids.long)) === 'paused', 120_000);
     await until('d taken by the worker', async () => ['running', 'done'].includes((await state(ids.d)) ?? ''), 120_000);
-    expect(await state(ids.b)).toBe('queued'); // one worker, one slot: b waits behind d
     await apiCall(serve, 'queue.cancel', { id: ids.b }); // b is not needed any more
+    // one worker, one slot: d (moved to the top) started first; b, queued first, waited behind it
+    const started = async (id: string) => (await apiCall<RunDetail>(serve, 'runs.get', { id })).status?.started;
+    const [sd, sb] = [await started(ids.d), await started(ids.b)];
+    expect(sd).toBeTruthy();
+    if (sb) expect(sd! < sb).toBe(true);
     await until('the panel shows d running or done, b cancelled', async () => ['running', 'done'].includes((await attr(ids.d, 'data-state')) ?? '') && (await attr(ids.b, 'data-state')) === 'cancelled');
     await shot('queue-04-new-first-run-taken');
     await until('d done', async () => (await state(ids.d)) === 'done', 180_000);

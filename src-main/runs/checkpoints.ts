@@ -11,12 +11,12 @@
  */
 import { closeSync, existsSync, fsyncSync, linkSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { tempPathFor } from '../util/atomic-write';
 import { throwIfAborted, UserError } from '../util/errors';
 import { RUN_FILES, type RunState } from './format';
 import { withQueueLock } from './queue';
-import { readMetrics, readStatus, runDir } from './read';
+import { readMetrics, readStatus, runDir, runsRoot } from './read';
 import { withStatusLock } from './status';
 
 const CKPT_RE = /^step_(\d+)\.safetensors$/;
@@ -161,6 +161,12 @@ export async function exportCheckpoint(
   if (statSync(dest, { throwIfNoEntry: false })?.isDirectory()) target = join(dest, `${id}-${file}`);
   if (!statSync(dirname(target), { throwIfNoEntry: false })?.isDirectory()) {
     throw new UserError(`cannot export to ${target}: the folder ${dirname(target)} does not exist`, { code: 'FILE_NOT_FOUND', data: { dest: target } });
+  }
+  // A copy inside the run store would look like a checkpoint (or a run file) to the trainer and the readers.
+  const store = resolve(runsRoot(workspace));
+  const rel = relative(store, resolve(target));
+  if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))) {
+    throw new UserError(`cannot export into the workspace's runs folder (${store}); pick a path outside it`, { code: 'INVALID_ARGUMENT', data: { dest: target } });
   }
   const exists = existsSync(target);
   if (exists && !o.overwrite) {

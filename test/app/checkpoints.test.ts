@@ -136,5 +136,8 @@ describe('checkpoints.export', () => {
     await expect(call('checkpoints.export', { id: run, file: name(300), dest: 'relative.safetensors' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('absolute') });
     await expect(call('checkpoints.export', { id: run, file: name(300), dest: join(out, 'no', 'such', 'x.safetensors') })).rejects.toMatchObject({ code: 'FILE_NOT_FOUND', message: expect.stringContaining('does not exist') });
     await expect(call('checkpoints.export', { id: run, file: name(100), dest: join(out, 'gone.safetensors') })).rejects.toMatchObject({ code: 'FILE_NOT_FOUND' });
+    const into = join(ws, 'runs', run, 'checkpoints', name(999));
+    await expect(call('checkpoints.export', { id: run, file: name(300), dest: into })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('runs folder') });
+    expect(existsSync(into)).toBe(false);
   });
 });
