@@ -113,6 +113,10 @@ describe.skipIf(!!missing)('queue panel and checkpoints browser over lmwb serve'
   it('reorders by drag and drop and with the keyboard buttons; the worker takes the new first run', async () => {
     await row(ids.d).dragTo(row(ids.b), { targetPosition: { x: 300, y: 4 } });
     await until('d first after the drop', async () => (await attr(ids.d, 'data-position')) === '1' && (await attr(ids.b, 'data-position')) === '2');
+    await row(ids.d).getByTestId('queue-bottom').click();
+    await until('d last', async () => (await attr(ids.d, 'data-position')) === '2');
+    await row(ids.d).getByTestId('queue-top').click();
+    await until('d first', async () => (await attr(ids.d, 'data-position')) === '1');
     await row(ids.d).getByTestId('queue-down').click();
     await until('d second', async () => (await attr(ids.d, 'data-position')) === '2');
     await row(ids.d).getByTestId('queue-up').focus();
