@@ -1,8 +1,9 @@
 /**
  * The run queue, kept in the workspace and safe across processes. A run is queued when its status.json says
  * `queued`; workers take runs in priority order (lower first, then id; runs/order.ts moves a run in that order).
- * Taking a run ("claiming") happens under one workspace lock (`runs/.queue.lock`, proper-lockfile: stale after a kill -9) and writes an exclusive claim
- * file in the run folder with the worker's pid and host, so two workers never take the same run. A claim whose
+ * Taking a run ("claiming") happens under one workspace lock (`runs/.queue.lock`, proper-lockfile: stale after a
+ * kill -9) and writes an exclusive claim file in the run folder with the worker's pid and host, so two workers
+ * never take the same run. A claim whose
  * worker and trainer are both dead (same host) is stale: its run is taken again and resumes.
  *
  * Pause and cancel of a running run are requests (a file in the run folder) that the run's worker acts on: it
