@@ -56,13 +56,30 @@ function trusted(e: IpcMainInvokeEvent): boolean {
   return !!win && e.sender === win.webContents && !!e.senderFrame && e.senderFrame === win.webContents.mainFrame && e.senderFrame.url.startsWith(`${ORIGIN}/`);
 }
 
+/** Paths the user picked in a save dialog for a checkpoint export: each lets one `checkpoints.export` write there. */
+const pickedPaths = new Set<string>();
+
 function registerIpc(): void {
   ipcMain.handle('lmwb:call', async (e, req: unknown) => {
     if (!trusted(e) || !backend) return { ok: false, error: { code: 'FORBIDDEN', message: 'untrusted sender' } };
     if (req && typeof req === 'object' && (req as { method?: unknown }).method === 'workspace.choose') {
       return { ok: true, result: (await chooseWorkspace()) ? backend.info() : null };
     }
+    if (req && typeof req === 'object' && (req as { method?: unknown }).method === 'checkpoints.export') {
+      // Outside the workspace only through a dialog the user answered: the destination must be one it returned.
+      const dest = (req as { params?: { dest?: unknown } }).params?.dest;
+      if (typeof dest !== 'string' || !pickedPaths.delete(dest)) return { ok: false, error: { code: 'FORBIDDEN', message: 'pick the destination in the save dialog' } };
+    }
     return backend.call(req);
+  });
+  ipcMain.handle('lmwb:choose-save-path', async (e, raw: unknown) => {
+    if (!trusted(e)) return null;
+    const { suggestedName } = (raw ?? {}) as { suggestedName?: unknown };
+    if (typeof suggestedName !== 'string') return null;
+    const r = await dialog.showSaveDialog(win!, { defaultPath: join(app.getPath('downloads'), basename(suggestedName)), filters: [{ name: 'safetensors', extensions: ['safetensors'] }] });
+    if (r.canceled || !r.filePath) return null;
+    pickedPaths.add(r.filePath);
+    return r.filePath;
   });
   ipcMain.handle('lmwb:subscribe', (e, raw: unknown) => {
     if (!trusted(e) || !backend || !client) return { ok: false, error: { code: 'FORBIDDEN', message: 'untrusted sender' } };

@@ -1,6 +1,6 @@
 /**
  * The desktop app's preload: a small typed bridge (window.lmwb) from the sandboxed renderer to the main process.
- * It exposes four functions and no Electron or Node object; everything crossing it is plain JSON, validated by
+ * It exposes five functions and no Electron or Node object; everything crossing it is plain JSON, validated by
  * the main process. Bundled as CommonJS (a sandboxed preload can require only 'electron').
  */
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
@@ -16,6 +16,7 @@ const bridge: LmwbBridge = {
     return () => ipcRenderer.off('lmwb:event', fn);
   },
   saveFile: (suggestedName, base64) => ipcRenderer.invoke('lmwb:save', { suggestedName, base64 }) as Promise<string | null>,
+  chooseSavePath: (suggestedName) => ipcRenderer.invoke('lmwb:choose-save-path', { suggestedName }) as Promise<string | null>,
 };
 
 contextBridge.exposeInMainWorld('lmwb', bridge);

@@ -1,8 +1,9 @@
 /**
  * The run queue, kept in the workspace and safe across processes. A run is queued when its status.json says
- * `queued`; workers take runs in priority order (lower first, then id). Taking a run ("claiming") happens under
- * one workspace lock (`runs/.queue.lock`, proper-lockfile: stale after a kill -9) and writes an exclusive claim
- * file in the run folder with the worker's pid and host, so two workers never take the same run. A claim whose
+ * `queued`; workers take runs in priority order (lower first, then id; runs/order.ts moves a run in that order).
+ * Taking a run ("claiming") happens under one workspace lock (`runs/.queue.lock`, proper-lockfile: stale after a
+ * kill -9) and writes an exclusive claim file in the run folder with the worker's pid and host, so two workers
+ * never take the same run. A claim whose
  * worker and trainer are both dead (same host) is stale: its run is taken again and resumes.
  *
  * Pause and cancel of a running run are requests (a file in the run folder) that the run's worker acts on: it
@@ -17,6 +18,7 @@ import { writeFileAtomic } from '../util/atomic-write';
 import { UserError } from '../util/errors';
 import { FINISHED_STATES, type RunState, type RunStatus } from './format';
 import { listRuns, type RunSummary } from './index';
+import { queueOrder } from './order';
 import { readStatus, runDir, runsRoot } from './read';
 import { updateStatus } from './status';
 import { pidAlive, STORE_FILES, trainerAlive } from './store';
@@ -90,7 +92,7 @@ export function releaseClaim(dir: string): void {
 export function queuedRuns(workspace: string): RunSummary[] {
   return listRuns(workspace)
     .filter((r) => r.state === 'queued')
-    .sort((a, b) => (a.priority ?? 0) - (b.priority ?? 0) || a.id.localeCompare(b.id));
+    .sort(queueOrder);
 }
 
 export interface ClaimedRun {
@@ -112,7 +114,7 @@ export async function claimNext(workspace: string, worker: Omit<Claim, 'time'>, 
       const claim = readClaim(dir);
       return claim !== undefined && !claimLive(claim, readStatus(dir));
     });
-    const queued = all.filter((r) => r.state === 'queued').sort((a, b) => (a.priority ?? 0) - (b.priority ?? 0) || a.id.localeCompare(b.id));
+    const queued = all.filter((r) => r.state === 'queued').sort(queueOrder);
     for (const r of [...orphans, ...queued]) {
       if (filter && !filter(r)) continue;
       const dir = runDir(workspace, r.id);

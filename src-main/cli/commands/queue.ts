@@ -1,4 +1,4 @@
-// `lmwb queue add|list|cancel|pause|resume|work`: the workspace's run queue and its worker (one child trainer
+// `lmwb queue add|list|move|cancel|pause|resume|work`: the workspace's run queue and its worker (one child trainer
 // per run; restarts after crashes; Ctrl-C checkpoints the current run and puts it back in the queue).
 import type { Command } from 'commander';
 import { loadRunConfigFile } from '../../engine/train/run-config';
@@ -8,6 +8,7 @@ import { basePreset } from '../../runs/sweep-presets';
 import { createRun, resolveRun } from '../../runs/store';
 import { listRuns } from '../../runs/index';
 import { requestStop, requeue, waitForState, type RequestAction } from '../../runs/queue';
+import { moveInQueue, queueOrder, type QueuePlace } from '../../runs/order';
 import { runWorker, type WorkerEvent } from '../../runs/worker';
 import { LocalBackend } from '../../runs/backend';
 import { parseGpuList } from '../../engine/gpu/select';
@@ -119,7 +120,7 @@ export function registerQueue(program: Command): void {
           return v ? { ...r, state: v.state, slurm: v.slurm, backend: `slurm:${v.job}` } : { ...r, backend: where(r.id) || undefined };
         })
         .filter((r) => o.all || r.state in order)
-        .sort((a, b) => (order[a.state] ?? 3) - (order[b.state] ?? 3) || (a.priority ?? 0) - (b.priority ?? 0) || a.id.localeCompare(b.id));
+        .sort((a, b) => (order[a.state] ?? 3) - (order[b.state] ?? 3) || queueOrder(a, b));
       if (o.json) {
         process.stdout.write(`${JSON.stringify(list)}\n`);
         return;
@@ -132,6 +133,26 @@ export function registerQueue(program: Command): void {
         r.id, r.state, r.step !== undefined ? `${r.step}${r.total_steps ? `/${r.total_steps}` : ''}` : '-', String(r.attempts), r.pid ? String(r.pid) : '-',
         'slurm' in r ? `${r.backend} ${r.slurm}` : (r.backend ?? '-'), r.sweep?.name ?? '',
       ]))}\n`);
+    });
+
+  queue
+    .command('move <id>')
+    .description('change where a queued run is in the queue (workers take it in the new order)')
+    .option('-w, --workspace <dir>', WORKSPACE_HELP)
+    .option('--top', 'first in the queue')
+    .option('--bottom', 'last in the queue')
+    .option('--before <id>', 'just before this queued run')
+    .option('--after <id>', 'just after this queued run')
+    .action(async (ref: string, o: WorkspaceOpt & { top?: boolean; bottom?: boolean; before?: string; after?: string }) => {
+      const ws = workspaceOf(o);
+      const given = [o.top, o.bottom, o.before, o.after].filter((x) => x !== undefined).length;
+      if (given !== 1) throw new UserError('give exactly one of --top, --bottom, --before ID, --after ID', { code: 'INVALID_ARGUMENT' });
+      const { id } = resolveRun(ws, ref);
+      const place: QueuePlace = o.top ? { to: 'top' } : o.bottom ? { to: 'bottom' } : o.before !== undefined
+        ? { to: 'before', ref: resolveRun(ws, o.before).id }
+        : { to: 'after', ref: resolveRun(ws, o.after!).id };
+      const ids = await moveInQueue(ws, id, place);
+      process.stdout.write(`${ids.map((x, i) => `${i + 1}. ${x}`).join('\n')}\n`);
     });
 
   const stopCommand = (action: RequestAction, description: string) =>

@@ -13,4 +13,6 @@ export interface LmwbBridge {
   onEvent(listener: (e: ApiEvent) => void): () => void;
   /** Saves bytes to a file the user picks in a save dialog; resolves to the path, or null when cancelled. */
   saveFile(suggestedName: string, base64: string): Promise<string | null>;
+  /** A save dialog only: the path the user picked (the main process then lets the API write there once), or null. */
+  chooseSavePath?(suggestedName: string): Promise<string | null>;
 }
