@@ -12,6 +12,7 @@ import { registerServe } from './commands/serve';
 import { registerRuns } from './commands/runs';
 import { registerQueue } from './commands/queue';
 import { registerSweep } from './commands/sweep';
+import { registerDevice } from './commands/device';
 
 const program = new Command();
 program
@@ -29,6 +30,7 @@ registerServe(program);
 registerRuns(program);
 registerQueue(program);
 registerSweep(program);
+registerDevice(program);
 
 try {
   await program.parseAsync(process.argv);
