@@ -6,29 +6,9 @@
  */
 import { z } from 'zod';
 import { RunConfigSchema } from '../engine/train/run-config';
+import { FIELD_GROUPS, type FieldGroup, type FormField } from './run-check-types';
 
-export type FieldKind = 'int' | 'number' | 'bool' | 'enum' | 'string' | 'path' | 'pair' | 'int-or-all';
-
-export interface FormField {
-  /** Dotted config key, as `--set key=value` takes it. */
-  key: string;
-  group: FieldGroup;
-  kind: FieldKind;
-  /** The enum's values. */
-  options?: string[];
-  /** The schema's default (filled in when the key is absent). */
-  default?: unknown;
-  /** Must be present (no default). */
-  required: boolean;
-  min?: number;
-  /** The value must be greater than this (not equal). */
-  exclusiveMin?: number;
-  max?: number;
-  help: string;
-}
-
-export const FIELD_GROUPS = ['run', 'model', 'data', 'training', 'optimizer', 'eval', 'checkpoint', 'log', 'divergence'] as const;
-export type FieldGroup = (typeof FIELD_GROUPS)[number];
+export { FIELD_GROUPS, type FieldGroup, type FormField };
 
 /** Keys the form leaves out: out_dir is per run by nature (the run folder is the output; resolving drops it). */
 export const FORM_EXCLUDED = ['out_dir'] as const;

@@ -13,45 +13,9 @@ import { RUN_FILES } from './format';
 import { readStatus, runsRoot } from './read';
 import { BATCH_CAP, largestBatch } from './sweep-presets';
 import { limitsFor, type DeviceProbe } from './validate';
+import type { MemoryEstimate, RunEstimate, TimeEstimate } from './run-check-types';
 
-export interface MemoryEstimate {
-  precision: 'f32' | 'mixed';
-  parameters: number;
-  nonEmbeddingParameters: number;
-  /** Parameters, gradients and AdamW moments (and the f16 copy in mixed precision). */
-  parameterBytes: number;
-  /** Every activation and scratch buffer of the training plan. */
-  activationBytes: number;
-  totalBytes: number;
-  /** The plan's largest single buffer (it must fit one storage binding). */
-  largest: { name: string; bytes: number };
-  /** The device's limits the plan was checked against (null: the device is not known yet). */
-  device: { name: string; maxBindingBytes: number; memoryBytes: number | null } | null;
-  /** The largest batch (≤ 1024) the plan accepts on that device. */
-  largestBatch: number | null;
-}
-
-export interface TimeEstimate {
-  tokensPerS: number;
-  /** Training time for the run's tokens (capped by its time budget). */
-  seconds: number;
-  /** The run the figure came from, and its GPU. */
-  run: string;
-  gpu: string | null;
-  /** The measurement is from this machine's GPU (false: another GPU, or the device is not known yet). */
-  sameDevice: boolean;
-}
-
-export interface RunEstimate {
-  steps: number;
-  tokensPerStep: number;
-  totalTokens: number;
-  timeBudgetS: number | null;
-  memory: MemoryEstimate;
-  time: TimeEstimate | null;
-  /** Why there is no time figure, or what to know about it. */
-  timeNote: string;
-}
+export type { MemoryEstimate, RunEstimate, TimeEstimate };
 
 const SHAPE_KEYS = ['vocab_size', 'context_length', 'd_model', 'num_layers', 'num_heads', 'd_ff', 'norm', 'pos', 'ffn', 'tie_embeddings'] as const;
 

@@ -8,8 +8,11 @@ import { UserError } from '../util/errors';
 import { resolveRunConfig, getKey } from './configs';
 import { basePreset, defaultBase, planPreset, type PresetContext } from './sweep-presets';
 import { gridPoints, queueSweep, type QueuedSweep, type SweepPlan } from './sweeps';
-import { checkOnBase, limitsFor, type DeviceProbe, type FieldIssue } from './validate';
-import { estimateRun, type Measurements, type RunEstimate } from './estimate';
+import { checkOnBase, limitsFor, type DeviceProbe } from './validate';
+import { estimateRun, type Measurements } from './estimate';
+import type { SweepPreview, SweepPreviewRun } from './run-check-types';
+
+export type { SweepPreview, SweepPreviewRun };
 import { parseRunConfig } from '../engine/train/run-config';
 
 export interface SweepRequest {
@@ -26,24 +29,6 @@ export interface SweepRequest {
   maxBatch?: number;
   /** lr-fine: the lr-coarse sweep to refine. */
   from?: string;
-}
-
-export interface SweepPreviewRun {
-  label: string;
-  sets: string[];
-  /** The resolved value of each swept key. */
-  values: Record<string, unknown>;
-  issues: FieldIssue[];
-  estimate: RunEstimate | null;
-}
-
-export interface SweepPreview {
-  name: string;
-  keys: string[];
-  notes: string[];
-  runs: SweepPreviewRun[];
-  /** Every run resolves and passes the checks: it can be queued. */
-  ok: boolean;
 }
 
 /** The plan `lmwb sweep` makes for this request (throws a UserError naming the problem). */

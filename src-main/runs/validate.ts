@@ -14,6 +14,9 @@ import { parseRunConfig, type RunConfig } from '../engine/train/run-config';
 import { findOutOfRange, inspectTokenFile, outOfRangeError } from '../engine/data/token-file';
 import { runConfigFields } from './config-form';
 import { UserError } from '../util/errors';
+import type { DeviceProbe, FieldIssue } from './run-check-types';
+
+export type { DeviceProbe, FieldIssue };
 
 /** A run request: what `lmwb queue add --preset P [--set k=v]… [--unset k]… [--name N]` takes. */
 export interface RunRequest {
@@ -21,24 +24,6 @@ export interface RunRequest {
   sets: string[];
   unset?: string[];
   name?: string;
-}
-
-export interface FieldIssue {
-  /** The dotted config key it is about ('preset' for the preset itself, a parent key for an unknown key). */
-  key: string;
-  message: string;
-  /** error: the run is not queued; warning: it is, but the user should know. */
-  level: 'error' | 'warning';
-}
-
-/** The adapter `lmwb device --json` describes (what the memory plan needs; nothing allocated). */
-export interface DeviceProbe {
-  name: string;
-  driver: string;
-  isSoftware: boolean;
-  maxStorageBufferBindingSize: number;
-  maxBufferSize: number;
-  subgroupMatrix: boolean;
 }
 
 export interface RequestCheck {

@@ -6,10 +6,7 @@
  * Pure: no node: imports (the renderer bundles this file).
  */
 import { z } from 'zod';
-import type { FieldGroup, FormField } from '../../runs/config-form';
-import type { DeviceProbe, FieldIssue } from '../../runs/validate';
-import type { RunEstimate } from '../../runs/estimate';
-import type { SweepPreview } from '../../runs/sweep-build';
+import type { DeviceProbe, FieldGroup, FieldIssue, FormField, RunEstimate, SweepPreview } from '../../runs/run-check-types';
 
 export type { FieldGroup, FormField, DeviceProbe, FieldIssue, RunEstimate, SweepPreview };
 
