@@ -111,7 +111,9 @@ function tokenFileIssues(cfg: RunConfig, o: CheckOptions): FieldIssue[] {
       }
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
-      out.push({ key: e.code === 'TOKEN_OUT_OF_RANGE' ? 'model.vocab_size' : key, message: e.message, level: 'error' });
+      const k = e.code === 'TOKEN_OUT_OF_RANGE' ? 'model.vocab_size' : key;
+      // The train and valid files of one dataset share a tokenizer: one vocab message is enough.
+      if (!(k === 'model.vocab_size' && out.some((i) => i.key === k && i.level === 'error'))) out.push({ key: k, message: e.message, level: 'error' });
     }
   }
   return out;
