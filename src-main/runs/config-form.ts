@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { RunConfigSchema } from '../engine/train/run-config';
 import { FIELD_GROUPS, type FieldGroup, type FormField } from './run-check-types';
 
-export { FIELD_GROUPS, type FieldGroup, type FormField };
+export { FIELD_GROUPS, type FormField };
 
 /** Keys the form leaves out: out_dir is per run by nature (the run folder is the output; resolving drops it). */
 export const FORM_EXCLUDED = ['out_dir'] as const;

@@ -15,7 +15,7 @@ import { BATCH_CAP, largestBatch } from './sweep-presets';
 import { limitsFor, type DeviceProbe } from './validate';
 import type { MemoryEstimate, RunEstimate, TimeEstimate } from './run-check-types';
 
-export type { MemoryEstimate, RunEstimate, TimeEstimate };
+export type { MemoryEstimate, RunEstimate };
 
 const SHAPE_KEYS = ['vocab_size', 'context_length', 'd_model', 'num_layers', 'num_heads', 'd_ff', 'norm', 'pos', 'ffn', 'tie_embeddings'] as const;
 
@@ -108,7 +108,7 @@ export class Measurements {
       }
       if (this.runs.get(id)?.mtimeMs === mtimeMs) continue;
       const s = readStatus(dir);
-      let config: Record<string, unknown> = {};
+      let config: Record<string, unknown>;
       try {
         config = JSON.parse(readFileSync(join(dir, RUN_FILES.config), 'utf8')) as Record<string, unknown>;
       } catch {

@@ -12,7 +12,7 @@ import { checkOnBase, limitsFor, type DeviceProbe } from './validate';
 import { estimateRun, type Measurements } from './estimate';
 import type { SweepPreview, SweepPreviewRun } from './run-check-types';
 
-export type { SweepPreview, SweepPreviewRun };
+export type { SweepPreview };
 import { parseRunConfig } from '../engine/train/run-config';
 
 export interface SweepRequest {

@@ -9,7 +9,7 @@
  */
 import { freemem } from 'node:os';
 import { basePreset, planAccepts, largestBatch, type DeviceLimits } from './sweep-presets';
-import { resolveRunConfig, getKey } from './configs';
+import { resolveRunConfig } from './configs';
 import { parseRunConfig, type RunConfig } from '../engine/train/run-config';
 import { findOutOfRange, inspectTokenFile, outOfRangeError } from '../engine/data/token-file';
 import { runConfigFields } from './config-form';
@@ -179,6 +179,3 @@ export function checkOnBase(workspace: string, base: Record<string, unknown>, re
   const { issues, parsed } = checkResolved(config, o);
   return { ok: !issues.some((i) => i.level === 'error'), issues, config, parsed };
 }
-
-/** The resolved value of a dotted key (for the sweep table). */
-export const valueAt = (config: Record<string, unknown> | null, key: string): unknown => (config ? getKey(config, key) : undefined);

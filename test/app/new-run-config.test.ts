@@ -47,7 +47,7 @@ const runIds = () => (existsSync(join(ws, 'runs')) ? readdirSync(join(ws, 'runs'
 
 beforeAll(async () => {
   backend = new Backend({ workspace: ws, host: 'serve' });
-  server = await startServer({ backend, port: 0, host: '127.0.0.1', allowRemote: false, staticDir: null });
+  server = await startServer({ backend, port: 0, host: '127.0.0.1', allowRemote: false });
 });
 afterAll(async () => {
   await backend?.close(); // its queue worker checkpoints and stops the tiny runs it may be training
