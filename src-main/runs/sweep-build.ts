@@ -96,3 +96,26 @@ export const SWEEP_PRESET_INFO: Record<string, string> = {
   'tinystories-lowres': 'the tinystories-lowres trainer preset as a sweep of one',
   leaderboard: 'the leaderboard trainer preset as a sweep of one',
 };
+
+/** The ablation sweep presets of one variant, offered by the New run form as starting points. */
+export const ABLATION_STARTS = ['ablation-no-rmsnorm', 'ablation-post-norm', 'ablation-nope', 'ablation-silu', 'ablation-tied'] as const;
+
+/** What each ablation start changes on tinystories-base (all at the best lr found so far, else the base's). */
+export const ABLATION_START_INFO: Record<(typeof ABLATION_STARTS)[number], string> = {
+  'ablation-no-rmsnorm': 'tinystories-base without RMSNorm (model.norm none), at the best lr found so far',
+  'ablation-post-norm': 'tinystories-base with post-norm blocks (model.norm post), at the best lr found so far',
+  'ablation-nope': 'tinystories-base without position embeddings (model.pos nope), at the best lr found so far',
+  'ablation-silu': 'tinystories-base with a SiLU FFN, d_ff = 4 · d_model (parameter-matched), at the best lr found so far',
+  'ablation-tied': 'tinystories-base with tied embeddings, at the best lr found so far',
+};
+
+/**
+ * An ablation as a single run: the first variant point of its sweep preset (the variant's overrides at the best lr
+ * found so far), on the preset's base (the TinyStories base). The form sends the base preset plus these overrides.
+ */
+export function ablationStart(workspace: string, name: string): { base: string; sets: string[] } {
+  if (!(ABLATION_STARTS as readonly string[]).includes(name)) throw new UserError(`unknown starting point "${name}"`, { code: 'INVALID_ARGUMENT', data: { name } });
+  const plan = planPreset(name, { workspace });
+  const variant = plan.points.find((p) => p.label !== 'baseline') ?? plan.points[0];
+  return { base: 'tinystories-base', sets: variant.sets };
+}

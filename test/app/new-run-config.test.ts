@@ -175,6 +175,13 @@ describe('the New run form and lmwb queue add', () => {
     expect(form.fields.find((f) => f.key === 'eval.batches')).toMatchObject({ kind: 'int-or-all', options: ['all'] });
     expect(form.fields.find((f) => f.key === 'model.norm')).toMatchObject({ kind: 'enum', options: ['pre', 'post', 'none'], default: 'pre' });
     expect(form.presets.map((p) => p.name)).toEqual(expect.arrayContaining(['smoke', 'tinystories-base', 'tinystories-lowres', 'owt-main', 'leaderboard']));
+    // Each ablation is a starting point: the TinyStories base preset with the variant's overrides (sent as --set).
+    expect(form.starts.map((s) => s.name)).toEqual(['ablation-no-rmsnorm', 'ablation-post-norm', 'ablation-nope', 'ablation-silu', 'ablation-tied']);
+    const silu = await ok<{ preset: string; config: { model: { ffn: string } }; start: { model: { ffn: string; d_ff: number } }; sets: string[] }>('newrun.preset', { preset: 'ablation-silu' });
+    expect(silu.preset).toBe('tinystories-base');
+    expect(silu.config.model.ffn).toBe('swiglu');
+    expect(silu.start.model).toMatchObject({ ffn: 'silu', d_ff: 2048 });
+    expect(silu.sets).toEqual(expect.arrayContaining(['model.ffn="silu"', 'model.d_ff=2048']));
   });
 
   it('queues a sweep as one group, with the same configs as lmwb sweep', async () => {

@@ -42,7 +42,7 @@ export const NewRunMethods = {
   'newrun.form': z.object({}).strict(),
   /** The adapter's limits (read once by a `lmwb device` child; waits for it). */
   'newrun.device': z.object({}).strict(),
-  /** A trainer preset's resolved config (every default filled in): the form's starting point. */
+  /** A trainer preset's resolved config (every default filled in), or an ablation start's: the form's starting point. */
   'newrun.preset': z.object({ preset: PresetName }).strict(),
   /** Resolves and checks a run request as `lmwb queue add` would, with its estimate. */
   'newrun.validate': RunRequestSchema,
@@ -61,10 +61,20 @@ export interface TrainerPresetInfo {
   dataset?: string;
 }
 
+/** A starting point that is a trainer preset with overrides (an ablation on the TinyStories base). */
+export interface StartInfo {
+  name: string;
+  /** The trainer preset it starts from (the request's preset). */
+  base: string;
+  description: string;
+}
+
 export interface NewRunForm {
   fields: FormField[];
   groups: readonly FieldGroup[];
   presets: TrainerPresetInfo[];
+  /** Ablation starting points: a trainer preset with the variant's overrides filled in (shown as changes). */
+  starts: StartInfo[];
   sweepPresets: Array<{ name: string; description: string }>;
 }
 
@@ -82,7 +92,8 @@ export interface RunCheck {
 export interface NewRunResults {
   'newrun.form': NewRunForm;
   'newrun.device': { device: DeviceProbe | null; error: string | null };
-  'newrun.preset': { preset: string; config: Record<string, unknown> };
+  /** preset: the trainer preset to send; config: its resolved config (the baseline); start: with a start's overrides. */
+  'newrun.preset': { preset: string; config: Record<string, unknown>; start: Record<string, unknown> | null; sets: string[] };
   'newrun.validate': RunCheck;
   'newrun.queue': { id: string };
   'newrun.sweepPreview': SweepPreview;

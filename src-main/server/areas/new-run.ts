@@ -9,7 +9,7 @@ import type { NewRunForm, RunCheck } from '../../api/areas/new-run';
 import { FIELD_GROUPS, runConfigFields } from '../../runs/config-form';
 import { checkRequest, type RunRequest } from '../../runs/validate';
 import { estimateRun, Measurements } from '../../runs/estimate';
-import { previewSweep, queueSweepRequest, SWEEP_PRESET_INFO, type SweepRequest } from '../../runs/sweep-build';
+import { ABLATION_START_INFO, ABLATION_STARTS, ablationStart, previewSweep, queueSweepRequest, SWEEP_PRESET_INFO, type SweepRequest } from '../../runs/sweep-build';
 import { resolveRunConfig } from '../../runs/configs';
 import { basePreset, SWEEP_PRESETS } from '../../runs/sweep-presets';
 import { PRESETS } from '../../engine/train/presets';
@@ -44,11 +44,22 @@ export function createNewRunHandlers(ctx: HandlerContext): AreaHandlers {
           fields: runConfigFields(),
           groups: FIELD_GROUPS,
           presets: PRESETS.map((p) => ({ ...p })),
+          starts: ABLATION_STARTS.map((name) => ({ name, base: 'tinystories-base', description: ABLATION_START_INFO[name] })),
           sweepPresets: SWEEP_PRESETS.map((name) => ({ name, description: SWEEP_PRESET_INFO[name] ?? '' })),
         };
       },
       'newrun.device': () => prober.get(),
-      'newrun.preset': (q) => ({ preset: q.preset, config: resolveRunConfig(basePreset(q.preset, ctx.workspace), { baseDir: ctx.workspace }) }),
+      'newrun.preset': (q) => {
+        const start = (ABLATION_STARTS as readonly string[]).includes(q.preset) ? ablationStart(ctx.workspace, q.preset) : null;
+        const preset = start?.base ?? q.preset;
+        const base = basePreset(preset, ctx.workspace);
+        return {
+          preset,
+          config: resolveRunConfig(base, { baseDir: ctx.workspace }),
+          start: start ? resolveRunConfig(base, { sets: start.sets, baseDir: ctx.workspace }) : null,
+          sets: start?.sets ?? [],
+        };
+      },
       'newrun.validate': (q) => check(q, SCAN_INTERACTIVE),
       'newrun.queue': async (q) => {
         await prober.get(); // the batch is checked against the device before anything is queued

@@ -14,7 +14,9 @@ const DEBOUNCE_MS = 250;
 
 export const useNewRunStore = defineStore('new-run', () => {
   const form = shallowRef<NewRunForm | null>(null);
+  /** The trainer preset the request sends, and the starting point picked (a preset or an ablation start). */
   const preset = ref('smoke');
+  const start = ref('smoke');
   const baseline = shallowRef<Record<string, unknown> | null>(null);
   const baseTexts = ref<Texts>({});
   const texts = ref<Texts>({});
@@ -46,7 +48,8 @@ export const useNewRunStore = defineStore('new-run', () => {
       datasets.value = await api().call('datasets.list').catch(() => []);
       // Back on the form without a preset or dataset asked for: keep the draft.
       if (!params.preset && !params.dataset && baseline.value) return validateNow();
-      await setPreset(params.preset && form.value.presets.some((p) => p.name === params.preset) ? params.preset : preset.value, false);
+      const known = (n: string | undefined) => !!n && (form.value!.presets.some((p) => p.name === n) || form.value!.starts.some((p) => p.name === n));
+      await setPreset(known(params.preset) ? params.preset : start.value, false);
       if (params.dataset) pickDataset(params.dataset, false);
       validateNow();
       void api().call('newrun.device').then((r) => {
@@ -59,13 +62,17 @@ export const useNewRunStore = defineStore('new-run', () => {
     }
   }
 
-  /** Starts from a preset: its resolved config is the new baseline; what the user typed is dropped. */
+  /**
+   * Starts from a preset: its resolved config is the new baseline; what the user typed is dropped. An ablation
+   * start is its trainer preset with the variant's overrides filled in, shown as changes.
+   */
   async function setPreset(name: string, validate = true): Promise<void> {
     const r = await api().call('newrun.preset', { preset: name });
-    preset.value = name;
+    preset.value = r.preset;
+    start.value = name;
     baseline.value = r.config;
     baseTexts.value = textsOf(fields.value, r.config);
-    texts.value = { ...baseTexts.value };
+    texts.value = textsOf(fields.value, r.start ?? r.config);
     dataset.value = '';
     if (validate) validateNow();
   }
@@ -133,7 +140,7 @@ export const useNewRunStore = defineStore('new-run', () => {
   }
 
   return {
-    form, preset, baseline, baseTexts, texts, check, checking, device, deviceError, datasets, dataset, error, fields, changed, request,
+    form, preset, start, baseline, baseTexts, texts, check, checking, device, deviceError, datasets, dataset, error, fields, changed, request,
     issuesByKey, otherIssues, init, setPreset, setText, reset, resetAll, pickDataset, validateNow, queue,
   };
 });
