@@ -207,6 +207,13 @@ describe.skipIf(!!missing)('New run form and Sweeps over lmwb serve (real backen
     expect(lrs).toEqual([0.001, 0.004]);
     const rows = await apiCall<RunSummary[]>(serve, 'runs.list');
     for (const id of ids) expect(rows.find((r) => r.id === id)?.sweep).toBe('lr-ui');
+    // An ablation as a starting point: the TinyStories base with the variant's change, marked against the preset
+    // (its dataset is not prepared in this workspace: the form says so on data.train).
+    await page.goto(`${serve.url}#/new?preset=ablation-post-norm`);
+    await expect.poll(() => field('model.norm').inputValue(), { timeout: 30_000 }).toBe('post');
+    expect(await page.locator('[data-key="model.norm"]').getAttribute('class')).toContain('changed');
+    await expect.poll(() => page.getByTestId('error-data.train').textContent(), { timeout: 30_000 }).toMatch(/not found/);
+    await shot('new-run-06-ablation-start');
     // The ablation preset on the smoke base, in the dark theme: its runs listed before anything is queued.
     await page.emulateMedia({ colorScheme: 'dark' });
     await page.goto(`${serve.url}#/sweeps`);
