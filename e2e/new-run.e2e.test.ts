@@ -213,6 +213,8 @@ describe.skipIf(!!missing)('New run form and Sweeps over lmwb serve (real backen
     await expect.poll(() => field('model.norm').inputValue(), { timeout: 30_000 }).toBe('post');
     expect(await page.locator('[data-key="model.norm"]').getAttribute('class')).toContain('changed');
     await expect.poll(() => page.getByTestId('error-data.train').textContent(), { timeout: 30_000 }).toMatch(/not found/);
+    expect(await field('name').inputValue()).toBe('post-norm');
+    await expect.poll(() => page.getByTestId('newrun-status').textContent(), { timeout: 30_000 }).toMatch(/problems? to fix/);
     await shot('new-run-06-ablation-start');
     // The ablation preset on the smoke base, in the dark theme: its runs listed before anything is queued.
     await page.emulateMedia({ colorScheme: 'dark' });

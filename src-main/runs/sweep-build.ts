@@ -111,11 +111,12 @@ export const ABLATION_START_INFO: Record<(typeof ABLATION_STARTS)[number], strin
 
 /**
  * An ablation as a single run: the first variant point of its sweep preset (the variant's overrides at the best lr
- * found so far), on the preset's base (the TinyStories base). The form sends the base preset plus these overrides.
+ * found so far) and its label as the run name, on the preset's base (the TinyStories base). The form sends the base
+ * preset plus these overrides.
  */
 export function ablationStart(workspace: string, name: string): { base: string; sets: string[] } {
   if (!(ABLATION_STARTS as readonly string[]).includes(name)) throw new UserError(`unknown starting point "${name}"`, { code: 'INVALID_ARGUMENT', data: { name } });
   const plan = planPreset(name, { workspace });
   const variant = plan.points.find((p) => p.label !== 'baseline') ?? plan.points[0];
-  return { base: 'tinystories-base', sets: variant.sets };
+  return { base: 'tinystories-base', sets: [`name=${variant.label}`, ...variant.sets] };
 }

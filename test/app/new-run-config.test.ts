@@ -181,7 +181,7 @@ describe('the New run form and lmwb queue add', () => {
     expect(silu.preset).toBe('tinystories-base');
     expect(silu.config.model.ffn).toBe('swiglu');
     expect(silu.start.model).toMatchObject({ ffn: 'silu', d_ff: 2048 });
-    expect(silu.sets).toEqual(expect.arrayContaining(['model.ffn="silu"', 'model.d_ff=2048']));
+    expect(silu.sets).toEqual(expect.arrayContaining(['name=silu', 'model.ffn="silu"', 'model.d_ff=2048']));
   });
 
   it('queues a sweep as one group, with the same configs as lmwb sweep', async () => {
