@@ -59,7 +59,8 @@ describe('the New run form and lmwb queue add', () => {
   it('make the same config.json for the same values, for every kind of field', async () => {
     const form = await ok<NewRunForm>('newrun.form');
     const { config: baseline } = await ok<{ config: Record<string, unknown> }>('newrun.preset', { preset: 'smoke' });
-    const base = textsOf(form.fields, baseline);
+    const base = textsOf(form.fields, baseline, form.workspace); // as the form shows it: data paths relative to the workspace
+    expect(base['data.valid']).toBe('datasets/smoke-bytes/valid.bin');
     // What the user types into the form, field by field (text, as in the inputs).
     const typed: Record<string, string> = {
       name: 'same-run', // string

@@ -37,6 +37,9 @@ describe('the form text → overrides', () => {
     expect(overrideValue(f('data.train'), 'true')).toBe('"true"');
     expect(overrideValue(f('training.betas'), '0.9, 0.99')).toBe('[0.9, 0.99]');
     expect(overrideValue(f('training.max_learning_rate'), ' 1e-3 ')).toBe('1e-3');
+    // Data paths inside the workspace show relative to it (they resolve against it); others as they are.
+    expect(textsOf([f('data.train')], { data: { train: '/ws/a/datasets/x/train.bin' } }, '/ws/a/')['data.train']).toBe('datasets/x/train.bin');
+    expect(textsOf([f('data.train')], { data: { train: '/ws/ab/train.bin' } }, '/ws/a')['data.train']).toBe('/ws/ab/train.bin');
     // Each override, applied as the CLI applies --set, gives the typed value.
     const applied = applyOverrides({}, [
       `name=${overrideValue(f('name'), '123')}`, `training.betas=${overrideValue(f('training.betas'), '0.9, 0.99')}`, 'eval.batches=all',

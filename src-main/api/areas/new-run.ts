@@ -70,6 +70,8 @@ export interface StartInfo {
 }
 
 export interface NewRunForm {
+  /** The workspace folder: data paths inside it are shown relative to it (as `--set` takes them). */
+  workspace: string;
   fields: FormField[];
   groups: readonly FieldGroup[];
   presets: TrainerPresetInfo[];

@@ -41,6 +41,7 @@ export function createNewRunHandlers(ctx: HandlerContext): AreaHandlers {
       'newrun.form': (): NewRunForm => {
         void prober.get(); // start reading the device's limits now: the first checks come right after
         return {
+          workspace: ctx.workspace,
           fields: runConfigFields(),
           groups: FIELD_GROUPS,
           presets: PRESETS.map((p) => ({ ...p })),

@@ -18,16 +18,23 @@ export function valueAt(config: Record<string, unknown> | null | undefined, key:
   return node;
 }
 
-/** A value as the form shows it (undefined: empty). */
-export function textOf(field: FormField, v: unknown): string {
+/**
+ * A value as the form shows it (undefined: empty). A path inside `workspace` is shown relative to it: relative
+ * data paths resolve against the workspace, on the command line too, so it names the same file.
+ */
+export function textOf(field: FormField, v: unknown, workspace?: string): string {
   if (v === undefined || v === null) return '';
   if (field.kind === 'pair' && Array.isArray(v)) return v.map(String).join(', ');
+  if (field.kind === 'path' && typeof v === 'string' && workspace) {
+    const root = workspace.replace(/[\\/]+$/, '');
+    if (v.startsWith(`${root}/`) || v.startsWith(`${root}\\`)) return v.slice(root.length + 1).replace(/\\/g, '/');
+  }
   return typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
 }
 
 /** Every field's text for a resolved config. */
-export function textsOf(fields: FormField[], config: Record<string, unknown> | null | undefined): Texts {
-  return Object.fromEntries(fields.map((f) => [f.key, textOf(f, valueAt(config, f.key))]));
+export function textsOf(fields: FormField[], config: Record<string, unknown> | null | undefined, workspace?: string): Texts {
+  return Object.fromEntries(fields.map((f) => [f.key, textOf(f, valueAt(config, f.key), workspace)]));
 }
 
 /** The right-hand side of `key=…` for what the user typed (as they would type it for the CLI). */

@@ -71,8 +71,9 @@ export const useNewRunStore = defineStore('new-run', () => {
     preset.value = r.preset;
     start.value = name;
     baseline.value = r.config;
-    baseTexts.value = textsOf(fields.value, r.config);
-    texts.value = textsOf(fields.value, r.start ?? r.config);
+    const ws = form.value?.workspace;
+    baseTexts.value = textsOf(fields.value, r.config, ws);
+    texts.value = textsOf(fields.value, r.start ?? r.config, ws);
     dataset.value = '';
     if (validate) validateNow();
   }
