@@ -72,7 +72,7 @@ describe.skipIf(!!missing)('New run form and Sweeps over lmwb serve (real backen
     await page.goto(`${serve.url}#/new?preset=smoke`);
     await field('model.num_heads').waitFor();
     expect(await page.getByTestId('newrun-preset').inputValue()).toBe('smoke');
-    expect(await field('training.batch_size').inputValue()).toBe('8');
+    await expect.poll(() => field('training.batch_size').inputValue()).toBe('8');
     await expect.poll(() => page.getByTestId('newrun-status').textContent(), { timeout: 60_000 }).toContain('ready');
     await field('model.num_heads').fill('3');
     const msg = page.getByTestId('error-model.d_model');
