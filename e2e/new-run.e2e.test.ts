@@ -78,6 +78,8 @@ describe.skipIf(!!missing)('New run form and Sweeps over lmwb serve (real backen
     const msg = page.getByTestId('error-model.d_model');
     await msg.waitFor({ timeout: 30_000 });
     expect(await msg.textContent()).toMatch(/must be divisible by model\.num_heads \(3\)/);
+    expect(await page.getByTestId('error-model.num_heads').textContent()).toBe(await msg.textContent()); // and beside the field changed
+    expect(await page.getByTestId('newrun-status').textContent()).toContain('1 problem to fix');
     expect(await page.getByTestId('newrun-queue').isDisabled()).toBe(true);
     // The field is marked changed against the preset.
     expect(await page.locator('[data-key="model.num_heads"]').getAttribute('class')).toContain('changed');

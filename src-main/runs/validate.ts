@@ -51,14 +51,16 @@ function keysIn(message: string): string[] {
   return [...new Set(found.filter((k) => known.has(k)))];
 }
 
-/** The key a cross-field rule's message is about (the field to change). */
-function keyOfMessage(message: string): string {
-  if (/head dim/.test(message)) return 'model.num_heads';
-  if (/vocab_size/.test(message) && /65536/.test(message)) return 'model.vocab_size';
-  if (/give training\.max_steps or training\.total_tokens, not both/.test(message)) return 'training.total_tokens';
-  if (/set training\.max_steps or training\.total_tokens/.test(message)) return 'training.max_steps';
-  if (/min_learning_rate/.test(message)) return 'training.min_learning_rate';
-  return keysIn(message)[0] ?? 'config';
+/** The keys a cross-field rule's message is about (the fields to change), the main one first. */
+function keysOfMessage(message: string): string[] {
+  if (/head dim/.test(message)) return ['model.num_heads', 'model.d_model'];
+  if (/must be divisible by/.test(message)) return ['model.d_model', 'model.num_heads'];
+  if (/vocab_size/.test(message) && /65536/.test(message)) return ['model.vocab_size'];
+  if (/give training\.max_steps or training\.total_tokens, not both/.test(message)) return ['training.total_tokens', 'training.max_steps'];
+  if (/set training\.max_steps or training\.total_tokens/.test(message)) return ['training.max_steps', 'training.total_tokens'];
+  if (/min_learning_rate/.test(message)) return ['training.min_learning_rate', 'training.max_learning_rate'];
+  const found = keysIn(message);
+  return found.length ? found : ['config'];
 }
 
 /** A zod issue message in words a user acts on, with the field's name. */
@@ -90,7 +92,9 @@ function issuesOf(e: UserError): FieldIssue[] {
   if (zodIssues.length) return zodIssues.map((i) => ({ key: fieldKeyOf(i.path) || 'config', message: zodMessage(fieldKeyOf(i.path), i.message), level: 'error' }));
   const override = typeof e.data.override === 'string' ? e.data.override : undefined;
   if (override) return [{ key: override.split('=')[0] || 'config', message: e.message, level: 'error' }];
-  return [{ key: keyOfMessage(e.message), message: e.message.replace(/^invalid (run )?config: /, ''), level: 'error' }];
+  // One rule between fields: its message beside each of them (the user may have changed either).
+  const message = e.message.replace(/^invalid (run )?config: /, '');
+  return keysOfMessage(e.message).map((key) => ({ key, message, level: 'error' }));
 }
 
 function tokenFileIssues(cfg: RunConfig, o: CheckOptions): FieldIssue[] {

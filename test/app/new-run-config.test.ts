@@ -130,6 +130,7 @@ describe('the New run form and lmwb queue add', () => {
     expect(heads.ok).toBe(false);
     expect(heads.issues[0]).toMatchObject({ key: 'model.d_model', level: 'error' });
     expect(heads.issues[0].message).toMatch(/divisible by model\.num_heads/);
+    expect(heads.issues[1]).toMatchObject({ key: 'model.num_heads', message: heads.issues[0].message }); // beside both fields
     const rope = await check(['model.d_model=72', 'model.num_heads=8']);
     expect(rope.issues[0]).toMatchObject({ key: 'model.num_heads' });
     expect(rope.issues[0].message).toMatch(/even/);
