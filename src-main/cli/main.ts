@@ -19,6 +19,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   runs: async () => (await import('./commands/runs')).registerRuns,
   queue: async () => (await import('./commands/queue')).registerQueue,
   sweep: async () => (await import('./commands/sweep')).registerSweep,
+  device: async () => (await import('./commands/device')).registerDevice,
 };
 
 const program = new Command();

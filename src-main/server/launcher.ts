@@ -51,6 +51,12 @@ export class Launcher {
     return id;
   }
 
+  /** Runs queued by another part of the backend (the new-run form, sweeps): push their rows and make sure a worker runs. */
+  queued(ids: string[]): void {
+    for (const id of ids) this.onChange(id);
+    this.ensureWorker();
+  }
+
   /** Pauses a queued or running run (a running trainer checkpoints first). */
   async stop(id: string): Promise<RunState> {
     const r = await requestStop(this.workspace, id, 'pause');

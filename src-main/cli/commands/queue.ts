@@ -78,12 +78,13 @@ export function registerQueue(program: Command): void {
     .option('-c, --config <file>', 'run config (JSON)')
     .option('-p, --preset <name>', 'start from a trainer preset')
     .option('-s, --set <key=value>', 'override a config value (repeatable)', collect, [])
+    .option('-u, --unset <key>', 'remove a key of the base config, e.g. training.max_steps to give total_tokens instead (repeatable)', collect, [])
     .option('-n, --name <name>', 'run name')
     .option('--dry-run', 'Slurm: print the sbatch script, queue and submit nothing'))
-    .action(async (o: WorkspaceOpt & SlurmCliOpts & { config?: string; preset?: string; set: string[]; name?: string; dryRun?: boolean }) => {
+    .action(async (o: WorkspaceOpt & SlurmCliOpts & { config?: string; preset?: string; set: string[]; unset: string[]; name?: string; dryRun?: boolean }) => {
       const ws = workspaceOf(o);
       const { base, baseDir } = loadBase(o, ws);
-      const config = resolveRunConfig(base, { sets: o.set, name: o.name, baseDir });
+      const config = resolveRunConfig(base, { sets: o.set, unset: o.unset, name: o.name, baseDir });
       const slurm = slurmSubmitOptions(o);
       if (slurm) {
         if (o.dryRun) {
