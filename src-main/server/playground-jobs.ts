@@ -82,7 +82,7 @@ export class PlaygroundJobs {
     const runs = [...this.opts.index.refresh().runs].sort((a, b) => (b.created ?? b.id).localeCompare(a.created ?? a.id));
     for (const r of runs) {
       const dir = join(this.opts.index.dir(r.id), RUN_FILES.checkpoints);
-      let files: string[] = [];
+      let files: string[];
       try {
         files = readdirSync(dir).filter((f) => CKPT.test(f)).sort();
       } catch {
