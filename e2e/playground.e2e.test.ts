@@ -3,7 +3,8 @@
 // Debian's Chromium. A checkpoint opened from the URL streams its text in (several partial updates before done);
 // two checkpoints side by side with the same prompt and seed each show exactly what `lmwb generate --json` prints
 // for that checkpoint with the same settings (the oracle); Stop stops; a saved sample lands in samples.jsonl and
-// on the run's page; a bad setting shows its message and disables Generate. Screenshots: e2e/artifacts/playground-*.
+// on the run's page; a bad setting shows its message and disables Generate; a worker killed with -9 is restarted and
+// the view says so. Screenshots: e2e/artifacts/playground-*.
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -162,5 +163,25 @@ describe.skipIf(!!missing)('generation playground (real lmwb serve, real generat
     await until('both panes to finish', async () => (await state('a')) === 'done' && (await state('b')) === 'done', 240_000);
     await shot('06-dark');
     await page.emulateMedia({ colorScheme: 'light' });
+  }, 300_000);
+
+  it('a generation worker that dies (kill -9) fails its panes with a code, is restarted, and the view says so', async () => {
+    const { pid } = await apiCall<{ pid: number | null }>(serve, 'playground.status');
+    expect(pid).toBeGreaterThan(0);
+    await fill({ ...SETTINGS, maxNewTokens: '20000' });
+    await page.getByTestId('pg-generate').click();
+    await until('some text', async () => (await state('a')) === 'running' && (await text('a')).length > 10, 120_000, 100);
+    process.kill(pid!, 'SIGKILL');
+    await until('pane a to fail', async () => (await state('a')) === 'failed', 30_000);
+    await expect.poll(() => page.getByTestId('pg-error-a').textContent()).toMatch(/^WORKER_DIED: the generation worker stopped \(SIGKILL\)/);
+    await expect.poll(() => page.getByTestId('pg-worker').getAttribute('data-state'), { timeout: 120_000 }).toBe('ready');
+    await expect.poll(() => page.getByTestId('pg-worker-note').textContent()).toBe('the generation worker was restarted (1×)');
+    await shot('07-worker-restarted');
+    // The restarted worker generates the same text as before.
+    await page.getByTestId('pg-field-maxNewTokens').fill(SETTINGS.maxNewTokens);
+    await page.getByTestId('pg-generate').click();
+    await until('both panes to finish', async () => (await state('a')) === 'done' && (await state('b')) === 'done', 240_000);
+    const w = await want;
+    expect([await text('a'), await text('b')]).toEqual([w.a, w.b]);
   }, 300_000);
 });

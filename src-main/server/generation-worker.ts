@@ -48,6 +48,8 @@ export class GenerationWorker {
   private deaths: number[] = [];
   private message: string | null = null;
   private stderrTail = '';
+  /** The current child's own last error line (e.g. no GPU driver), reset at each start. */
+  private workerError: string | null = null;
   private closed = false;
 
   constructor(private readonly opts: GenerationWorkerOptions) {}
@@ -110,6 +112,7 @@ export class GenerationWorker {
     const child = spawn(cmd.file, cmd.args, { cwd: this.opts.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
     this.child = child;
     this.stderrTail = '';
+    this.workerError = null;
     this.setStatus(this.restarts > 0 && this.state !== 'failed' ? 'restarting' : 'starting');
     let buf = '';
     child.stdout?.setEncoding('utf8');
@@ -146,7 +149,7 @@ export class GenerationWorker {
       return;
     }
     if (e.type === 'error' && e.id === null) {
-      this.message = e.error.message;
+      this.workerError = e.error.message;
       return;
     }
     if (e.id === null) return;
@@ -171,7 +174,7 @@ export class GenerationWorker {
     if (this.child !== child) return;
     this.child = undefined;
     this.pid = null;
-    const last = spawnError ?? this.message ?? this.stderrTail.trim().split('\n').filter((l) => l.trim() && !l.startsWith('Warning:')).pop();
+    const last = spawnError ?? this.workerError ?? this.stderrTail.trim().split('\n').filter((l) => l.trim() && !l.startsWith('Warning:')).pop();
     const how = signal ?? `exit code ${code}`;
     const why = `the generation worker stopped (${how})${last ? `: ${last}` : ''}`;
     const failed = [...this.pending.values()];

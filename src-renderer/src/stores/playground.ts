@@ -47,7 +47,18 @@ export const usePlaygroundStore = defineStore('playground', () => {
         for (const u of e.updates) if (!applyUpdate(j, u)) gap = true;
         if (gap) void refetch(j.job);
       } else if (e.type === 'generation-worker') worker.value = e.status;
+      else if (e.type === 'runs') reloadSoon();
     });
+  }
+
+  // Runs change as they train (a new checkpoint): re-read the list at most every 5 s.
+  let reloadTimer: ReturnType<typeof setTimeout> | undefined;
+  function reloadSoon(): void {
+    if (reloadTimer) return;
+    reloadTimer = setTimeout(() => {
+      reloadTimer = undefined;
+      void api().call('playground.checkpoints').then((r) => (runs.value = r), () => undefined);
+    }, 5000);
   }
 
   async function load(): Promise<void> {
