@@ -181,7 +181,7 @@ export class GenerationWorker {
     this.pending.clear();
     for (const p of failed) {
       clearTimeout(p.killTimer);
-      p.reject(new UserError(why, { code: 'WORKER_DIED', data: { code, signal } }));
+      p.reject(new UserError(`${why}; generate again`, { code: 'WORKER_DIED', data: { code, signal } }));
     }
     for (const w of this.statsWaiters.values()) w({ type: 'stats', id: '', loaded: [], gpuBuffers: -1, gpuDevices: -1 });
     this.statsWaiters.clear();
