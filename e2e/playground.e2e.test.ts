@@ -6,7 +6,7 @@
 // on the run's page; a bad setting shows its message and disables Generate; a worker killed with -9 is restarted and
 // the view says so. Screenshots: e2e/artifacts/playground-*.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -74,6 +74,7 @@ describe.skipIf(!!missing)('generation playground (real lmwb serve, real generat
   afterAll(async () => {
     await browser?.close();
     await serve?.stop();
+    if (ws) rmSync(ws, { recursive: true, force: true });
   });
 
   it('opens a checkpoint from the URL; its text streams in, then equals `lmwb generate`', async () => {
