@@ -1,6 +1,8 @@
 // `lmwb generate`: text from a checkpoint (ours or a PyTorch CS336 state dict as safetensors) or a run folder,
 // decoded on the GPU with a KV cache; streams a single sample to the terminal, prints several as blocks, or one
-// JSON object per sample with --json. Samples from a run are appended to its samples.jsonl.
+// JSON object per sample with --json. Samples from a run are appended to its samples.jsonl. The hidden
+// `generate-worker` command is the app's generation child process (engine/generate/serve.ts): JSON lines on
+// stdin and stdout, never used by hand.
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -9,7 +11,9 @@ import {
   Generator, loadGenerationModel, runTokenizer, byteTokenizer, sampleRecords, appendSamples, DEFAULT_GENERATE,
   type GenerateSettings, type SampleResult,
 } from '../../engine/generate/index';
+import { GenerationServer } from '../../engine/generate/serve';
 import { loadTokenizer } from '../../tokenizer/files';
+import { errorInfo } from '../../util/errors';
 import type { Tokenizer } from '../../tokenizer/tokenizer';
 import { UserError } from '../../util/errors';
 
@@ -50,6 +54,7 @@ function pickTokenizer(flag: string | undefined, runDir: string | undefined, fil
 }
 
 export function registerGenerate(program: Command): void {
+  registerGenerateWorker(program);
   program
     .command('generate')
     .description('generate text from a checkpoint or a run folder (KV-cache decoding on the GPU)')
@@ -123,5 +128,50 @@ export function registerGenerate(program: Command): void {
         const path = appendSamples(model.runDir, sampleRecords(model.file, model.step, o.prompt, settings, results));
         say(`appended ${results.length} sample${results.length > 1 ? 's' : ''} to ${path}`);
       }
+    });
+}
+
+/** `lmwb generate-worker`: serves generation requests on stdin/stdout until `shutdown` or the end of stdin. */
+function registerGenerateWorker(program: Command): void {
+  program
+    .command('generate-worker', { hidden: true })
+    .description('the app\'s generation child process: JSON-line requests on stdin, streamed JSON-line events on stdout')
+    .option('--cache <n>', 'checkpoints kept loaded', '2')
+    .action(async (o: { cache: string }) => {
+      const write = (e: unknown) => process.stdout.write(`${JSON.stringify(e)}\n`);
+      let gpu;
+      try {
+        gpu = await openGpu();
+      } catch (e) {
+        const info = errorInfo(e);
+        write({ type: 'error', id: null, error: { code: info.code, message: info.message } });
+        throw e;
+      }
+      const g = gpu;
+      let exiting = false;
+      const exit = () => {
+        if (exiting) return;
+        exiting = true;
+        g.destroy();
+        // Exit once stdout has drained (the last events must reach the supervisor).
+        process.stdout.write('', () => process.exit(0));
+      };
+      const server = new GenerationServer(g, { capacity: num('cache', o.cache, true), emit: write, onShutdown: exit });
+      write({ type: 'ready', pid: process.pid, device: g.info.description });
+      let buf = '';
+      process.stdin.setEncoding('utf8');
+      process.stdin.on('data', (chunk: string) => {
+        buf += chunk;
+        let nl: number;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          server.handleLine(line);
+        }
+      });
+      // The supervisor went away (its end of the pipe closed): stop everything and exit.
+      process.stdin.on('end', () => void server.close().then(exit));
+      process.on('SIGTERM', () => void server.close().then(exit));
+      await new Promise<never>(() => {});
     });
 }

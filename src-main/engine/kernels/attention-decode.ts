@@ -28,7 +28,7 @@ export function writeDecodeStep(device: GPUDevice, buf: GPUBuffer, pos: number, 
 
 function params(prog: Program, s: DecodeShape, V = 0): GPUBuffer {
   const D = s.H * s.dk;
-  return uniformBuffer(prog.device, [
+  return prog.uniform([
     ['u32', s.B], ['u32', s.n], ['u32', s.H], ['u32', D], ['u32', s.Tmax], ['u32', Math.ceil(s.dk / 2)], ['f32', 1 / Math.sqrt(s.dk)], ['u32', V],
   ], 'attention_decode params');
 }
