@@ -62,6 +62,11 @@ function registerIpc(): void {
     if (req && typeof req === 'object' && (req as { method?: unknown }).method === 'workspace.choose') {
       return { ok: true, result: (await chooseWorkspace()) ? backend.info() : null };
     }
+    if (req && typeof req === 'object' && (req as { method?: unknown }).method === 'datasets.chooseFile') {
+      // The Datasets view's import: the user picks the text file in an open dialog (the path goes to datasets.prepare).
+      const r = await dialog.showOpenDialog(win!, { title: 'Choose a text file', properties: ['openFile'], filters: [{ name: 'Text', extensions: ['txt', 'text'] }, { name: 'All files', extensions: ['*'] }] });
+      return { ok: true, result: r.canceled ? null : (r.filePaths[0] ?? null) };
+    }
     return backend.call(req);
   });
   ipcMain.handle('lmwb:subscribe', (e, raw: unknown) => {

@@ -60,6 +60,8 @@ export const DatasetsMethods = {
   'datasets.cancel': z.object({ id: z.string().min(1).max(100) }).strict(),
   /** The preparations of this backend session (running and finished). */
   'datasets.jobs': z.object({}).strict(),
+  /** The largest file `POST /api/upload` takes (lmwb serve), so the UI can say so before sending. */
+  'datasets.uploadLimit': z.object({}).strict(),
   /** Desktop app only: pick a text file in an open dialog the user answers (null when cancelled). */
   'datasets.chooseFile': z.object({ title: z.string().max(200).optional() }).strict(),
 } satisfies Record<string, z.ZodType>;
@@ -135,6 +137,7 @@ export interface DatasetsResults {
   'datasets.cancel': DatasetJob;
   'datasets.jobs': DatasetJob[];
   'datasets.chooseFile': string | null;
+  'datasets.uploadLimit': { maxBytes: number };
 }
 
 /** Preparation jobs that changed, batched (at most ~10 a second). A job that is `done` has its dataset listed. */

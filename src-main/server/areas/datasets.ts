@@ -11,6 +11,7 @@ import { datasetSamples, readDatasetManifest, type DatasetManifest } from '../..
 import { readTokenizerMeta } from '../../tokenizer/index';
 import { UserError } from '../../util/errors';
 import { DatasetJobs } from '../dataset-jobs';
+import { uploadLimit } from '../dataset-upload';
 import type { AreaHandlers, HandlerContext } from './context';
 
 function tokenizerInfo(dir: string, m: DatasetManifest): DatasetTokenizerInfo {
@@ -73,6 +74,7 @@ export function createDatasetsHandlers(ctx: HandlerContext): AreaHandlers {
       'datasets.prepare': (p) => jobs.start(p),
       'datasets.cancel': (p) => jobs.cancel(p.id),
       'datasets.jobs': () => jobs.list(),
+      'datasets.uploadLimit': () => ({ maxBytes: uploadLimit() }),
       'datasets.chooseFile': () => {
         // The desktop app answers this itself (an open-file dialog); a browser cannot reach the server's files.
         throw new UserError('a file dialog needs the desktop app; in the browser, type the path of the file on the machine that runs lmwb serve, or upload it', { code: 'INVALID_ARGUMENT' });
