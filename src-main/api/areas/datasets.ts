@@ -92,6 +92,8 @@ export interface DatasetTokenizerInfo {
   copiedFrom: string | null;
   /** Seconds the training took (trained only). */
   seconds: number | null;
+  /** The vocabulary size asked for (trained only): larger than the vocab when the text ran out of pairs to merge. */
+  requested: number | null;
 }
 
 export interface DatasetSample {

@@ -103,7 +103,9 @@ export function registerDataset(program: Command): void {
       try {
         await prepare(o, ndjson, print);
       } catch (e) {
-        print({ type: 'error', error: errorInfo(e) });
+        // The event carries the engine's own message: the supervisor is a front end and adds its own hints, not
+        // this command's flag names (runOperation keeps the unhinted error as the cause).
+        print({ type: 'error', error: errorInfo(e instanceof UserError && e.cause instanceof UserError ? e.cause : e) });
         throw e;
       }
     });

@@ -17,6 +17,8 @@ import type { AreaHandlers, HandlerContext } from './context';
 function tokenizerInfo(dir: string, m: DatasetManifest): DatasetTokenizerInfo {
   const meta = readTokenizerMeta(join(dir, m.tokenizer.dir));
   const seconds = meta?.training?.seconds;
+  const requested = meta?.training?.vocab_size_requested;
+  const trained = (m.tokenizer.origin ?? 'trained') === 'trained';
   return {
     origin: m.tokenizer.origin ?? 'trained',
     hash: m.tokenizer.hash,
@@ -24,7 +26,8 @@ function tokenizerInfo(dir: string, m: DatasetManifest): DatasetTokenizerInfo {
     merges: meta?.num_merges ?? null,
     trainedOn: meta?.trained_on ? { path: meta.trained_on.path, size: meta.trained_on.size } : null,
     copiedFrom: m.tokenizer.copied_from ?? null,
-    seconds: typeof seconds === 'number' && (m.tokenizer.origin ?? 'trained') === 'trained' ? seconds : null,
+    seconds: typeof seconds === 'number' && trained ? seconds : null,
+    requested: typeof requested === 'number' && trained ? requested : null,
   };
 }
 

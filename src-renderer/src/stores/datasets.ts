@@ -27,6 +27,7 @@ export const useDatasetsStore = defineStore('datasets', () => {
   const error = ref<string | null>(null);
   let listening = false;
   let uploadMax: number | null = null;
+  const dismissed = new Set<string>();
 
   const names = computed(() => list.value.map((d) => d.name));
   /** Jobs, newest first. */
@@ -52,6 +53,7 @@ export const useDatasetsStore = defineStore('datasets', () => {
     let finished = false;
     const next = { ...jobs.value };
     for (const j of changed) {
+      if (dismissed.has(j.id)) continue;
       if (j.state === 'done' && next[j.id]?.state !== 'done') finished = true;
       next[j.id] = j;
     }
@@ -87,6 +89,14 @@ export const useDatasetsStore = defineStore('datasets', () => {
     applyJobs([await api().call('datasets.cancel', { id })]);
   }
 
+  /** Hides a finished job from this page (the backend keeps its record for the session). */
+  function dismiss(id: string): void {
+    const next = { ...jobs.value };
+    delete next[id];
+    jobs.value = next;
+    dismissed.add(id);
+  }
+
   async function loadSamples(name: string, force = false): Promise<DatasetSample[]> {
     if (!force && samples.value[name]) return samples.value[name];
     const s = await api().call('datasets.samples', { name, count: 3, length: 96 });
@@ -108,5 +118,5 @@ export const useDatasetsStore = defineStore('datasets', () => {
     return (await uploadText(file, onProgress).done).path;
   }
 
-  return { list, jobs, jobList, samples, loading, error, names, get, load, start, applyJobs, prepare, cancel, loadSamples, chooseFile, upload };
+  return { list, jobs, jobList, samples, loading, error, names, get, load, start, applyJobs, prepare, cancel, loadSamples, dismiss, chooseFile, upload };
 });
