@@ -3,7 +3,9 @@
 // dataset is listed with counts that match its token files, its samples decode to the source text; a cancelled
 // job leaves no dataset and no half-written file; bad inputs fail with their codes (at once where they can be
 // checked, else as the job's one-line error); a copied and a byte-level tokenizer; uploads through /api/upload
-// with the same token checks as /api, a size limit, and nothing left behind by a refused upload.
+// with the same token checks as /api, a size limit, and nothing left behind by a refused upload; a full disk
+// (a small tmpfs) fails the job with DISK_FULL.
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -11,6 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { Backend } from '../../src-main/server/backend';
+import { DatasetJobs } from '../../src-main/server/dataset-jobs';
 import { startServer, type RunningServer } from '../../src-main/server/http';
 import type { ApiEvent } from '../../src-main/api/contract';
 import type { DatasetJob, DatasetSample, DatasetSummary } from '../../src-main/api/areas/datasets';
@@ -222,5 +225,42 @@ describe('datasets area (real backend, real child processes, real HTTP/WebSocket
     }
     expect(readdirSync(join(ws, 'data', 'uploads'))).toEqual(['my_stories.txt']);
     expect(tempFiles(join(ws, 'data'))).toEqual([]);
+  });
+});
+
+// A full disk: a workspace on a small tmpfs (needs the right to mount, as root on the CI box; skipped elsewhere).
+const tmpfs = mkdtempSync(join(tmpdir(), 'lmwb-ds-full-'));
+const canMount = (() => {
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=3m', 'tmpfs', tmpfs], { stdio: 'ignore' });
+    return true;
+  } catch {
+    console.warn('skipping the full-disk dataset test: cannot mount a tmpfs here (needs root)');
+    rmSync(tmpfs, { recursive: true, force: true });
+    return false;
+  }
+})();
+
+describe.skipIf(!canMount)('datasets area on a full disk', () => {
+  afterAll(() => {
+    execFileSync('umount', [tmpfs]);
+    rmSync(tmpfs, { recursive: true, force: true });
+  });
+
+  it('fails the job with DISK_FULL in one line and leaves no partial token file', async () => {
+    const text = join(texts, 'two-mb.txt');
+    writeFileSync(text, stories(2_000_000, 9)); // byte level: ~4 MB of uint16 tokens, more than the 3 MB disk
+    const updates: DatasetJob[] = [];
+    const jobs = new DatasetJobs(tmpfs, (js) => updates.push(...js));
+    const job = jobs.start({ name: 'full', train: text, tokenizer: { kind: 'bytes', specials: [] }, invalidUtf8: 'error' });
+    const end = await jobs.settled(job.id);
+    expect(end.state).toBe('failed');
+    expect(end.error?.code).toBe('DISK_FULL');
+    expect(end.error?.message).toMatch(/disk is full/);
+    expect(end.error?.message).not.toContain('\n');
+    expect(tempFiles(join(tmpfs, 'datasets'))).toEqual([]);
+    expect(existsSync(join(tmpfs, 'datasets', 'full'))).toBe(false);
+    expect(existsSync(join(tmpfs, 'datasets', '.staging', 'full', 'train.bin'))).toBe(false);
+    await jobs.close();
   });
 });
