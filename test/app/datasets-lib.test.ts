@@ -3,12 +3,12 @@
 // typed, and progress figures format and clamp.
 import { describe, expect, it } from 'vitest';
 import { fmtAmount, fmtBytes, fmtEta, fmtRateUnit, nameProblem, parseSpecials, phaseLabel, progressFraction, suggestName } from '../../src-renderer/src/lib/datasets';
-import { DatasetNameSchema } from '../../src-main/api/areas/datasets';
+import { DatasetNameSchema, type TokenizerChoice } from '../../src-main/api/areas/datasets';
 import { defaultDatasetDir } from '../../src-main/dataset/prepare';
 
 describe('datasets view helpers', () => {
   it('suggests the name prepare would give, for each tokenizer choice', () => {
-    const t = { kind: 'train', vocabSize: 10000, specials: [] } as const;
+    const t: TokenizerChoice = { kind: 'train', vocabSize: 10000, specials: [] };
     expect(suggestName('/d/TinyStoriesV2-GPT4-train.txt', t)).toBe(defaultDatasetDir('/d/TinyStoriesV2-GPT4-train.txt', 10000, 'x').slice(2));
     expect(suggestName('data/uploads/owt_train.txt', { kind: 'bytes', specials: [] })).toBe('owt-bytes');
     expect(suggestName('C:\\texts\\my stories.txt', { kind: 'dataset', name: 'ts' }, () => 10000)).toBe('my_stories-bpe10000');
