@@ -141,6 +141,10 @@ describe.skipIf(!!missing)('Datasets view over lmwb serve (real backend, real ch
     }
     expect((await apiCall<DatasetSummary[]>(serve, 'datasets.list')).map((d) => d.name)).toEqual(['stories-bpe500']);
     await shot('06-cancelled');
+    // Discard deletes the steps it had finished (kept in staging so that a retry continues from them).
+    await page.getByTestId('ds-discard-big').click();
+    await until('the staging folder to go', () => !existsSync(staging) || undefined, 30_000);
+    await card.waitFor({ state: 'detached' });
   });
 
   it('a bad input shows its message: invalid UTF-8 as the job\'s one-line coded error, a too-small vocab in the form', async () => {

@@ -173,6 +173,17 @@ export class DatasetJobs {
     return live.job;
   }
 
+  /** Removes the staging folder a cancelled or failed preparation left (refused while one of that name runs). */
+  discard(name: string): boolean {
+    for (const l of this.jobs.values()) {
+      if (l.job.name === name && !l.terminal) throw new UserError(`dataset ${name} is being prepared; cancel it first`, { code: 'QUEUE_CONFLICT', data: { name } });
+    }
+    const staging = join(this.root, STAGING, name);
+    if (!existsSync(staging)) return false;
+    rmSync(staging, { recursive: true, force: true });
+    return true;
+  }
+
   /** Resolves when a job's child has exited (tests, close). */
   async settled(id: string): Promise<DatasetJob> {
     const live = this.jobs.get(id);

@@ -3,7 +3,7 @@
  * the raw bytes of one text file, streamed to `<workspace>/data/uploads/.NAME.upload-…` and renamed to
  * `data/uploads/NAME` (made unique: `NAME-2.txt`, …) only when complete, so a dropped connection leaves nothing.
  * The answer is `{ok, result: {path, size}}` with the workspace-relative path `datasets.prepare` takes. Uploads
- * above the limit (LMWB_UPLOAD_MAX_BYTES, default 2 GiB) are refused with 413 and a message saying what to do.
+ * above the limit (LMWB_UPLOAD_MAX_BYTES, default 2 GB) are refused with 413 and a message saying what to do.
  * The caller (server/http.ts) has already checked the Host header, the token and the Origin, as for /api.
  */
 import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
@@ -11,7 +11,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { basename, extname, join } from 'node:path';
 
-export const DEFAULT_UPLOAD_LIMIT = 2 * 1024 ** 3;
+export const DEFAULT_UPLOAD_LIMIT = 2e9;
 
 export function uploadLimit(): number {
   const v = Number(process.env.LMWB_UPLOAD_MAX_BYTES);

@@ -173,6 +173,10 @@ describe('datasets area (real backend, real child processes, real HTTP/WebSocket
       expect(readFileSync(join(staging, f)).length).toBe(m.num_tokens * 2);
     }
     expect((await ok<DatasetSummary[]>('datasets.list')).map((d) => d.name)).not.toContain('big');
+    // Discard deletes the finished steps kept in staging.
+    expect(await ok<{ removed: boolean }>('datasets.discard', { name: 'big' })).toEqual({ removed: true });
+    expect(existsSync(staging)).toBe(false);
+    expect(await ok<{ removed: boolean }>('datasets.discard', { name: 'big' })).toEqual({ removed: false });
   });
 
   it('bad inputs: invalid UTF-8 fails the job with its code; a small vocab, a taken name and a missing file fail at once', async () => {

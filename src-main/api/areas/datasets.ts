@@ -58,6 +58,8 @@ export const DatasetsMethods = {
     .strict(),
   /** Cancels a running preparation: its child stops and nothing half-written is left; finished steps are kept. */
   'datasets.cancel': z.object({ id: z.string().min(1).max(100) }).strict(),
+  /** Deletes what a cancelled or failed preparation of this name left in staging (the steps it finished). */
+  'datasets.discard': z.object({ name: DatasetNameSchema }).strict(),
   /** The preparations of this backend session (running and finished). */
   'datasets.jobs': z.object({}).strict(),
   /** The largest file `POST /api/upload` takes (lmwb serve), so the UI can say so before sending. */
@@ -138,6 +140,7 @@ export interface DatasetsResults {
   'datasets.prepare': DatasetJob;
   'datasets.cancel': DatasetJob;
   'datasets.jobs': DatasetJob[];
+  'datasets.discard': { removed: boolean };
   'datasets.chooseFile': string | null;
   'datasets.uploadLimit': { maxBytes: number };
 }

@@ -77,6 +77,7 @@ export function createDatasetsHandlers(ctx: HandlerContext): AreaHandlers {
       'datasets.prepare': (p) => jobs.start(p),
       'datasets.cancel': (p) => jobs.cancel(p.id),
       'datasets.jobs': () => jobs.list(),
+      'datasets.discard': (p) => ({ removed: jobs.discard(p.name) }),
       'datasets.uploadLimit': () => ({ maxBytes: uploadLimit() }),
       'datasets.chooseFile': () => {
         // The desktop app answers this itself (an open-file dialog); a browser cannot reach the server's files.

@@ -89,6 +89,12 @@ export const useDatasetsStore = defineStore('datasets', () => {
     applyJobs([await api().call('datasets.cancel', { id })]);
   }
 
+  /** Deletes a cancelled or failed job's leftovers (its finished steps in staging) and hides it. */
+  async function discard(job: DatasetJob): Promise<void> {
+    await api().call('datasets.discard', { name: job.name });
+    dismiss(job.id);
+  }
+
   /** Hides a finished job from this page (the backend keeps its record for the session). */
   function dismiss(id: string): void {
     const next = { ...jobs.value };
@@ -118,5 +124,5 @@ export const useDatasetsStore = defineStore('datasets', () => {
     return (await uploadText(file, onProgress).done).path;
   }
 
-  return { list, jobs, jobList, samples, loading, error, names, get, load, start, applyJobs, prepare, cancel, loadSamples, dismiss, chooseFile, upload };
+  return { list, jobs, jobList, samples, loading, error, names, get, load, start, applyJobs, prepare, cancel, loadSamples, dismiss, discard, chooseFile, upload };
 });
