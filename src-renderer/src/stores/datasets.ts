@@ -107,7 +107,7 @@ export const useDatasetsStore = defineStore('datasets', () => {
     if (!force && samples.value[name]) return samples.value[name];
     const s = await api().call('datasets.samples', { name, count: 3, length: 96 });
     samples.value = { ...samples.value, [name]: s };
-    return s;
+    return samples.value[name];
   }
 
   /** Desktop app: a file dialog; resolves to the chosen path or null. */
