@@ -6,6 +6,7 @@
 //   dataset.json           manifest (sources with size + sha256, tokenizer hash, token counts)
 //   raw/train.txt          symbolic link to the training text (a copy with copyRaw)
 //   raw/valid.txt          symbolic link to the validation text
+//                          (with validFraction: the two parts of the training text, real files, + raw/holdout.json)
 //   tokenizer/             vocab.json, merges.txt, tokenizer.json, lmwb-tokenizer.json
 //   train.bin, valid.bin   uint16 token files, with train.bin.json / valid.bin.json manifests
 //
@@ -24,6 +25,7 @@ import { throwIfAborted, UserError } from '../util/errors';
 import { writeFileAtomic } from '../util/atomic-write';
 import type { DataEvent } from '../engine/events';
 import { sha256File } from './hash';
+import { checkValidFraction, holdOut } from './holdout';
 import {
   checkVocabSize,
   encodeFile,
@@ -54,6 +56,8 @@ export const DatasetManifestSchema = z.object({
     copied_from: z.string().optional(),
   }),
   splits: z.record(z.string(), z.object({ file: z.string(), num_tokens: z.number(), dtype: z.literal('uint16') })),
+  /** The validation split was held out of the training text: the text, the fraction asked for and the cut. */
+  holdout: z.object({ source: z.object({ path: z.string(), size: z.number(), sha256: z.string() }), valid_fraction: z.number(), cut: z.number() }).optional(),
 });
 export type DatasetManifest = z.infer<typeof DatasetManifestSchema>;
 
@@ -76,6 +80,11 @@ export interface PrepareOptions {
   specials: string[];
   /** Default: trained on the training text. */
   tokenizer?: TokenizerSource;
+  /**
+   * Without a validation text: hold out the end of the training text (this fraction, cut at a document boundary)
+   * as the validation split. The two parts are written into the folder's raw/ (sources name them relative to it).
+   */
+  validFraction?: number;
   dir: string;
   workers?: number;
   invalidUtf8?: InvalidUtf8Mode;
@@ -154,6 +163,10 @@ export async function prepareDataset(o: PrepareOptions): Promise<PrepareResult> 
   const signal = o.signal;
   throwIfAborted(signal, 'dataset preparation');
   const ran: string[] = [];
+  if (o.validFraction !== undefined) {
+    if (o.valid !== undefined) throw new UserError('give either a validation text or a fraction of the training text to hold out, not both', { code: 'INVALID_ARGUMENT', data: {} });
+    checkValidFraction(o.validFraction);
+  }
   const sizes: Record<string, number> = { train: checkInput(o.train, 'training') };
   if (o.valid !== undefined) sizes.valid = checkInput(o.valid, 'validation');
   const dir = o.dir;
@@ -161,13 +174,31 @@ export async function prepareDataset(o: PrepareOptions): Promise<PrepareResult> 
 
   // 1. Hash the inputs (what tells a changed file apart).
   const sources: DatasetManifest['sources'] = {};
+  /** The files the later steps read, per split (a held-out split reads its parts in raw/). */
+  const inputs: Record<string, string> = {};
   for (const split of Object.keys(sizes)) {
     const path = split === 'train' ? o.train : (o.valid as string);
     ev({ type: 'phase', task: `hash ${split}`, status: 'start', total: sizes[split], unit: 'bytes' });
     const sha256 = await sha256File(path, (n) => ev({ type: 'progress', task: 'hash', done: n, total: sizes[split], unit: 'bytes', detail: split }), signal);
     sources[split] = { path: resolve(path), size: sizes[split], sha256 };
+    inputs[split] = resolve(path);
     ev({ type: 'phase', task: `hash ${split}`, status: 'done', detail: sha256.slice(0, 16), data: { sha256 } });
-    linkRaw(path, join(dir, 'raw', `${split}.txt`), o.copyRaw ?? false);
+    if (o.validFraction === undefined) linkRaw(path, join(dir, 'raw', `${split}.txt`), o.copyRaw ?? false);
+  }
+  let holdout: DatasetManifest['holdout'];
+  if (o.validFraction === undefined) rmSync(join(dir, 'raw', 'holdout.json'), { force: true });
+  else {
+    throwIfAborted(signal, 'dataset preparation');
+    const source = sources.train;
+    const { record, reused } = await holdOut(source, o.validFraction, o.specials, join(dir, 'raw'), ev, signal);
+    if (!reused) ran.push('split');
+    holdout = { source, valid_fraction: record.valid_fraction, cut: record.cut };
+    for (const split of ['train', 'valid']) {
+      const part = record.parts[split];
+      sources[split] = { path: `raw/${split}.txt`, size: part.size, sha256: part.sha256 };
+      sizes[split] = part.size;
+      inputs[split] = join(dir, 'raw', `${split}.txt`);
+    }
   }
 
   // 2. Tokenizer.
@@ -205,7 +236,7 @@ export async function prepareDataset(o: PrepareOptions): Promise<PrepareResult> 
   if (tokenizer && !ran.includes('tokenizer')) ev({ type: 'phase', task: 'tokenizer', status: 'reused', detail: tokDir });
   else if (!tokenizer) {
     ev({ type: 'phase', task: 'tokenizer', status: 'start', total: sizes.train, unit: 'bytes' });
-    const { tokenizer: t, stats } = await trainFromFile(o.train, {
+    const { tokenizer: t, stats } = await trainFromFile(inputs.train, {
       vocabSize,
       specials: o.specials,
       workers: o.workers,
@@ -235,7 +266,7 @@ export async function prepareDataset(o: PrepareOptions): Promise<PrepareResult> 
       continue;
     }
     ev({ type: 'phase', task: `encode ${split}`, status: 'start', total: sizes[split], unit: 'bytes' });
-    const r = await encodeFile(tokenizer, sources[split].path, bin, {
+    const r = await encodeFile(tokenizer, inputs[split], bin, {
       workers: o.workers,
       invalidUtf8: o.invalidUtf8,
       onEvent: (e) => ev(e.type === 'progress' ? { ...e, detail: split } : e),
@@ -261,6 +292,7 @@ export async function prepareDataset(o: PrepareOptions): Promise<PrepareResult> 
       ...(copy ? { copied_from: copy.dir } : {}),
     },
     splits,
+    ...(holdout ? { holdout } : {}),
   };
   throwIfAborted(signal, 'dataset preparation');
   const mp = join(dir, 'dataset.json');

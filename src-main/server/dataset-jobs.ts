@@ -22,6 +22,7 @@ export interface PrepareSpec {
   name: string;
   train: string;
   valid?: string;
+  validFraction?: number;
   tokenizer: TokenizerChoice;
   invalidUtf8: 'error' | 'replace';
 }
@@ -91,7 +92,11 @@ export class DatasetJobs {
     }
     const train = resolveTextPath(this.workspace, spec.train, 'training');
     const valid = spec.valid ? resolveTextPath(this.workspace, spec.valid, 'validation') : undefined;
-    const args = ['dataset', 'prepare', '--events', 'ndjson', '--train', train, ...(valid ? ['--valid', valid] : []), '--invalid-utf8', spec.invalidUtf8];
+    if (valid && spec.validFraction !== undefined) throw new UserError('give either a validation text or a fraction of the training text to hold out, not both', { code: 'INVALID_ARGUMENT', data: {} });
+    const args = [
+      'dataset', 'prepare', '--events', 'ndjson', '--train', train, ...(valid ? ['--valid', valid] : []),
+      ...(spec.validFraction !== undefined ? ['--valid-fraction', String(spec.validFraction)] : []), '--invalid-utf8', spec.invalidUtf8,
+    ];
     const t = spec.tokenizer;
     if (t.kind === 'train') {
       checkDatasetVocabSize(t.vocabSize, t.specials);
@@ -108,7 +113,7 @@ export class DatasetJobs {
     args.push('--out', staging);
     // Steps an earlier, cancelled attempt finished are reused (prepare compares sha256s); a validation split it
     // had and this request has not must not ride along into the new dataset.
-    if (!valid) for (const f of ['valid.bin', 'valid.bin.json', join('raw', 'valid.txt')]) rmSync(join(staging, f), { force: true });
+    if (!valid && spec.validFraction === undefined) for (const f of ['valid.bin', 'valid.bin.json', join('raw', 'valid.txt')]) rmSync(join(staging, f), { force: true });
     const id = `${spec.name}-${randomBytes(4).toString('hex')}`;
     const env = { ...process.env, LMWB_HOME: this.workspace, ...(process.versions.electron ? { ELECTRON_RUN_AS_NODE: '1' } : {}) };
     const child = spawn(process.execPath, [lmwbBin(), ...args], { cwd: this.workspace, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -118,6 +123,7 @@ export class DatasetJobs {
       state: 'running',
       train,
       valid: valid ?? null,
+      validFraction: spec.validFraction ?? null,
       tokenizer: t,
       phases: [],
       progress: null,

@@ -51,6 +51,8 @@ export const DatasetsMethods = {
       name: DatasetNameSchema,
       train: TextPath,
       valid: TextPath.optional(),
+      /** Without a validation text: hold out this fraction of the training text (cut at a document boundary). */
+      validFraction: z.number().gt(0).max(0.5).optional(),
       tokenizer: TokenizerChoiceSchema,
       /** Invalid UTF-8 in the text: stop with an error, or decode it as U+FFFD. */
       invalidUtf8: z.enum(['error', 'replace']).default('error'),
@@ -82,6 +84,8 @@ export interface DatasetSummary {
   sources?: Record<string, { path: string; size: number; sha256: string }>;
   /** Its tokenizer: how it was made, its hash and special tokens. */
   tokenizer?: DatasetTokenizerInfo;
+  /** The validation split was held out of one text: that text, the fraction asked for, the byte it was cut at. */
+  holdout?: { source: { path: string; size: number; sha256: string }; validFraction: number; cut: number };
 }
 
 export interface DatasetTokenizerInfo {
@@ -113,6 +117,8 @@ export interface DatasetJob {
   state: 'running' | 'cancelling' | 'done' | 'failed' | 'cancelled';
   train: string;
   valid: string | null;
+  /** The fraction of the training text held out as validation (null: none, or a validation text was given). */
+  validFraction: number | null;
   tokenizer: TokenizerChoice;
   /** The steps seen so far ("hash train", "tokenizer", "encode train", …) and how each went. */
   phases: Array<{ task: string; status: 'start' | 'reused' | 'done'; detail?: string }>;

@@ -16,9 +16,16 @@ import { parseIntOption, parseInvalidUtf8, parseWorkers, peakRssMB } from './tok
 
 const collect = (v: string, prev: string[] | undefined) => [...(prev ?? []), v];
 
+function parseFraction(v: string): number {
+  const f = Number(v);
+  if (!Number.isFinite(f)) throw new UserError(`--valid-fraction takes a number such as 0.1, got "${v}"`, { code: 'INVALID_ARGUMENT' });
+  return f;
+}
+
 interface PrepareFlags {
   train: string;
   valid?: string;
+  validFraction?: number;
   vocabSize?: number;
   tokenizerFrom?: string;
   byteLevel?: boolean;
@@ -54,6 +61,7 @@ async function prepare(o: PrepareFlags, ndjson: boolean, print: (e: PrepareStrea
     (signal) => prepareDataset({
       train: o.train,
       valid: o.valid,
+      validFraction: o.validFraction,
       vocabSize: o.vocabSize,
       specials: o.special ?? DEFAULT_SPECIALS,
       tokenizer: source,
@@ -85,6 +93,7 @@ export function registerDataset(program: Command): void {
     .description('train a tokenizer on --train (or copy one, or use bytes) and encode --train/--valid into a dataset folder (re-running reuses what is up to date)')
     .requiredOption('--train <file>', 'training text')
     .option('--valid <file>', 'validation text (without one the dataset has no valid.bin, and runs on it report no validation loss)')
+    .option('--valid-fraction <f>', 'without --valid: hold out this fraction of --train (cut at a document boundary) as the validation split', parseFraction)
     .option('--vocab-size <n>', 'vocabulary size to train to (e.g. 10000 for TinyStories, 32000 for OWT)', parseIntOption('--vocab-size'))
     .option('--tokenizer-from <dir>', 'use this tokenizer instead of training one: a dataset folder, a tokenizer folder or a tokenizer.json (copied into the dataset)')
     .option('--byte-level', 'use the byte-level tokenizer (256 byte tokens + the special tokens, no merges) instead of training one')

@@ -5,7 +5,7 @@
  * progress is pushed as `datasets.jobs` events.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { isAbsolute, join, relative, sep } from 'node:path';
 import type { DatasetSummary, DatasetTokenizerInfo } from '../../api/areas/datasets';
 import { datasetSamples, readDatasetManifest, type DatasetManifest } from '../../dataset/index';
 import { readTokenizerMeta } from '../../tokenizer/index';
@@ -56,8 +56,10 @@ export function listDatasets(workspace: string): DatasetSummary[] {
       vocabSize: m.tokenizer.vocab_size,
       tokens: Object.fromEntries(Object.entries(m.splits).map(([k, v]) => [k, v.num_tokens])),
       created: m.created_at,
-      sources: m.sources,
+      // A held-out split's parts live in the folder and are named relative to it.
+      sources: Object.fromEntries(Object.entries(m.sources).map(([k, v]) => [k, { ...v, path: isAbsolute(v.path) ? v.path : join(dir, v.path) }])),
       tokenizer: tokenizerInfo(dir, m),
+      ...(m.holdout ? { holdout: { source: m.holdout.source, validFraction: m.holdout.valid_fraction, cut: m.holdout.cut } } : {}),
     });
   }
   return out;
