@@ -134,11 +134,13 @@ describe('datasets area (real backend, real child processes, real HTTP/WebSocket
     expect(await ok<DatasetSample[]>('datasets.samples', { name: 'stories', count: 3, length: 40 })).toEqual(samples);
   });
 
-  it('copies another dataset\'s tokenizer, or uses bytes; runs without a validation text have no valid split', async () => {
+  it('copies another dataset\'s tokenizer, or uses bytes; no validation text: no valid split, or a held-out one', async () => {
     const a = await ok<DatasetJob>('datasets.prepare', { name: 'stories-copy', train: valid, tokenizer: { kind: 'dataset', name: 'stories' } });
     const b = await ok<DatasetJob>('datasets.prepare', { name: 'stories-bytes', train: valid, tokenizer: { kind: 'bytes', specials: ['<|endoftext|>'] } });
+    const c = await ok<DatasetJob>('datasets.prepare', { name: 'stories-holdout', train: valid, validFraction: 0.25, tokenizer: { kind: 'bytes', specials: ['<|endoftext|>'] } });
     expect((await finished(a.id)).state).toBe('done');
     expect((await finished(b.id)).state).toBe('done');
+    expect((await finished(c.id)).phases.map((p) => p.task)).toEqual(['hash train', 'split', 'tokenizer', 'encode train', 'encode valid']);
     const list = await ok<DatasetSummary[]>('datasets.list');
     const base = list.find((d) => d.name === 'stories')!;
     const copy = list.find((d) => d.name === 'stories-copy')!;
@@ -152,6 +154,16 @@ describe('datasets area (real backend, real child processes, real HTTP/WebSocket
     expect(bytes.vocabSize).toBe(257);
     const nSpecial = validText.split('<|endoftext|>').length - 1;
     expect(bytes.tokens.train).toBe(Buffer.byteLength(validText) - nSpecial * ('<|endoftext|>'.length - 1));
+    // Held out: the same text in two parts, cut after a document; byte level, so the counts add up to the whole.
+    const held = list.find((d) => d.name === 'stories-holdout')!;
+    expect(held.tokens.train + held.tokens.valid).toBe(bytes.tokens.train);
+    expect(held.holdout).toMatchObject({ validFraction: 0.25, source: { path: valid } });
+    const parts = ['train', 'valid'].map((s) => readFileSync(held.sources![s].path, 'utf8'));
+    expect(held.sources!.valid.path).toBe(join(ws, 'datasets', 'stories-holdout', 'raw', 'valid.txt'));
+    expect(parts.join('')).toBe(validText);
+    expect(parts[0].endsWith('<|endoftext|>\n')).toBe(true);
+    const both = await call('datasets.prepare', { name: 'both', train, valid, validFraction: 0.1, tokenizer: { kind: 'bytes', specials: [] } });
+    expect(both.ok ? null : both.error.code).toBe('INVALID_ARGUMENT');
   });
 
   it('cancels a preparation mid-way: no dataset, nothing half-written, and it says so', async () => {

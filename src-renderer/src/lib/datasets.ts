@@ -75,6 +75,7 @@ export function phaseLabel(task: string): string {
   const m = /^(hash|encode) (\w+)$/.exec(task);
   if (m) return m[1] === 'hash' ? `Read ${m[2]} text (sha256)` : `Encode ${m[2]}.bin`;
   if (task === 'tokenizer') return 'Tokenizer';
+  if (task === 'split') return 'Hold out validation text';
   return task;
 }
 
@@ -89,6 +90,8 @@ export function progressLabel(p: NonNullable<DatasetJob['progress']>): string {
       return 'Tokenizer: learning merges';
     case 'encode':
       return `Encoding ${p.detail ?? ''}`.trim();
+    case 'split':
+      return 'Holding out the validation text';
     default:
       return p.detail ? `${p.task} ${p.detail}` : p.task;
   }
