@@ -156,6 +156,11 @@ export class DatasetJobs {
     });
     child.on('error', (err) => {
       if (!live.job.error) live.job.error = { code: 'WORKER_DIED', message: `could not start the preparation: ${err.message}` };
+      // A child that never started emits no 'exit': end the job here.
+      if (child.pid === undefined) {
+        this.finish(live, null, null);
+        resolveExit();
+      }
     });
     child.on('exit', (code, signal) => {
       clearTimeout(live.killTimer);
