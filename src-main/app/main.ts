@@ -70,6 +70,11 @@ function registerIpc(): void {
       const dest = (req as { params?: { dest?: unknown } }).params?.dest;
       if (typeof dest !== 'string' || !pickedPaths.delete(dest)) return { ok: false, error: { code: 'FORBIDDEN', message: 'pick the destination in the save dialog' } };
     }
+    if (req && typeof req === 'object' && (req as { method?: unknown }).method === 'datasets.chooseFile') {
+      // The Datasets view's import: the user picks the text file in an open dialog (the path goes to datasets.prepare).
+      const r = await dialog.showOpenDialog(win!, { title: 'Choose a text file', properties: ['openFile'], filters: [{ name: 'Text', extensions: ['txt', 'text'] }, { name: 'All files', extensions: ['*'] }] });
+      return { ok: true, result: r.canceled ? null : (r.filePaths[0] ?? null) };
+    }
     return backend.call(req);
   });
   ipcMain.handle('lmwb:choose-save-path', async (e, raw: unknown) => {

@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { UserError } from '../util/errors';
 import type { Backend } from './backend';
+import { handleUpload } from './dataset-upload';
 
 export interface ServeOptions {
   backend: Backend;
@@ -141,6 +142,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       res.end();
       return;
     }
+    if (url.pathname === '/api/upload') return handleUpload(req, res, o.backend.workspace, url);
     if (url.pathname === '/api') {
       if (req.method !== 'POST') return deny(res, 405, 'POST a JSON request to /api');
       if (!(req.headers['content-type'] ?? '').startsWith('application/json')) return deny(res, 415, 'send application/json');
