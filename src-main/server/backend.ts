@@ -61,6 +61,8 @@ export class Backend {
   private rootWatcher: FSWatcher | undefined;
   private runWatchers = new Map<string, FSWatcher>();
   private readonly flushMs: number;
+  /** Each run's row as last pushed to the UIs (what a change is measured against). */
+  private pushed = new Map<string, RunSummary>();
   /** Each view area's handlers (./areas/), asked before the core methods below. */
   private readonly areas: AreaHandlers[];
 
@@ -277,17 +279,25 @@ export class Backend {
     this.lastFlush = Date.now();
     const changed = new Map<string, RunSummary>();
     const removed: string[] = [];
+    // Compared with what was last pushed, not with the index's previous entry: a request that refreshed the index
+    // meanwhile (runs.list from another client or a script) must not swallow the change.
     if (this.fullRefresh) {
       this.fullRefresh = false;
-      const r = this.index.refresh();
-      for (const s of r.changed) changed.set(s.id, s);
-      removed.push(...r.removed);
+      const { runs } = this.index.refresh();
+      const ids = new Set<string>();
+      for (const s of runs) {
+        ids.add(s.id);
+        if (this.pushed.get(s.id) !== s) changed.set(s.id, s);
+      }
+      for (const id of this.pushed.keys()) if (!ids.has(id)) removed.push(id);
     }
     for (const id of this.dirty) {
-      const prev = this.index.peek(id);
-      const now = prev ? this.index.refreshOne(id).summary : this.index.get(id);
-      if (now && now !== prev) changed.set(id, now);
+      const now = this.index.get(id);
+      if (now && now !== this.pushed.get(id)) changed.set(id, now);
+      else if (!now && this.pushed.has(id) && !removed.includes(id)) removed.push(id);
     }
+    for (const s of changed.values()) this.pushed.set(s.id, s);
+    for (const id of removed) this.pushed.delete(id);
     this.dirty.clear();
     this.syncRunWatchers();
     const rows = [...changed.values()];

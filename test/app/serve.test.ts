@@ -166,4 +166,22 @@ describe('lmwb serve', () => {
     expect(metricMsgs).toBeGreaterThan(1);
     expect(metricMsgs).toBeLessThanOrEqual(Math.ceil(seconds * 10) + 2);
   });
+  it('pushes a run\'s change even when another request refreshed the index first (runs.list from a script)', async () => {
+    const c = new WebSocket(`ws://127.0.0.1:${server.port}/api/events`, { headers: { Authorization: `Bearer ${server.token}` } });
+    const rows: RunSummary[] = [];
+    c.on('message', (d) => {
+      const e = JSON.parse(String(d)) as ApiEvent | { type: 'subscribed' };
+      if (e.type === 'runs') rows.push(...e.changed);
+    });
+    await new Promise((r) => c.on('open', r));
+    await new Promise((r) => setTimeout(r, 300)); // the connect's first push is over
+    const now = new Date().toISOString();
+    writeFileSync(join(ws, 'runs', 'live', 'status.json'), JSON.stringify({ state: 'paused', attempts: 1, restarts: [], created: now, updated: now }));
+    // Another client lists the runs before the push: the index already holds the new row when the backend flushes.
+    const listed = (await call('runs.list')).result as RunSummary[];
+    expect(listed.find((r) => r.id === 'live')?.state).toBe('paused');
+    for (let i = 0; i < 50 && !rows.some((r) => r.id === 'live' && r.state === 'paused'); i++) await new Promise((r) => setTimeout(r, 100));
+    c.close();
+    expect(rows.some((r) => r.id === 'live' && r.state === 'paused')).toBe(true);
+  });
 });
