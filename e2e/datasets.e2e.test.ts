@@ -109,6 +109,9 @@ describe.skipIf(!!missing)('Datasets view over lmwb serve (real backend, real ch
   it('"New run on this dataset" opens the New run form with it chosen', async () => {
     await page.getByTestId('ds-new-run').click();
     await expect.poll(() => page.evaluate(() => location.hash)).toBe('#/new?dataset=stories-bpe500');
+    // The New run form (another view) has the dataset chosen and its token files in the data fields.
+    await expect.poll(() => page.getByTestId('newrun-dataset').inputValue(), { timeout: 60_000 }).toBe('stories-bpe500');
+    await expect.poll(() => page.getByTestId('field-data.train').inputValue()).toContain('datasets/stories-bpe500/train.bin');
     await page.goBack();
     await page.getByTestId('ds-detail-stories-bpe500').waitFor();
   });
