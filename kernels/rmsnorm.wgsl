@@ -2,6 +2,8 @@
 // forward:          one workgroup per row; also stores r = 1/sqrt(mean(x²)+eps) per row for the backward.
 // backward_input:   g = dy·w;  dx = r·g − x·r³·mean(g·x)   (accumulate=1 adds dx onto what is there: residuals)
 // backward_weight:  dw[c] = Σ_rows dy·x·r in two deterministic stages (accumulate=1 adds onto dw).
+// forward_half (mixed precision): the forward writing y only as the f16 operand of the GEMMs that read it (packed
+// two per u32, the same values and rounding as rmsnorm_forward followed by cast.wgsl; D must be even).
 
 struct Params { rows: u32, D: u32, eps: f32, accumulate: u32 }
 
@@ -15,9 +17,11 @@ struct Params { rows: u32, D: u32, eps: f32, accumulate: u32 }
 @group(0) @binding(7) var<storage, read_write> dx: array<f32>;
 @group(0) @binding(8) var<storage, read_write> dw: array<f32>;
 @group(0) @binding(9) var<storage, read_write> partial: array<f32>;
+@group(0) @binding(10) var<storage, read_write> y16: array<u32>;
 
 const WG: u32 = 64u;
 // include: workgroup_reduce
+// include: f16_pack
 
 fn row_of(wg: vec3u, nwg: vec3u) -> u32 { return wg.y * nwg.x + wg.x; }
 
@@ -32,6 +36,22 @@ fn rmsnorm_forward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw
   let total = reduce_sum(lid, ss);
   let inv = inverseSqrt(total / f32(p.D) + p.eps);
   for (var c = lid; c < p.D; c += WG) { y[base + c] = x[base + c] * inv * w[c]; }
+  if (lid == 0u) { r[row] = inv; }
+}
+
+@compute @workgroup_size(WG)
+fn rmsnorm_forward_half(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let row = row_of(wg, nwg);
+  if (row >= p.rows) { return; }
+  let base = row * p.D;
+  var ss = 0.0;
+  for (var c = lid; c < p.D; c += WG) { let v = x[base + c]; ss = fma(v, v, ss); }
+  let total = reduce_sum(lid, ss);
+  let inv = inverseSqrt(total / f32(p.D) + p.eps);
+  for (var t = lid; t < p.D / 2u; t += WG) {
+    let c = 2u * t;
+    y16[base / 2u + t] = pack_half2(vec2<f32>(x[base + c] * inv * w[c], x[base + c + 1u] * inv * w[c + 1u]));
+  }
   if (lid == 0u) { r[row] = inv; }
 }
 

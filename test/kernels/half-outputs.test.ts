@@ -1,5 +1,5 @@
-// The kernels that write f16 copies for mixed precision (swiglu_*_half, cross_entropy_forward_backward_half)
-// against their f32 entries on the same inputs: every value equal to the f32 result rounded to f16 (relative
+// The kernels that write f16 copies for mixed precision (swiglu_*_half, cross_entropy_forward_backward_half,
+// rmsnorm_forward_half) against their f32 entries on the same inputs: every value equal to the f32 result rounded to f16 (relative
 // 2^-11, plus the f16 subnormal step), odd sizes included, and the f32 inputs left unchanged.
 import { afterAll, describe, expect, it } from 'vitest';
 import { Program } from '../../src-main/engine/gpu/program';
@@ -7,6 +7,8 @@ import { createTensor, download, upload, type Tensor } from '../../src-main/engi
 import { swigluBackward, swigluBackwardHalf, swigluForward, swigluForwardHalf } from '../../src-main/engine/kernels/ffn-activation';
 import { crossEntropyForwardBackward } from '../../src-main/engine/kernels/cross-entropy';
 import { initialStats } from '../../src-main/engine/kernels/grad-clip';
+import { rmsnormForward, rmsnormForwardHalf } from '../../src-main/engine/kernels/rmsnorm';
+import { castF16 } from '../../src-main/engine/kernels/cast';
 import { testGpu } from '../helpers';
 import { rand } from './linear-helpers';
 
@@ -47,6 +49,26 @@ describe('f16 outputs of the mixed-precision kernels', () => {
     q.submit();
     expectHalfOf(gotDa, await download(d, ta), 'da');
     expectHalfOf(gotDb, await download(d, tb), 'db');
+  });
+
+  // rmsnorm_forward_half replaces rmsnorm_forward + cast in mixed precision: the same halves bit for bit (a gain
+  // of 1e5 pushes some values past f16's range: ±inf in both), the same 1/rms per row.
+  it.each([[3, 2, 1], [5, 130, 3], [4, 512, 1], [2, 66, 1e5]])('rmsnorm forward as f16, rows %i, D %i, gain scale %d', async (rows, D, gain) => {
+    const n = rows * D;
+    const x = rand(n, 5, 4), w = rand(D, 6, gain);
+    const [tx, tw, ty, r32, r16] = [f32(n, x), f32(D, w), f32(n), f32(rows), f32(rows)];
+    const [y16, cast16] = [f16(n), f16(n)];
+    const args = { rows, D, eps: 1e-5 };
+    const p = new Program(d);
+    rmsnormForwardHalf(p, args, tx, tw, y16, r16);
+    rmsnormForward(p, args, tx, tw, ty, r32);
+    castF16(p, ty, cast16);
+    p.submit();
+    const [got, want, gotR, wantR] = await Promise.all([download(d, y16), download(d, cast16), download(d, r16), download(d, r32)]);
+    expect(Array.from(got)).toEqual(Array.from(want));
+    expect(Array.from(gotR)).toEqual(Array.from(wantR));
+    if (gain > 1000) expect(got.some((v) => !Number.isFinite(v))).toBe(true);
+    expect(() => rmsnormForwardHalf(new Program(d), { rows: 1, D: 3, eps: 1e-5 }, tx, tw, y16, r16)).toThrow(/D must be even/);
   });
 
   it('cross entropy gradient as f16, with the loss scale', async () => {

@@ -5,7 +5,7 @@ import type { Program } from '../gpu/program';
 import type { Tensor } from '../gpu/tensor';
 import { castF16 } from '../kernels/cast';
 import { residualForward } from '../kernels/residual';
-import { rmsnormBackwardInput, rmsnormBackwardWeight, rmsnormForward, type RmsNormArgs } from '../kernels/rmsnorm';
+import { rmsnormBackwardInput, rmsnormBackwardWeight, rmsnormForward, rmsnormForwardHalf, type RmsNormArgs } from '../kernels/rmsnorm';
 import type { Operand, Sublayer, SublayerGrads } from './plan';
 import type { ParameterBuffers } from './weights';
 
@@ -23,7 +23,14 @@ export function gradOperand(p: Program, grad: Tensor, copy16: Tensor | undefined
 /** Before the branch: the pre-norm (if any), then the branch input's GEMM operand. */
 export function enterSublayer(p: Program, w: ParameterBuffers, norm: RmsNormArgs, s: Sublayer<Tensor>): Tensor {
   const r = s.residual;
-  if (r.kind === 'pre') rmsnormForward(p, norm, s.input, w.weight(r.weight), r.normed, r.rstd);
+  if (r.kind === 'pre') {
+    // The plan's f16 operand without an f32 value: the norm writes it directly.
+    if (!s.branchIn.value) {
+      rmsnormForwardHalf(p, norm, s.input, w.weight(r.weight), s.branchIn.gemm, r.rstd);
+      return s.branchIn.gemm;
+    }
+    rmsnormForward(p, norm, s.input, w.weight(r.weight), r.normed, r.rstd);
+  }
   return makeOperand(p, s.branchIn);
 }
 

@@ -188,7 +188,9 @@ function planForward(c: ModelConfig, o: PlanOptions, specs: SpecList, shareLayer
       const copy16 = () => own(which === 1 ? 'ain16' : 'fin16', [BT, d], 'f16');
       if (c.norm === 'pre') {
         const normed = own(`n${which}`, [BT, d]);
-        return { input, output, residual: { kind: 'pre', weight, normed, rstd: own(`r${which}`, [BT]) }, branchIn: operand(normed, copy16) };
+        // Mixed precision (even d): the norm writes only the f16 operand (rmsnorm_forward_half), no f32 copy to cast.
+        const branchIn = half && d % 2 === 0 ? { gemm: copy16() } : operand(normed, copy16);
+        return { input, output, residual: { kind: 'pre', weight, normed, rstd: own(`r${which}`, [BT]) }, branchIn };
       }
       const residual: Residual<TensorSpec> = c.norm === 'post' ? { kind: 'post', weight, sum: own(`s${which}`, [BT, d]), rstd: own(`r${which}`, [BT]) } : { kind: 'none' };
       return { input, output, residual, branchIn: operand(input, copy16) };
@@ -217,7 +219,8 @@ function planForward(c: ModelConfig, o: PlanOptions, specs: SpecList, shareLayer
     x,
     layers,
     finalNorm,
-    headIn: operand(finalNorm?.normed ?? x[c.num_layers], () => add('xf16', [BT, d], 'f16')),
+    // Mixed precision with a final norm (even d): the norm writes the head's f16 operand directly.
+    headIn: finalNorm && half && d % 2 === 0 ? { gemm: add('xf16', [BT, d], 'f16') } : operand(finalNorm?.normed ?? x[c.num_layers], () => add('xf16', [BT, d], 'f16')),
     logits: add('logits', [logitsChunkRows(c, BT, o.logitsChunkBytes, o.maxBindingBytes), c.vocab_size]),
     logitsCapture: o.captureLogits ? add('logits_capture', [BT, c.vocab_size]) : undefined,
     rowLoss: add('row_loss', [BT]),
