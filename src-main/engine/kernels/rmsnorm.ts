@@ -23,12 +23,16 @@ export function rmsnormForwardHalf(prog: Program, a: RmsNormArgs, x: Tensor, w: 
   });
 }
 
-/** dx (+)= d rmsnorm / dx applied to dy. */
-export function rmsnormBackwardInput(prog: Program, a: RmsNormArgs, x: Tensor, w: Tensor, dy: Tensor, r: Tensor, dx: Tensor, accumulate: boolean, label = 'rmsnorm_backward_input'): void {
+/**
+ * dx (+)= d rmsnorm / dx applied to dy. With `dx16` (mixed precision; D even) the f16 copy of the resulting dx is
+ * written too, bit for bit what cast.wgsl would make of it.
+ */
+export function rmsnormBackwardInput(prog: Program, a: RmsNormArgs, x: Tensor, w: Tensor, dy: Tensor, r: Tensor, dx: Tensor, accumulate: boolean, label = 'rmsnorm_backward_input', dx16?: Tensor): void {
+  if (dx16 && a.D % 2 !== 0) throw new Error(`rmsnorm f16 output: D must be even (got ${a.D})`);
   const params = prog.uniform([['u32', a.rows], ['u32', a.D], ['f32', a.eps], ['u32', accumulate ? 1 : 0]]);
   prog.dispatch({
-    file: 'rmsnorm', entry: 'rmsnorm_backward_input', label,
-    bindings: [params, bind(x), bind(w), undefined, undefined, bind(dy), bind(r), bind(dx)],
+    file: 'rmsnorm', entry: dx16 ? 'rmsnorm_backward_input_half' : 'rmsnorm_backward_input', label: dx16 ? `${label}_half` : label,
+    bindings: [params, bind(x), bind(w), undefined, undefined, bind(dy), bind(r), bind(dx), undefined, undefined, dx16 ? bindF16(dx16, a.rows * a.D) : undefined],
     workgroups: rowGrid(a.rows),
   });
 }

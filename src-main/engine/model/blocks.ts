@@ -55,11 +55,14 @@ export function leaveSublayerBackward(p: Program, w: ParameterBuffers, norm: Rms
   return g.in;
 }
 
-/** Backward of the entry, once the branch has written d loss/d branch input into g.branchIn: pre adds the norm's input gradient onto g.in. */
-export function enterSublayerBackward(p: Program, w: ParameterBuffers, norm: RmsNormArgs, s: Sublayer<Tensor>, g: SublayerGrads<Tensor>, partial: Tensor | undefined): void {
+/**
+ * Backward of the entry, once the branch has written d loss/d branch input into g.branchIn: pre adds the norm's
+ * input gradient onto g.in (and with `in16`, writes g.in's f16 copy there too: the next GEMMs' operand).
+ */
+export function enterSublayerBackward(p: Program, w: ParameterBuffers, norm: RmsNormArgs, s: Sublayer<Tensor>, g: SublayerGrads<Tensor>, partial: Tensor | undefined, in16?: Tensor): void {
   const r = s.residual;
   if (r.kind !== 'pre') return;
-  rmsnormBackwardInput(p, norm, s.input, w.weight(r.weight), g.branchIn, r.rstd, g.in, true);
+  rmsnormBackwardInput(p, norm, s.input, w.weight(r.weight), g.branchIn, r.rstd, g.in, true, undefined, in16);
   rmsnormBackwardWeight(p, norm, s.input, g.branchIn, r.rstd, w.grad(r.weight), partial!);
 }
 
