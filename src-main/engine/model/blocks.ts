@@ -24,8 +24,8 @@ export function gradOperand(p: Program, grad: Tensor, copy16: Tensor | undefined
 export function enterSublayer(p: Program, w: ParameterBuffers, norm: RmsNormArgs, s: Sublayer<Tensor>): Tensor {
   const r = s.residual;
   if (r.kind === 'pre') {
-    // The plan's f16 operand without an f32 value: the norm writes it directly.
-    if (!s.branchIn.value) {
+    // No f32 output in the plan: the norm writes the branch's f16 operand directly.
+    if (!r.normed) {
       rmsnormForwardHalf(p, norm, s.input, w.weight(r.weight), s.branchIn.gemm, r.rstd);
       return s.branchIn.gemm;
     }

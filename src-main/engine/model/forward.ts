@@ -91,8 +91,8 @@ export function recordForward(p: Program, m: ModelParts, plan: Allocated<Forward
   embeddingForward(p, { rows: BT, D: d, vocab: c.vocab_size }, plan.ids, w.weight('token_embeddings.weight'), plan.x[0]);
   plan.layers.forEach((layer, l) => recordLayer(p, m, plan, layer, l));
   if (plan.finalNorm) {
-    // The plan's f16 head operand without an f32 value: the norm writes it directly.
-    if (!plan.headIn.value) rmsnormForwardHalf(p, normArgs(m), plan.x[c.num_layers], w.weight('ln_final.weight'), plan.headIn.gemm, plan.finalNorm.rstd);
+    // No f32 output in the plan: the norm writes the head's f16 operand directly.
+    if (!plan.finalNorm.normed) rmsnormForwardHalf(p, normArgs(m), plan.x[c.num_layers], w.weight('ln_final.weight'), plan.headIn.gemm, plan.finalNorm.rstd);
     else rmsnormForward(p, normArgs(m), plan.x[c.num_layers], w.weight('ln_final.weight'), plan.finalNorm.normed, plan.finalNorm.rstd);
   }
   const head = w.gemmWeight(headName(c));
