@@ -1,7 +1,7 @@
 // Matmul benchmark for the linear op: TFLOP/s of the f32 (linear.wgsl) and f16 tensor-core (linear_f16.wgsl)
 // kernels at the CS336 model's shapes (batch 128 × context 256 = 32768 rows, d_model 512, d_ff 1344, vocab 10000),
 // each checked against a float64 CPU product on sampled output rows.
-//   node matmul-bench.mjs            (bundled; env ROWS=32768 HEAD_ROWS=8192 REPS=10 SWEEP=1 ONLY=f16|f32)
+//   node matmul-bench.mjs            (bundled; env ROWS=32768 HEAD_ROWS=8192 REPS=10 SWEEP=1 ONLY=f16|f32 DIRECT=1)
 import { describeGpu, hasF16TensorCores, openGpu, type Gpu } from '../engine/gpu/device';
 import { f32Kernels, Program, type KernelChoice } from '../engine/gpu/program';
 import { kernelSource } from '../engine/gpu/shaders';
@@ -93,8 +93,9 @@ async function main(): Promise<void> {
   if (hasF16 && ONLY !== 'f32') {
     variants.push({ name: 'f16', backend: 'f16' });
     variants.push({ name: 'f16 ops', backend: 'f16', half: true });
-    // DIRECT=0: leave out linear_f16_direct.wgsl; DIRECT_TILES="TM,TN,SR,SC;…": its tiles to compare besides the default
-    if (process.env.DIRECT !== '0') {
+    // DIRECT=1: also linear_f16_direct.wgsl (an opt-in experiment, slower: BENCHMARKS.md, GEMM round 3), with
+    // DIRECT_TILES="TM,TN,SR,SC;…" its tiles to compare besides its default
+    if (process.env.DIRECT === '1') {
       variants.push({ name: 'f16 ops direct', backend: 'f16', half: true, direct: 'auto' });
       for (const spec of (process.env.DIRECT_TILES ?? '').split(';').filter(Boolean)) {
         const t = parseDirectTile(spec);
