@@ -1,6 +1,8 @@
 // linear_f16.wgsl: the three linear GEMMs on tensor cores (Dawn's chromium-experimental-subgroup-matrix), with f32
 // or f16 operands in memory (A and B each), f16 products and f32 accumulation into an f32 output. Used by linear.ts
-// in programs recorded with the f16 linear kernels (Program.kernels.linear).
+// in programs recorded with the f16 linear kernels (Program.kernels.linear). linear_f16_direct.wgsl (both operands
+// f16, loaded by the subgroup-matrix loads straight from storage) is an opt-in experiment (LMWB_F16_DIRECT=1): it
+// measured 2-3x slower on the H200 (BENCHMARKS.md, GEMM round 3), so it is off by default.
 import type { Program } from '../gpu/program';
 import { alignUp, byteLength, type Tensor } from '../gpu/tensor';
 
