@@ -6,6 +6,7 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { generateLinearF16Direct, type LinearF16DirectOptions } from '../../kernels/gen/linear_f16_direct';
 
 export const realKernelsDir = fileURLToPath(new URL('../../kernels', import.meta.url));
 
@@ -162,11 +163,14 @@ export function emulateAttentionF16(src: string): string {
  * A temporary copy of kernels/ with the tensor-core kernels emulated (point LMWB_KERNELS_DIR at it before the
  * first pipeline is built), for tests that record whole models with the f16 kernels on any adapter.
  */
-export function emulatedKernelsDir(): string {
+export function emulatedKernelsDir(o: { directGrid?: LinearF16DirectOptions } = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'lmwb-emulated-kernels-'));
   cpSync(realKernelsDir, dir, { recursive: true });
   writeFileSync(join(dir, 'linear_f16.wgsl'), emulateLinearF16(readFileSync(join(realKernelsDir, 'linear_f16.wgsl'), 'utf8')));
-  writeFileSync(join(dir, 'linear_f16_direct.wgsl'), emulateLinearF16Direct(readFileSync(join(realKernelsDir, 'linear_f16_direct.wgsl'), 'utf8')));
+  // directGrid: linear_f16_direct.wgsl generated for a smaller largest grid (llvmpipe compiles the full one slowly;
+  // the tiles a test uses must fit it).
+  const direct = o.directGrid ? generateLinearF16Direct(o.directGrid) : readFileSync(join(realKernelsDir, 'linear_f16_direct.wgsl'), 'utf8');
+  writeFileSync(join(dir, 'linear_f16_direct.wgsl'), emulateLinearF16Direct(direct));
   writeFileSync(join(dir, 'attention_f16.wgsl'), emulateAttentionF16(readFileSync(join(realKernelsDir, 'attention_f16.wgsl'), 'utf8')));
   return dir;
 }
