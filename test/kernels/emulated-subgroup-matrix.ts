@@ -69,27 +69,29 @@ export function emulateLinearF16(src: string): string {
   return s;
 }
 
-// linear_f16_direct.wgsl: left blocks are references into A, right blocks into B (storage, read-only).
+// linear_f16_direct.wgsl: left blocks are references into A, right blocks into B (storage, read-only). Loop bounds
+// include emu_zero (p.K >> 31: zero, unknown to the compiler) so that llvmpipe does not unroll them.
 const LINEAR_DIRECT_EMULATION = `
 struct SRef { off: u32, stride: u32, col: u32 }
 struct SAcc { v: array<f32, 8> }
 var<private> emu_lane: u32;
+var<private> emu_zero: u32;
 fn sm_ref(col: bool, off: u32, stride: u32) -> SRef { return SRef(off, stride, select(0u, 1u, col)); }
 fn sm_at(m: SRef, r: u32, c: u32) -> u32 { return select(m.off + r * m.stride + c, m.off + c * m.stride + r, m.col != 0u); }
 fn sm_load_C(col: bool, off: u32, stride: u32) -> SAcc {
   var m: SAcc;
-  for (var t = 0u; t < 8u; t++) { let e = emu_lane + 32u * t; m.v[t] = C[off + (e / 16u) * stride + e % 16u]; }
+  for (var t = 0u; t < 8u + emu_zero; t++) { let e = emu_lane + 32u * t; m.v[t] = C[off + (e / 16u) * stride + e % 16u]; }
   return m;
 }
 fn sm_store_C(off: u32, m: SAcc, stride: u32) {
-  for (var t = 0u; t < 8u; t++) { let e = emu_lane + 32u * t; C[off + (e / 16u) * stride + e % 16u] = m.v[t]; }
+  for (var t = 0u; t < 8u + emu_zero; t++) { let e = emu_lane + 32u * t; C[off + (e / 16u) * stride + e % 16u] = m.v[t]; }
 }
 fn sm_mma(a: SRef, b: SRef, acc: SAcc) -> SAcc {
   var m = acc;
-  for (var t = 0u; t < 8u; t++) {
+  for (var t = 0u; t < 8u + emu_zero; t++) {
     let e = emu_lane + 32u * t;
     var s = 0.0;
-    for (var k = 0u; k < 16u; k++) { s += f32(A[sm_at(a, e / 16u, k)]) * f32(B[sm_at(b, k, e % 16u)]); }
+    for (var k = 0u; k < 16u + emu_zero; k++) { s += f32(A[sm_at(a, e / 16u, k)]) * f32(B[sm_at(b, k, e % 16u)]); }
     m.v[t] += s;
   }
   return m;
@@ -103,7 +105,7 @@ export function emulateLinearF16Direct(src: string): string {
     .replace(/^enable subgroup_size_control;\s*$/m, '')
     .replace(/ @subgroup_size\(32\)/g, '')
     .replace(/@builtin\(subgroup_id\) sgi: u32/g, '@builtin(local_invocation_index) li: u32')
-    .replace(/gemm\(wg, sgi,/g, 'emu_lane = li % 32u;\n  gemm(wg, li / 32u,')
+    .replace(/gemm\(wg, sgi,/g, 'emu_lane = li % 32u;\n  emu_zero = p.K >> 31u;\n  gemm(wg, li / 32u,')
     .replace(/subgroupMatrixLoad<subgroup_matrix_(?:left|right)<f16, 16, 16>, (row|col)_major>\(&(?:A|B), /g, (_m, l) => `sm_ref(${l === 'col'}, `)
     .replace(/subgroupMatrixLoad<subgroup_matrix_result<f32, 16, 16>, row_major>\(&C, /g, 'sm_load_C(false, ')
     .replace(/subgroupMatrixStore<row_major>\(&C, /g, 'sm_store_C(')

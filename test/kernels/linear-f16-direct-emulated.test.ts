@@ -54,7 +54,7 @@ const cases: Case[] = [
 
 describe.skipIf(!ok)('linear f16 direct kernel logic (emulated subgroup matrices)', () => {
   for (const c of cases) {
-    it(`${c.op} rows ${c.rows} in ${c.inF} out ${c.outF}${c.xRow || c.yRow ? ' (row range)' : ''}${c.accumulate ? ' accumulate' : ''}`, { timeout: 900_000 }, async () => {
+    it(`${c.op} rows ${c.rows} in ${c.inF} out ${c.outF}${c.xRow || c.yRow ? ' (row range)' : ''}${c.accumulate ? ' accumulate' : ''}`, { timeout: 300_000 }, async () => {
       process.env.LMWB_F16_DIRECT = '1';
       process.env.LMWB_F16_DIRECT_TILE = TILE;
       try {
