@@ -2,6 +2,10 @@
 // forward:          one workgroup per row; also stores r = 1/sqrt(mean(x²)+eps) per row for the backward.
 // backward_input:   g = dy·w;  dx = r·g − x·r³·mean(g·x)   (accumulate=1 adds dx onto what is there: residuals)
 // backward_weight:  dw[c] = Σ_rows dy·x·r in two deterministic stages (accumulate=1 adds onto dw).
+// forward_half (mixed precision): the forward writing y only as the f16 operand of the GEMMs that read it (packed
+// two per u32, the same values and rounding as rmsnorm_forward followed by cast.wgsl; D must be even).
+// backward_input_half: backward_input that also writes the f16 copy of the dx it leaves (after accumulate) into
+// y16, as cast.wgsl would (the residual stream's gradient is the next GEMMs' operand; D must be even).
 
 struct Params { rows: u32, D: u32, eps: f32, accumulate: u32 }
 
@@ -15,9 +19,11 @@ struct Params { rows: u32, D: u32, eps: f32, accumulate: u32 }
 @group(0) @binding(7) var<storage, read_write> dx: array<f32>;
 @group(0) @binding(8) var<storage, read_write> dw: array<f32>;
 @group(0) @binding(9) var<storage, read_write> partial: array<f32>;
+@group(0) @binding(10) var<storage, read_write> y16: array<u32>;
 
 const WG: u32 = 64u;
 // include: workgroup_reduce
+// include: f16_pack
 
 fn row_of(wg: vec3u, nwg: vec3u) -> u32 { return wg.y * nwg.x + wg.x; }
 
@@ -36,6 +42,22 @@ fn rmsnorm_forward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw
 }
 
 @compute @workgroup_size(WG)
+fn rmsnorm_forward_half(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let row = row_of(wg, nwg);
+  if (row >= p.rows) { return; }
+  let base = row * p.D;
+  var ss = 0.0;
+  for (var c = lid; c < p.D; c += WG) { let v = x[base + c]; ss = fma(v, v, ss); }
+  let total = reduce_sum(lid, ss);
+  let inv = inverseSqrt(total / f32(p.D) + p.eps);
+  for (var t = lid; t < p.D / 2u; t += WG) {
+    let c = 2u * t;
+    y16[base / 2u + t] = pack_half2(vec2<f32>(x[base + c] * inv * w[c], x[base + c + 1u] * inv * w[c + 1u]));
+  }
+  if (lid == 0u) { r[row] = inv; }
+}
+
+@compute @workgroup_size(WG)
 fn rmsnorm_backward_input(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let row = row_of(wg, nwg);
   if (row >= p.rows) { return; }
@@ -48,6 +70,27 @@ fn rmsnorm_backward_input(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgro
   for (var c = lid; c < p.D; c += WG) {
     let v = inv * dy[base + c] * w[c] - x[base + c] * k;
     if (p.accumulate != 0u) { dx[base + c] = dx[base + c] + v; } else { dx[base + c] = v; }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn rmsnorm_backward_input_half(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let row = row_of(wg, nwg);
+  if (row >= p.rows) { return; }
+  let base = row * p.D;
+  var s = 0.0;
+  for (var c = lid; c < p.D; c += WG) { s = fma(dy[base + c] * w[c], x[base + c], s); }
+  let total = reduce_sum(lid, s);
+  let inv = rr[row];
+  let k = inv * inv * inv * total / f32(p.D);
+  for (var t = lid; t < p.D / 2u; t += WG) {
+    let c = 2u * t;
+    var v0 = inv * dy[base + c] * w[c] - x[base + c] * k;
+    var v1 = inv * dy[base + c + 1u] * w[c + 1u] - x[base + c + 1u] * k;
+    if (p.accumulate != 0u) { v0 = dx[base + c] + v0; v1 = dx[base + c + 1u] + v1; }
+    dx[base + c] = v0;
+    dx[base + c + 1u] = v1;
+    y16[base / 2u + t] = pack_half2(vec2<f32>(v0, v1));
   }
 }
 

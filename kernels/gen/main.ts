@@ -8,12 +8,14 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ATTENTION_F16_DEFAULTS, generateAttentionF16 } from './attention_f16';
 import { generateLinearF16, LINEAR_F16_DEFAULTS } from './linear_f16';
+import { generateLinearF16Direct, LINEAR_F16_DIRECT_DEFAULTS } from './linear_f16_direct';
 
 const kernelsDir = dirname(dirname(fileURLToPath(import.meta.url)));
 
 /** Every generated kernel: its file under kernels/ and the function that gives its text. */
 const GENERATED: { file: string; generate: () => string }[] = [
   { file: 'linear_f16.wgsl', generate: () => generateLinearF16(LINEAR_F16_DEFAULTS) },
+  { file: 'linear_f16_direct.wgsl', generate: () => generateLinearF16Direct(LINEAR_F16_DIRECT_DEFAULTS) },
   { file: 'attention_f16.wgsl', generate: () => generateAttentionF16(ATTENTION_F16_DEFAULTS) },
 ];
 

@@ -1,13 +1,13 @@
 // Matmul benchmark for the linear op: TFLOP/s of the f32 (linear.wgsl) and f16 tensor-core (linear_f16.wgsl)
 // kernels at the CS336 model's shapes (batch 128 × context 256 = 32768 rows, d_model 512, d_ff 1344, vocab 10000),
 // each checked against a float64 CPU product on sampled output rows.
-//   node matmul-bench.mjs            (bundled; env ROWS=32768 HEAD_ROWS=8192 REPS=10 SWEEP=1 ONLY=f16|f32)
+//   node matmul-bench.mjs            (bundled; env ROWS=32768 HEAD_ROWS=8192 REPS=10 SWEEP=1 ONLY=f16|f32 DIRECT=1)
 import { describeGpu, hasF16TensorCores, openGpu, type Gpu } from '../engine/gpu/device';
 import { f32Kernels, Program, type KernelChoice } from '../engine/gpu/program';
 import { kernelSource } from '../engine/gpu/shaders';
 import { createTensor, readBytes, upload, type Tensor } from '../engine/gpu/tensor';
 import { describeKernels } from '../engine/kernels/choice';
-import { chooseSplits, chooseTile, gemmF16, parseTile, type F16Tile, type Gemm } from '../engine/kernels/linear-f16';
+import { chooseDirectTile, chooseSplits, chooseTile, directFits, gemmF16, parseDirectTile, parseTile, type DirectTile, type F16Tile, type Gemm } from '../engine/kernels/linear-f16';
 import { linearForward, linearBackwardInput, linearBackwardWeight } from '../engine/kernels/linear';
 import { castF16 } from '../engine/kernels/cast';
 import { xorshiftUniform as rand } from '../engine/rng';
@@ -63,7 +63,11 @@ function refRow(op: Op, l: Layer, r: number, x: Float32Array, W: Float32Array, d
 }
 
 /** half: A and B as f16 copies (mixed-precision training's operands), else f32 converted in the kernel. */
-interface Variant { name: string; backend: 'f32' | 'f16'; tile?: F16Tile; splits?: number; f32?: 'gpu' | 'cpu'; half?: boolean }
+interface Variant {
+  name: string; backend: 'f32' | 'f16'; tile?: F16Tile; splits?: number; f32?: 'gpu' | 'cpu'; half?: boolean;
+  /** linear_f16_direct.wgsl: 'auto' = chooseDirectTile's, or this tile (skipped where it does not cover C). */
+  direct?: DirectTile | 'auto';
+}
 
 async function main(): Promise<void> {
   const gpu = await openGpu();
@@ -77,6 +81,8 @@ async function main(): Promise<void> {
     const mod = gpu.device.createShaderModule({ code: kernelSource('linear_f16', { ...t, VA: true, VB: true, HA: true, HB: false }) });
     const info = await mod.getCompilationInfo();
     for (const m of info.messages) process.stdout.write(`linear_f16.wgsl ${m.type} ${m.lineNum}:${m.linePos} ${m.message}\n`);
+    const dmod = gpu.device.createShaderModule({ code: kernelSource('linear_f16_direct', { TM: 128, TN: 128, SR: 2, SC: 2, FI: 4, FJ: 4 }) });
+    for (const m of (await dmod.getCompilationInfo()).messages) process.stdout.write(`linear_f16_direct.wgsl ${m.type} ${m.lineNum}:${m.linePos} ${m.message}\n`);
   }
   const variants: Variant[] = [];
   if (ONLY !== 'f16') {
@@ -87,6 +93,15 @@ async function main(): Promise<void> {
   if (hasF16 && ONLY !== 'f32') {
     variants.push({ name: 'f16', backend: 'f16' });
     variants.push({ name: 'f16 ops', backend: 'f16', half: true });
+    // DIRECT=1: also linear_f16_direct.wgsl (an opt-in experiment, slower: BENCHMARKS.md, GEMM round 3), with
+    // DIRECT_TILES="TM,TN,SR,SC;…" its tiles to compare besides its default
+    if (process.env.DIRECT === '1') {
+      variants.push({ name: 'f16 ops direct', backend: 'f16', half: true, direct: 'auto' });
+      for (const spec of (process.env.DIRECT_TILES ?? '').split(';').filter(Boolean)) {
+        const t = parseDirectTile(spec);
+        variants.push({ name: `f16 ops direct ${t.TM}x${t.TN} ${t.SR}x${t.SC}sg`, backend: 'f16', half: true, direct: t });
+      }
+    }
     if (SWEEP) {
       // SWEEP_TILES="TM,TN,SR,SC,KS;…" picks the f16-operand tiles to compare.
       for (const spec of (process.env.SWEEP_TILES ?? '256,128,4,2,32;128,256,2,4,32;256,128,8,2,32;128,128,2,2,32').split(';')) {
@@ -114,6 +129,8 @@ async function main(): Promise<void> {
       const refs = sample.map((r) => refRow(op, l, r, x, W, dy));
       const flops = 2 * g0.M * g0.N * g0.K;
       for (const v of variants) {
+        const direct = v.direct === 'auto' ? chooseDirectTile(g0.M, g0.N, g0.K) : v.direct;
+        if (v.direct && (!direct || !directFits(direct, g0.M, g0.N, g0.K))) continue;
         // Inputs are re-uploaded for each variant (backward_input writes x's tensor).
         upload(d, tx, x); upload(d, tW, W); upload(d, ty, dy);
         if (v.half) {
@@ -132,7 +149,7 @@ async function main(): Promise<void> {
           const record = (p: Program): void => {
             if (v.half) {
               const g = gemmOf(op, l, hx, hW, hy, tdW);
-              gemmF16(p, { ...g, C: op === 'forward' ? ty : op === 'backward_input' ? tx : tdW }, { tile: v.tile, splits: v.splits });
+              gemmF16(p, { ...g, C: op === 'forward' ? ty : op === 'backward_input' ? tx : tdW }, { tile: v.tile, splits: v.splits, direct: direct ?? false });
               return;
             }
             if (v.backend === 'f16' && (v.tile || v.splits)) { gemmF16(p, gemmOf(op, l, tx, tW, ty, tdW), { tile: v.tile, splits: v.splits }); return; }
@@ -169,7 +186,7 @@ async function main(): Promise<void> {
             ms = Math.min(ms, (performance.now() - t0) / reps);
           }
           const dt = v.tile ?? chooseTile(g0.M, g0.N, g0.K, g0.entry, !!v.half);
-          const extra = v.backend === 'f16' && !v.tile ? ` [${dt.TM}×${dt.TN} ${dt.SR}×${dt.SC}sg KS${dt.KS}, splits ${chooseSplits(dt, g0.M, g0.N, g0.K).splits}]` : '';
+          const extra = direct ? ` [${direct.TM}×${direct.TN} ${direct.SR}×${direct.SC}sg, splits ${chooseSplits({ ...direct, KS: 16, PAD: 0 }, g0.M, g0.N, g0.K).splits}]` : v.backend === 'f16' && !v.tile ? ` [${dt.TM}×${dt.TN} ${dt.SR}×${dt.SC}sg KS${dt.KS}, splits ${chooseSplits(dt, g0.M, g0.N, g0.K).splits}]` : '';
           line = `| ${l.name} | ${op} | ${g0.M}×${g0.N}×${g0.K} | ${v.name}${extra} | ${ms.toFixed(3)} | ${(flops / ms / 1e9).toFixed(flops / ms / 1e9 < 1 ? 4 : 1)} | ${(maxErr / maxRef).toExponential(2)} |`;
         } catch (e) {
           line = `| ${l.name} | ${op} | ${g0.M}×${g0.N}×${g0.K} | ${v.name} | error | ${(e as Error).message.slice(0, 300).replace(/\n/g, ' ')} | |`;

@@ -102,7 +102,10 @@ await rt.readLoss();
 await gpu.sync();
 const ms = (performance.now() - t0) / steps;
 const tps = (B * T) / (ms / 1000);
-out(`steps ${steps}: ${ms.toFixed(1)} ms/step, ${tps.toFixed(0)} tokens/s (loss ${(await rt.readLoss()).toFixed(4)})`);
+const finalLoss = await rt.readLoss();
+out(`steps ${steps}: ${ms.toFixed(1)} ms/step, ${tps.toFixed(0)} tokens/s (loss ${finalLoss.toFixed(4)})`);
+// Every digit, so that two engines that should compute the same values can be compared exactly.
+out(`loss after ${Number(a.warmup) + steps} steps, every digit: ${finalLoss}`);
 let kernels: Awaited<ReturnType<typeof profileProgram>> | undefined;
 if (!a['no-kernels'] && gpu.device.features.has('timestamp-query')) {
   kernels = await profileProgram(gpu.device, rt.trainProgram, 1);

@@ -1,4 +1,4 @@
-// Emulated subgroup matrices for the tensor-core kernels (linear_f16.wgsl, attention_f16.wgsl): the builtins are
+// Emulated subgroup matrices for the tensor-core kernels (linear_f16.wgsl, linear_f16_direct.wgsl, attention_f16.wgsl): the builtins are
 // replaced by plain WGSL computing the same 16×16 products (each invocation holds 8 elements of a result, like the
 // real thing), so llvmpipe and CI run the kernels' own indexing, tiling and masking. This does not check the real
 // builtins' data layouts: linear-f16.test.ts, attention-f16.test.ts and the benches do that on a GPU with them.
@@ -6,6 +6,7 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { generateLinearF16Direct, type LinearF16DirectOptions } from '../../kernels/gen/linear_f16_direct';
 
 export const realKernelsDir = fileURLToPath(new URL('../../kernels', import.meta.url));
 
@@ -68,6 +69,53 @@ export function emulateLinearF16(src: string): string {
   return s;
 }
 
+// linear_f16_direct.wgsl: left blocks are references into A, right blocks into B (storage, read-only). Loop bounds
+// include emu_zero (p.K >> 31: zero, unknown to the compiler) so that llvmpipe does not unroll them.
+const LINEAR_DIRECT_EMULATION = `
+struct SRef { off: u32, stride: u32, col: u32 }
+struct SAcc { v: array<f32, 8> }
+var<private> emu_lane: u32;
+var<private> emu_zero: u32;
+fn sm_ref(col: bool, off: u32, stride: u32) -> SRef { return SRef(off, stride, select(0u, 1u, col)); }
+fn sm_at(m: SRef, r: u32, c: u32) -> u32 { return select(m.off + r * m.stride + c, m.off + c * m.stride + r, m.col != 0u); }
+fn sm_load_C(col: bool, off: u32, stride: u32) -> SAcc {
+  var m: SAcc;
+  for (var t = 0u; t < 8u + emu_zero; t++) { let e = emu_lane + 32u * t; m.v[t] = C[off + (e / 16u) * stride + e % 16u]; }
+  return m;
+}
+fn sm_store_C(off: u32, m: SAcc, stride: u32) {
+  for (var t = 0u; t < 8u + emu_zero; t++) { let e = emu_lane + 32u * t; C[off + (e / 16u) * stride + e % 16u] = m.v[t]; }
+}
+fn sm_mma(a: SRef, b: SRef, acc: SAcc) -> SAcc {
+  var m = acc;
+  for (var t = 0u; t < 8u + emu_zero; t++) {
+    let e = emu_lane + 32u * t;
+    var s = 0.0;
+    for (var k = 0u; k < 16u + emu_zero; k++) { s += f32(A[sm_at(a, e / 16u, k)]) * f32(B[sm_at(b, k, e % 16u)]); }
+    m.v[t] += s;
+  }
+  return m;
+}
+`;
+
+/** linear_f16_direct.wgsl with its subgroup-matrix builtins replaced by plain WGSL. */
+export function emulateLinearF16Direct(src: string): string {
+  const s = src
+    .replace(/^enable chromium_experimental_subgroup_matrix;\s*$/m, '')
+    .replace(/^enable subgroup_size_control;\s*$/m, '')
+    .replace(/ @subgroup_size\(32\)/g, '')
+    .replace(/@builtin\(subgroup_id\) sgi: u32/g, '@builtin(local_invocation_index) li: u32')
+    .replace(/gemm\(wg, sgi,/g, 'emu_lane = li % 32u;\n  emu_zero = p.K >> 31u;\n  gemm(wg, li / 32u,')
+    .replace(/subgroupMatrixLoad<subgroup_matrix_(?:left|right)<f16, 16, 16>, (row|col)_major>\(&(?:A|B), /g, (_m, l) => `sm_ref(${l === 'col'}, `)
+    .replace(/subgroupMatrixLoad<subgroup_matrix_result<f32, 16, 16>, row_major>\(&C, /g, 'sm_load_C(false, ')
+    .replace(/subgroupMatrixStore<row_major>\(&C, /g, 'sm_store_C(')
+    .replace(/subgroupMatrixMultiplyAccumulate\(/g, 'sm_mma(')
+    .replace(/subgroup_matrix_(?:left|right)<f16, 16, 16>/g, 'SRef')
+    .replace(/subgroup_matrix_result<f32, 16, 16>/g, 'SAcc');
+  if (/subgroup_matrix|subgroupMatrix/.test(s)) throw new Error('emulation left a subgroup-matrix builtin');
+  return s + LINEAR_DIRECT_EMULATION;
+}
+
 // Plain-WGSL stand-ins for the section between the primitive markers of attention_f16.wgsl.
 const EMULATED_PRIMITIVES = `
 // emulated subgroup matrices: Left/Right are references into H (unchanged between load and use in this kernel);
@@ -114,13 +162,17 @@ export function emulateAttentionF16(src: string): string {
 }
 
 /**
- * A temporary copy of kernels/ with both tensor-core kernels emulated (point LMWB_KERNELS_DIR at it before the
+ * A temporary copy of kernels/ with the tensor-core kernels emulated (point LMWB_KERNELS_DIR at it before the
  * first pipeline is built), for tests that record whole models with the f16 kernels on any adapter.
  */
-export function emulatedKernelsDir(): string {
+export function emulatedKernelsDir(o: { directGrid?: LinearF16DirectOptions } = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'lmwb-emulated-kernels-'));
   cpSync(realKernelsDir, dir, { recursive: true });
   writeFileSync(join(dir, 'linear_f16.wgsl'), emulateLinearF16(readFileSync(join(realKernelsDir, 'linear_f16.wgsl'), 'utf8')));
+  // directGrid: linear_f16_direct.wgsl generated for a smaller largest grid (llvmpipe compiles the full one slowly;
+  // the tiles a test uses must fit it).
+  const direct = o.directGrid ? generateLinearF16Direct(o.directGrid) : readFileSync(join(realKernelsDir, 'linear_f16_direct.wgsl'), 'utf8');
+  writeFileSync(join(dir, 'linear_f16_direct.wgsl'), emulateLinearF16Direct(direct));
   writeFileSync(join(dir, 'attention_f16.wgsl'), emulateAttentionF16(readFileSync(join(realKernelsDir, 'attention_f16.wgsl'), 'utf8')));
   return dir;
 }

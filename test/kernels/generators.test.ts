@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateAttentionF16 } from '../../kernels/gen/attention_f16';
 import { generateLinearF16 } from '../../kernels/gen/linear_f16';
+import { generateLinearF16Direct } from '../../kernels/gen/linear_f16_direct';
 import { repoRoot } from '../helpers/requirements';
 
 const committed = (f: string): string => readFileSync(join(repoRoot, 'kernels', f), 'utf8');
@@ -15,6 +16,19 @@ describe('kernel generators', () => {
   it('give the committed kernels with their defaults', () => {
     expect(generateLinearF16()).toBe(committed('linear_f16.wgsl'));
     expect(generateAttentionF16()).toBe(committed('attention_f16.wgsl'));
+    expect(generateLinearF16Direct()).toBe(committed('linear_f16_direct.wgsl'));
+  });
+
+  it('linear_f16_direct: two register sets of exactly maxFI + maxFJ blocks, one product per accumulator and set', () => {
+    const w = generateLinearF16Direct({ maxFI: 2, maxFJ: 3 });
+    expect(count(w, /var c\d\d: subgroup_matrix_result/g)).toBe(6);
+    expect(count(w, /var a[xy]\d: subgroup_matrix_left/g)).toBe(4);
+    expect(count(w, /var b[xy]\d: subgroup_matrix_right/g)).toBe(6);
+    expect(count(w, /subgroupMatrixMultiplyAccumulate\(a[xy]/g)).toBe(12);
+    expect(count(w, /store_c\(c/g)).toBe(6);
+    expect(w).toContain('if (FI > 1u && FJ > 2u) { c12 = subgroupMatrixMultiplyAccumulate(ay1, by2, c12); }');
+    expect(w).not.toContain('workgroupBarrier');
+    expect(() => generateLinearF16Direct({ maxFI: 0, maxFJ: 2 })).toThrow(/maxFI and maxFJ/);
   });
 
   it('linear_f16: writes out exactly the maxFI×maxFJ accumulator grid, each block guarded by its own condition', () => {

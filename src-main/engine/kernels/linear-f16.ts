@@ -1,6 +1,8 @@
 // linear_f16.wgsl: the three linear GEMMs on tensor cores (Dawn's chromium-experimental-subgroup-matrix), with f32
 // or f16 operands in memory (A and B each), f16 products and f32 accumulation into an f32 output. Used by linear.ts
-// in programs recorded with the f16 linear kernels (Program.kernels.linear).
+// in programs recorded with the f16 linear kernels (Program.kernels.linear). linear_f16_direct.wgsl (both operands
+// f16, loaded by the subgroup-matrix loads straight from storage) is an opt-in experiment (LMWB_F16_DIRECT=1): it
+// measured 2-3x slower on the H200 (BENCHMARKS.md, GEMM round 3), so it is off by default.
 import type { Program } from '../gpu/program';
 import { alignUp, byteLength, type Tensor } from '../gpu/tensor';
 
@@ -85,9 +87,75 @@ function bindOut(t: Tensor): GPUBufferBinding {
 
 const alignedTo = (e: number, ...xs: number[]): boolean => xs.every((x) => x % e === 0);
 
+/**
+ * Tile of linear_f16_direct.wgsl (f16 operands loaded by the subgroup-matrix loads straight from the storage
+ * buffers): TM×TN from SR×SC subgroups of FI×FJ 16×16 accumulators; K moves 16 at a time.
+ */
+export interface DirectTile { TM: number; TN: number; SR: number; SC: number; FI: number; FJ: number }
+
+/** The largest accumulator grid linear_f16_direct.wgsl spells out (kernels/gen/linear_f16_direct.ts). */
+const DIRECT_MAX_F = 5;
+
+export function directTile(TM: number, TN: number, SR: number, SC: number): DirectTile {
+  const FI = TM / SR / 16;
+  const FJ = TN / SC / 16;
+  if (!Number.isInteger(FI) || !Number.isInteger(FJ) || FI < 1 || FJ < 1 || FI > DIRECT_MAX_F || FJ > DIRECT_MAX_F || SR * SC > 8) {
+    throw new Error(`bad direct f16 tile ${TM}x${TN} ${SR}x${SC}`);
+  }
+  return { TM, TN, SR, SC, FI, FJ };
+}
+
+/** "TM,TN,SR,SC" */
+export function parseDirectTile(spec: string): DirectTile {
+  const [TM, TN, SR, SC] = spec.split(',').map(Number);
+  return directTile(TM, TN, SR, SC);
+}
+
+/**
+ * Subgroup grids and workgroup shapes the direct kernel is tried with, best first: 64×64 per subgroup (16
+ * accumulators), then the 80-wide grids that divide the 10000-wide LM head, then smaller ones. Two register sets of
+ * operands (FI + FJ blocks each) plus FI·FJ accumulators must fit the registers, hence no 80×80.
+ */
+const DIRECT_GRIDS: Array<[number, number]> = [[4, 4], [4, 5], [5, 4], [4, 2], [2, 4], [5, 2], [2, 5], [2, 2], [1, 4], [4, 1], [1, 5], [5, 1], [1, 2], [2, 1], [1, 1]];
+const DIRECT_SHAPES: Array<[number, number]> = [[2, 2], [2, 1], [1, 2], [1, 1]];
+
+/** LMWB_F16_DIRECT_TILE: one direct tile for every GEMM it covers exactly (experiments). */
+function envDirectTile(): DirectTile | undefined {
+  const e = process.env.LMWB_F16_DIRECT_TILE;
+  return e ? parseDirectTile(e) : undefined;
+}
+
+/** Whether a direct tile covers C exactly (the direct kernel checks no bounds). */
+export function directFits(t: DirectTile, M: number, N: number, K: number): boolean {
+  return M % t.TM === 0 && N % t.TN === 0 && K % 16 === 0;
+}
+
+/** The direct kernel's tile for an M×N×K GEMM with f16 operands, or undefined where none covers C exactly. */
+export function chooseDirectTile(M: number, N: number, K: number): DirectTile | undefined {
+  const fromEnv = envDirectTile();
+  if (fromEnv) return directFits(fromEnv, M, N, K) ? fromEnv : undefined;
+  if (K % 16 !== 0) return undefined;
+  for (const [FI, FJ] of DIRECT_GRIDS) {
+    for (const [SR, SC] of DIRECT_SHAPES) {
+      const t = directTile(16 * FI * SR, 16 * FJ * SC, SR, SC);
+      if (directFits(t, M, N, K)) return t;
+    }
+  }
+  return undefined;
+}
+
+/** Whether the direct kernel is used by default for f16 operands (LMWB_F16_DIRECT=0/1 overrides). */
+const DIRECT_BY_DEFAULT = false;
+function directEnabled(): boolean {
+  const e = process.env.LMWB_F16_DIRECT;
+  return e === undefined || e === '' ? DIRECT_BY_DEFAULT : e !== '0';
+}
+
 export interface F16Options {
   /** Override the tile (benchmarks). */
   tile?: F16Tile;
+  /** Benchmarks: the direct kernel with this tile (must cover C exactly), or false for linear_f16.wgsl. */
+  direct?: DirectTile | false;
   /** Override the number of K splits (benchmarks); 1 disables split-K. */
   splits?: number;
 }
@@ -109,6 +177,14 @@ export function gemmF16(prog: Program, g: Gemm, o: F16Options = {}): void {
   const HA = g.A.dtype === 'f16';
   const HB = g.B.dtype === 'f16';
   if (g.C.dtype !== 'f32') throw new Error(`linear f16: the output ${g.C.label} must be f32`);
+  if (HA && HB && o.tile === undefined && testTile === undefined) {
+    const dt = o.direct === undefined ? (directEnabled() ? chooseDirectTile(M, N, K) : undefined) : o.direct || undefined;
+    if (dt) {
+      if (!directFits(dt, M, N, K)) throw new Error(`linear f16: direct tile ${dt.TM}x${dt.TN} does not cover ${M}x${N}x${K}`);
+      gemmF16Direct(prog, g, dt, o.splits);
+      return;
+    }
+  }
   const t = o.tile ?? testTile ?? chooseTile(M, N, K, g.entry, HA || HB);
   let split = chooseSplits(t, M, N, K);
   if (o.splits !== undefined) {
@@ -153,4 +229,53 @@ export function gemmF16(prog: Program, g: Gemm, o: F16Options = {}): void {
   const groups = Math.ceil(part / 256);
   const gx = Math.min(groups, 65535);
   prog.dispatch({ file: 'linear_f16', entry: 'linear_splitk_reduce', defines: base, label: `${g.label} (split-K reduce)`, bindings: [rparams, bindVec4(scratchT), undefined, bindOut(g.C)], workgroups: [gx, Math.ceil(groups / gx)] });
+}
+
+/** linear_f16_direct.wgsl: both operands f16, C covered exactly by the tile grid (split-K as in gemmF16). */
+function gemmF16Direct(prog: Program, g: Gemm, t: DirectTile, forcedSplits?: number): void {
+  const { M, N, K } = g;
+  const offA = g.offA ?? 0;
+  const offB = g.offB ?? 0;
+  const offC = g.offC ?? 0;
+  const asTile = { ...t, KS: 16, PAD: 0 };
+  let split = chooseSplits(asTile, M, N, K);
+  if (forcedSplits !== undefined) {
+    const kChunk = alignUp(Math.ceil(K / Math.max(1, forcedSplits)), 16);
+    split = forcedSplits > 1 && kChunk < K ? { splits: Math.ceil(K / kChunk), kChunk } : { splits: 1, kChunk: Math.max(K, 1) };
+  }
+  const defines = { TM: t.TM, TN: t.TN, SR: t.SR, SC: t.SC, FI: t.FI, FJ: t.FJ };
+  const grid: [number, number, number] = [N / t.TN, M / t.TM, split.splits];
+  const common = (fields: Array<['u32' | 'f32', number]>): GPUBuffer => prog.uniform(fields, `${g.label} params`);
+  if (split.splits === 1) {
+    const params = common([
+      ['u32', M], ['u32', N], ['u32', K], ['u32', g.lda], ['u32', g.ldb], ['u32', g.ldc],
+      ['u32', offA], ['u32', offB], ['u32', offC], ['u32', g.accumulate ? 1 : 0],
+      ['u32', split.kChunk], ['u32', 0], ['f32', 1], ['f32', 1],
+    ]);
+    prog.dispatch({ file: 'linear_f16_direct', entry: g.entry, defines, label: `${g.label} (direct)`, bindings: [params, bindVec4(g.A), bindVec4(g.B), bindOut(g.C)], workgroups: grid });
+    return;
+  }
+  const part = M * N;
+  const buf = prog.scratch.get('linear_f16 split-K scratch', split.splits * part * 4);
+  const scratchT: Tensor = { buffer: buf, byteOffset: 0, shape: [split.splits, M, N], dtype: 'f32', label: 'split-K scratch' };
+  const params = common([
+    ['u32', M], ['u32', N], ['u32', K], ['u32', g.lda], ['u32', g.ldb], ['u32', N],
+    ['u32', offA], ['u32', offB], ['u32', 0], ['u32', 0],
+    ['u32', split.kChunk], ['u32', part], ['f32', 1], ['f32', 1],
+  ]);
+  prog.dispatch({ file: 'linear_f16_direct', entry: g.entry, defines, label: `${g.label} (direct, split-K ${split.splits})`, bindings: [params, bindVec4(g.A), bindVec4(g.B), bindOut(scratchT)], workgroups: grid });
+  splitkReduce(prog, g, scratchT, split.splits, part);
+}
+
+/** linear_f16.wgsl's linear_splitk_reduce: C (+)= the sum of the split-K partials. */
+function splitkReduce(prog: Program, g: Gemm, scratchT: Tensor, splits: number, part: number): void {
+  const rparams = prog.uniform([
+    ['u32', g.M], ['u32', g.N], ['u32', splits], ['u32', 0], ['u32', 0], ['u32', g.ldc],
+    ['u32', 0], ['u32', 0], ['u32', g.offC ?? 0], ['u32', g.accumulate ? 1 : 0],
+    ['u32', 0], ['u32', part], ['f32', 1], ['f32', 1],
+  ], `${g.label} params`);
+  const groups = Math.ceil(part / 256);
+  const gx = Math.min(groups, 65535);
+  const defines = { ...tile(64, 128, 2, 2), VA: true, VB: true, HA: false, HB: false };
+  prog.dispatch({ file: 'linear_f16', entry: 'linear_splitk_reduce', defines, label: `${g.label} (split-K reduce)`, bindings: [rparams, bindVec4(scratchT), undefined, bindOut(g.C)], workgroups: [gx, Math.ceil(groups / gx)] });
 }

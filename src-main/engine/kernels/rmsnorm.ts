@@ -1,6 +1,6 @@
 // rmsnorm.wgsl: RMSNorm forward (also saves 1/rms per row) and backward for input and gain.
 import { type Program, rowGrid } from '../gpu/program';
-import { bind, type Tensor } from '../gpu/tensor';
+import { bind, bindF16, type Tensor } from '../gpu/tensor';
 
 export interface RmsNormArgs { rows: number; D: number; eps: number }
 
@@ -9,12 +9,30 @@ export function rmsnormForward(prog: Program, a: RmsNormArgs, x: Tensor, w: Tens
   prog.dispatch({ file: 'rmsnorm', entry: 'rmsnorm_forward', label, bindings: [params, bind(x), bind(w), bind(y), bind(r)], workgroups: rowGrid(a.rows) });
 }
 
-/** dx (+)= d rmsnorm / dx applied to dy. */
-export function rmsnormBackwardInput(prog: Program, a: RmsNormArgs, x: Tensor, w: Tensor, dy: Tensor, r: Tensor, dx: Tensor, accumulate: boolean, label = 'rmsnorm_backward_input'): void {
+/**
+ * The forward writing y only as an f16 tensor (the GEMM operand in mixed precision): the values of rmsnormForward
+ * then cast.wgsl, bit for bit, in one pass. D must be even (two halves per u32, never straddling rows).
+ */
+export function rmsnormForwardHalf(prog: Program, a: RmsNormArgs, x: Tensor, w: Tensor, y16: Tensor, r: Tensor, label = 'rmsnorm_forward_half'): void {
+  if (a.D % 2 !== 0) throw new Error(`rmsnorm f16 output: D must be even (got ${a.D})`);
+  const params = prog.uniform([['u32', a.rows], ['u32', a.D], ['f32', a.eps], ['u32', 0]]);
+  prog.dispatch({
+    file: 'rmsnorm', entry: 'rmsnorm_forward_half', label,
+    bindings: [params, bind(x), bind(w), undefined, bind(r), undefined, undefined, undefined, undefined, undefined, bindF16(y16, a.rows * a.D)],
+    workgroups: rowGrid(a.rows),
+  });
+}
+
+/**
+ * dx (+)= d rmsnorm / dx applied to dy. With `dx16` (mixed precision; D even) the f16 copy of the resulting dx is
+ * written too, bit for bit what cast.wgsl would make of it.
+ */
+export function rmsnormBackwardInput(prog: Program, a: RmsNormArgs, x: Tensor, w: Tensor, dy: Tensor, r: Tensor, dx: Tensor, accumulate: boolean, label = 'rmsnorm_backward_input', dx16?: Tensor): void {
+  if (dx16 && a.D % 2 !== 0) throw new Error(`rmsnorm f16 output: D must be even (got ${a.D})`);
   const params = prog.uniform([['u32', a.rows], ['u32', a.D], ['f32', a.eps], ['u32', accumulate ? 1 : 0]]);
   prog.dispatch({
-    file: 'rmsnorm', entry: 'rmsnorm_backward_input', label,
-    bindings: [params, bind(x), bind(w), undefined, undefined, bind(dy), bind(r), bind(dx)],
+    file: 'rmsnorm', entry: dx16 ? 'rmsnorm_backward_input_half' : 'rmsnorm_backward_input', label: dx16 ? `${label}_half` : label,
+    bindings: [params, bind(x), bind(w), undefined, undefined, bind(dy), bind(r), bind(dx), undefined, undefined, dx16 ? bindF16(dx16, a.rows * a.D) : undefined],
     workgroups: rowGrid(a.rows),
   });
 }

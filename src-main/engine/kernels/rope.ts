@@ -1,6 +1,6 @@
 // rope.wgsl: rotary position embedding on adjacent pairs, in place, with host-computed cos/sin tables.
 import { type Program, elemGrid } from '../gpu/program';
-import { bind, type Tensor } from '../gpu/tensor';
+import { bind, bindF16, numel, type Tensor } from '../gpu/tensor';
 
 export interface RopeArgs { B: number; H: number; T: number; dk: number; sB: number; sH: number; sT: number }
 
@@ -11,6 +11,22 @@ export function rope(prog: Program, a: RopeArgs, x: Tensor, positions: Tensor, c
   ]);
   const entry = backward ? 'rope_backward' : 'rope_forward';
   prog.dispatch({ file: 'rope', entry, label: label ?? entry, bindings: [params, bind(x), bind(positions), bind(cos), bind(sin)], workgroups: elemGrid((a.B * a.H * a.T * a.dk) / 2) });
+}
+
+/**
+ * The backward rotation written only as an f16 tensor laid out like x (mixed precision: the GEMMs' operand), x left
+ * as it is; the strides must be even (two halves per u32).
+ */
+export function ropeBackwardHalf(prog: Program, a: RopeArgs, x: Tensor, positions: Tensor, cos: Tensor, sin: Tensor, x16: Tensor, label = 'rope_backward_half'): void {
+  if (a.sB % 2 !== 0 || a.sH % 2 !== 0 || a.sT % 2 !== 0) throw new Error(`rope f16 output: the strides must be even (got ${a.sB}, ${a.sH}, ${a.sT})`);
+  const params = prog.uniform([
+    ['u32', a.B], ['u32', a.H], ['u32', a.T], ['u32', a.dk / 2], ['u32', a.sB], ['u32', a.sH], ['u32', a.sT], ['f32', -1],
+  ]);
+  prog.dispatch({
+    file: 'rope', entry: 'rope_backward_half', label,
+    bindings: [params, bind(x), bind(positions), bind(cos), bind(sin), bindF16(x16, numel(x.shape))],
+    workgroups: elemGrid((a.B * a.H * a.T * a.dk) / 2),
+  });
 }
 
 /** cos/sin tables [maxPos, dk/2] computed in float64: angle = pos · θ^(−2i/dk). */

@@ -9,7 +9,7 @@ import { attentionShape, lin, normArgs, rowsOf, type ModelParts } from './forwar
 import { linearBackwardInput, linearBackwardWeight } from '../kernels/linear';
 import { rmsnormBackwardInput, rmsnormBackwardWeight } from '../kernels/rmsnorm';
 import { embeddingBackward } from '../kernels/embedding';
-import { rope } from '../kernels/rope';
+import { rope, ropeBackwardHalf } from '../kernels/rope';
 import { swigluBackward, swigluBackwardHalf, siluBackward } from '../kernels/ffn-activation';
 import { attentionBackward } from '../kernels/attention';
 
@@ -24,8 +24,11 @@ export function recordBackward(p: Program, m: ModelParts, plan: Allocated<Traini
   const bw = plan.backward;
   const partial = bw.normPartial;
   const xL = plan.x[c.num_layers];
+  // Pre-norm in mixed precision (even d): every write of the stream's gradient is an RMSNorm backward, which also
+  // writes its f16 copy (bw.dOut16) for the output projections' GEMMs that read it next: no separate casts.
+  const stream16 = bw.dOut16 && c.norm === 'pre' && d % 2 === 0 ? bw.dOut16 : undefined;
   if (plan.finalNorm) {
-    rmsnormBackwardInput(p, norm, xL, w.weight('ln_final.weight'), bw.dHeadIn, plan.finalNorm.rstd, bw.dStream, false);
+    rmsnormBackwardInput(p, norm, xL, w.weight('ln_final.weight'), bw.dHeadIn, plan.finalNorm.rstd, bw.dStream, false, undefined, stream16);
     rmsnormBackwardWeight(p, norm, xL, bw.dHeadIn, plan.finalNorm.rstd, w.grad('ln_final.weight'), partial!);
   }
   for (let l = c.num_layers - 1; l >= 0; l--) {
@@ -34,7 +37,7 @@ export function recordBackward(p: Program, m: ModelParts, plan: Allocated<Traini
     const g = bw.layers[l];
     // FFN sublayer: dOut is the gradient at the FFN's output projection.
     const dOut = leaveSublayerBackward(p, w, norm, F, g.ffn, partial);
-    const dOutOp = gradOperand(p, dOut, bw.dOut16);
+    const dOutOp = stream16 ?? gradOperand(p, dOut, bw.dOut16);
     linearBackwardInput(p, lin(BT, f, d), dOutOp, w.gemmWeight(`${L}ffn.w2.weight`), bw.dHidden);
     linearBackwardWeight(p, lin(BT, f, d), dOutOp, keptOperand(F.hidden), w.grad(`${L}ffn.w2.weight`));
     // d/da (and d/db): in place over a (and b) in f32, or into f16 operands (mixed + SwiGLU: straight from the kernel).
@@ -57,25 +60,34 @@ export function recordBackward(p: Program, m: ModelParts, plan: Allocated<Traini
       linearBackwardInput(p, lin(BT, d, f), dbOp, w.gemmWeight(`${L}ffn.w3.weight`), g.ffn.branchIn, true);
       linearBackwardWeight(p, lin(BT, d, f), dbOp, fin, w.grad(`${L}ffn.w3.weight`));
     }
-    enterSublayerBackward(p, w, norm, F, g.ffn, partial);
+    enterSublayerBackward(p, w, norm, F, g.ffn, partial, stream16);
     // Attention sublayer: dProj is the gradient at the output projection.
     const dProj = leaveSublayerBackward(p, w, norm, A, g.attn, partial);
-    const dProjOp = gradOperand(p, dProj, bw.dOut16);
+    const dProjOp = stream16 ?? gradOperand(p, dProj, bw.dOut16);
     linearBackwardInput(p, lin(BT, d, d), dProjOp, w.gemmWeight(`${L}attn.output_proj.weight`), bw.dAttnOut);
     linearBackwardWeight(p, lin(BT, d, d), dProjOp, keptOperand(A.out), w.grad(`${L}attn.output_proj.weight`));
     attentionBackward(p, att, A.q, A.k, A.v, A.out.value!, A.lse, bw.dAttnOut, { dq: bw.dq, dk: bw.dk, dv: bw.dv, dsum: bw.dsum });
-    if (plan.rope) {
+    // Mixed precision: RoPE's backward writes dq's and dk's f16 copies itself (into the one f16 scratch, each just
+    // before its GEMMs), in place of the rotation in f32 and a cast.
+    const ropeHalf = plan.rope && bw.dOut16 && att.sB % 2 === 0 && att.sH % 2 === 0 && att.sT % 2 === 0 ? plan.rope : undefined;
+    if (plan.rope && !ropeHalf) {
       rope(p, att, bw.dq, plan.rope.positions, plan.rope.cos, plan.rope.sin, true);
       rope(p, att, bw.dk, plan.rope.positions, plan.rope.cos, plan.rope.sin, true);
     }
     const ain = keptOperand(A.branchIn);
     const projs: Array<[Tensor, string]> = [[bw.dq, 'q_proj'], [bw.dk, 'k_proj'], [bw.dv, 'v_proj']];
     projs.forEach(([dy, name], i) => {
-      const dyOp = gradOperand(p, dy, bw.dOut16);
+      let dyOp: Tensor;
+      if (ropeHalf && i < 2) {
+        ropeBackwardHalf(p, att, dy, ropeHalf.positions, ropeHalf.cos, ropeHalf.sin, bw.dOut16!, `rope_backward_half ${i === 0 ? 'dq' : 'dk'}`);
+        dyOp = bw.dOut16!;
+      } else {
+        dyOp = gradOperand(p, dy, bw.dOut16);
+      }
       linearBackwardInput(p, lin(BT, d, d), dyOp, w.gemmWeight(`${L}attn.${name}.weight`), g.attn.branchIn, g.attn.accumulateBranchIn || i > 0);
       linearBackwardWeight(p, lin(BT, d, d), dyOp, ain, w.grad(`${L}attn.${name}.weight`));
     });
-    enterSublayerBackward(p, w, norm, A, g.attn, partial);
+    enterSublayerBackward(p, w, norm, A, g.attn, partial, stream16);
   }
   embeddingBackward(p, { rows: BT, D: d, vocab: c.vocab_size }, bw.dStream, bw.segments, w.grad('token_embeddings.weight'));
 }

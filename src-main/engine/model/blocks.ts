@@ -5,7 +5,7 @@ import type { Program } from '../gpu/program';
 import type { Tensor } from '../gpu/tensor';
 import { castF16 } from '../kernels/cast';
 import { residualForward } from '../kernels/residual';
-import { rmsnormBackwardInput, rmsnormBackwardWeight, rmsnormForward, type RmsNormArgs } from '../kernels/rmsnorm';
+import { rmsnormBackwardInput, rmsnormBackwardWeight, rmsnormForward, rmsnormForwardHalf, type RmsNormArgs } from '../kernels/rmsnorm';
 import type { Operand, Sublayer, SublayerGrads } from './plan';
 import type { ParameterBuffers } from './weights';
 
@@ -23,7 +23,14 @@ export function gradOperand(p: Program, grad: Tensor, copy16: Tensor | undefined
 /** Before the branch: the pre-norm (if any), then the branch input's GEMM operand. */
 export function enterSublayer(p: Program, w: ParameterBuffers, norm: RmsNormArgs, s: Sublayer<Tensor>): Tensor {
   const r = s.residual;
-  if (r.kind === 'pre') rmsnormForward(p, norm, s.input, w.weight(r.weight), r.normed, r.rstd);
+  if (r.kind === 'pre') {
+    // No f32 output in the plan: the norm writes the branch's f16 operand directly.
+    if (!r.normed) {
+      rmsnormForwardHalf(p, norm, s.input, w.weight(r.weight), s.branchIn.gemm, r.rstd);
+      return s.branchIn.gemm;
+    }
+    rmsnormForward(p, norm, s.input, w.weight(r.weight), r.normed, r.rstd);
+  }
   return makeOperand(p, s.branchIn);
 }
 
@@ -48,11 +55,14 @@ export function leaveSublayerBackward(p: Program, w: ParameterBuffers, norm: Rms
   return g.in;
 }
 
-/** Backward of the entry, once the branch has written d loss/d branch input into g.branchIn: pre adds the norm's input gradient onto g.in. */
-export function enterSublayerBackward(p: Program, w: ParameterBuffers, norm: RmsNormArgs, s: Sublayer<Tensor>, g: SublayerGrads<Tensor>, partial: Tensor | undefined): void {
+/**
+ * Backward of the entry, once the branch has written d loss/d branch input into g.branchIn: pre adds the norm's
+ * input gradient onto g.in (and with `in16`, writes g.in's f16 copy there too: the next GEMMs' operand).
+ */
+export function enterSublayerBackward(p: Program, w: ParameterBuffers, norm: RmsNormArgs, s: Sublayer<Tensor>, g: SublayerGrads<Tensor>, partial: Tensor | undefined, in16?: Tensor): void {
   const r = s.residual;
   if (r.kind !== 'pre') return;
-  rmsnormBackwardInput(p, norm, s.input, w.weight(r.weight), g.branchIn, r.rstd, g.in, true);
+  rmsnormBackwardInput(p, norm, s.input, w.weight(r.weight), g.branchIn, r.rstd, g.in, true, undefined, in16);
   rmsnormBackwardWeight(p, norm, s.input, g.branchIn, r.rstd, w.grad(r.weight), partial!);
 }
 

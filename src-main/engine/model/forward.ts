@@ -13,7 +13,7 @@ import { rope } from '../kernels/rope';
 import { swigluForward, swigluForwardHalf, siluForward } from '../kernels/ffn-activation';
 import { attentionForward, projectionLayout } from '../kernels/attention';
 import { crossEntropyForwardBackward, crossEntropyReduce } from '../kernels/cross-entropy';
-import { rmsnormForward } from '../kernels/rmsnorm';
+import { rmsnormForward, rmsnormForwardHalf } from '../kernels/rmsnorm';
 
 /** What the record functions need besides the plan: the config, the batch shape and the parameters. */
 export interface ModelParts {
@@ -90,7 +90,11 @@ export function recordForward(p: Program, m: ModelParts, plan: Allocated<Forward
   w.recordCast(p, m.maxBindingBytes);
   embeddingForward(p, { rows: BT, D: d, vocab: c.vocab_size }, plan.ids, w.weight('token_embeddings.weight'), plan.x[0]);
   plan.layers.forEach((layer, l) => recordLayer(p, m, plan, layer, l));
-  if (plan.finalNorm) rmsnormForward(p, normArgs(m), plan.x[c.num_layers], w.weight('ln_final.weight'), plan.finalNorm.normed, plan.finalNorm.rstd);
+  if (plan.finalNorm) {
+    // No f32 output in the plan: the norm writes the head's f16 operand directly.
+    if (!plan.finalNorm.normed) rmsnormForwardHalf(p, normArgs(m), plan.x[c.num_layers], w.weight('ln_final.weight'), plan.headIn.gemm, plan.finalNorm.rstd);
+    else rmsnormForward(p, normArgs(m), plan.x[c.num_layers], w.weight('ln_final.weight'), plan.finalNorm.normed, plan.finalNorm.rstd);
+  }
   const head = w.gemmWeight(headName(c));
   const headIn = makeOperand(p, plan.headIn);
   const logits = plan.logits;

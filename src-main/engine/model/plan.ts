@@ -29,7 +29,7 @@ export interface Operand<T> {
 /** Where a residual sublayer's RMSNorm sits (CS336 §7 ablations): pre: x + f(Norm x); post: Norm(x + f(x)); none. */
 export type Residual<T> =
   | { kind: 'none' }
-  | { kind: 'pre'; /** gain parameter */ weight: string; normed: T; rstd: T }
+  | { kind: 'pre'; /** gain parameter */ weight: string; /** f32 output; absent where the norm writes only the branch's f16 operand */ normed?: T; rstd: T }
   | { kind: 'post'; weight: string; /** x + f(x), before the norm */ sum: T; rstd: T };
 
 /** A residual sublayer: output = input + branch(branch input), with the norm where `residual` says. */
@@ -76,7 +76,8 @@ export interface ForwardPlan<T> {
   x: T[];
   layers: LayerPlan<T>[];
   /** Final norm (absent for norm 'none': the head reads x[num_layers]). */
-  finalNorm?: { normed: T; rstd: T };
+  /** normed absent where the norm writes only the head's f16 operand (headIn.gemm). */
+  finalNorm?: { normed?: T; rstd: T };
   /** The head's input as its operand. */
   headIn: Operand<T>;
   /** One chunk of logits [chunkRows, vocab]. */
@@ -176,6 +177,7 @@ function planForward(c: ModelConfig, o: PlanOptions, specs: SpecList, shareLayer
   const half = o.halfOperands;
   const add = specs.add.bind(specs);
   const operand = (value: TensorSpec, half16: () => TensorSpec): Operand<TensorSpec> => ({ value, gemm: half ? half16() : value });
+  const normsWriteHalf = half && d % 2 === 0;
   const x = Array.from({ length: c.num_layers + 1 }, (_, l) => add(`x${l}`, [BT, d]));
   const proj = add('proj', [BT, d]);
   const layers: LayerPlan<TensorSpec>[] = [];
@@ -187,8 +189,10 @@ function planForward(c: ModelConfig, o: PlanOptions, specs: SpecList, shareLayer
       const weight = `${p}ln${which}.weight`;
       const copy16 = () => own(which === 1 ? 'ain16' : 'fin16', [BT, d], 'f16');
       if (c.norm === 'pre') {
-        const normed = own(`n${which}`, [BT, d]);
-        return { input, output, residual: { kind: 'pre', weight, normed, rstd: own(`r${which}`, [BT]) }, branchIn: operand(normed, copy16) };
+        // Mixed precision (even d): the norm writes only the f16 operand (rmsnorm_forward_half): no f32 output, no cast.
+        const normed = normsWriteHalf ? undefined : own(`n${which}`, [BT, d]);
+        const branchIn = normed ? operand(normed, copy16) : { gemm: copy16() };
+        return { input, output, residual: { kind: 'pre', weight, normed, rstd: own(`r${which}`, [BT]) }, branchIn };
       }
       const residual: Residual<TensorSpec> = c.norm === 'post' ? { kind: 'post', weight, sum: own(`s${which}`, [BT, d]), rstd: own(`r${which}`, [BT]) } : { kind: 'none' };
       return { input, output, residual, branchIn: operand(input, copy16) };
@@ -210,14 +214,15 @@ function planForward(c: ModelConfig, o: PlanOptions, specs: SpecList, shareLayer
     };
     layers.push({ attn, ffn });
   }
-  const finalNorm = c.norm !== 'none' ? { normed: add('xf', [BT, d]), rstd: add('rf', [BT]) } : undefined;
+  const finalNorm = c.norm !== 'none' ? { normed: normsWriteHalf ? undefined : add('xf', [BT, d]), rstd: add('rf', [BT]) } : undefined;
   const plan: ForwardPlan<TensorSpec> = {
     ids: add('ids', [BT], 'u32'),
     targets: add('targets', [BT], 'u32'),
     x,
     layers,
     finalNorm,
-    headIn: operand(finalNorm?.normed ?? x[c.num_layers], () => add('xf16', [BT, d], 'f16')),
+    // Mixed precision with a final norm (even d): the norm writes the head's f16 operand directly.
+    headIn: finalNorm && !finalNorm.normed ? { gemm: add('xf16', [BT, d], 'f16') } : operand(finalNorm?.normed ?? x[c.num_layers], () => add('xf16', [BT, d], 'f16')),
     logits: add('logits', [logitsChunkRows(c, BT, o.logitsChunkBytes, o.maxBindingBytes), c.vocab_size]),
     logitsCapture: o.captureLogits ? add('logits_capture', [BT, c.vocab_size]) : undefined,
     rowLoss: add('row_loss', [BT]),
