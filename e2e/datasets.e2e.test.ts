@@ -1,7 +1,8 @@
 // The Datasets view end to end, against the real backend: `lmwb serve` over a fresh workspace, preparations run
 // as real `lmwb dataset prepare` children, Debian's Chromium. Import generated stories as a dataset (training
 // text by path, validation text by upload), see its steps complete, its counts (checked against the token files)
-// and decoded samples (checked against the source text); "New run on this dataset" lands on #/new?dataset=NAME;
+// and decoded samples (checked against the source text); "New run on this dataset" lands on #/new?dataset=NAME, where
+// the form has it chosen and a run queued from there trains on the imported tokens;
 // a big import shows progress with rate and ETA and is cancelled mid-way, leaving no dataset and nothing
 // half-written; a text with invalid UTF-8 shows its one-line error with its code; a too-small vocab is refused in
 // the form. Screenshots: e2e/artifacts/datasets-NN-*.png.
@@ -112,7 +113,22 @@ describe.skipIf(!!missing)('Datasets view over lmwb serve (real backend, real ch
     // The New run form (another view) has the dataset chosen and its token files in the data fields.
     await expect.poll(() => page.getByTestId('newrun-dataset').inputValue(), { timeout: 60_000 }).toBe('stories-bpe500');
     await expect.poll(() => page.getByTestId('field-data.train').inputValue()).toContain('datasets/stories-bpe500/train.bin');
-    await page.goBack();
+    // Queue a short run on it from the form and see it train on the imported tokens.
+    await page.getByTestId('field-training.max_steps').fill('6');
+    await page.getByTestId('field-eval.interval').fill('3');
+    await page.getByTestId('field-name').fill('on-imported');
+    await expect.poll(() => page.getByTestId('newrun-status').textContent(), { timeout: 60_000 }).toContain('ready');
+    await page.getByTestId('newrun-queue').click();
+    await page.getByTestId('run-detail').waitFor();
+    const run = await until('the run on the imported dataset to train', async () =>
+      (await apiCall<Array<{ id: string; name: string; step: number | null; config: Record<string, unknown> }>>(serve, 'runs.list')).find((r) => r.name === 'on-imported' && (r.step ?? 0) > 0), 180_000);
+    const cfg = JSON.parse(readFileSync(join(serve.workspace, 'runs', run.id, 'config.json'), 'utf8')) as { data: { train: string }; model: { vocab_size: number } };
+    expect(cfg.data.train).toBe(join(serve.workspace, 'datasets', 'stories-bpe500', 'train.bin'));
+    // The form set vocab_size to the tokenizer's real vocab (BPE may stop below the 500 asked for: no pairs left).
+    const ds = (await apiCall<DatasetSummary[]>(serve, 'datasets.list')).find((d) => d.name === 'stories-bpe500')!;
+    expect(cfg.model.vocab_size).toBe(ds.vocabSize);
+    await page.goBack(); // the form
+    await page.goBack(); // the dataset's page
     await page.getByTestId('ds-detail-stories-bpe500').waitFor();
   });
 
