@@ -3,7 +3,7 @@
  * driven by playwright-core. Nothing is faked: runs are trained by the real trainer on llvmpipe.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,8 +35,13 @@ export interface Serve {
   stop(): Promise<void>;
 }
 
-/** Starts the real `lmwb serve` on a free port over `workspace` (a new temp folder by default). */
-export async function startServe(workspace = mkdtempSync(join(tmpdir(), 'lmwb-e2e-'))): Promise<Serve> {
+/**
+ * Starts the real `lmwb serve` on a free port over `workspace` (a new temp folder by default, removed by stop();
+ * set LMWB_E2E_KEEP=1 to keep it for a look).
+ */
+export async function startServe(given?: string): Promise<Serve> {
+  const workspace = given ?? mkdtempSync(join(tmpdir(), 'lmwb-e2e-'));
+  const removeOnStop = given === undefined && !process.env.LMWB_E2E_KEEP;
   const proc = spawn(process.execPath, [join(ROOT, 'bin', 'lmwb.mjs'), 'serve', '--port', '0', '--workspace', workspace], {
     cwd: ROOT,
     env: { ...gpuEnv(), LMWB_SETTINGS_DIR: join(workspace, '.settings') },
@@ -64,12 +69,14 @@ export async function startServe(workspace = mkdtempSync(join(tmpdir(), 'lmwb-e2
     token: loginUrl.split('token=')[1],
     workspace,
     proc,
-    stop: () =>
-      new Promise<void>((resolve) => {
+    stop: async () => {
+      await new Promise<void>((resolve) => {
         if (proc.exitCode !== null) return resolve();
         proc.once('exit', () => resolve());
         proc.kill('SIGTERM');
-      }),
+      });
+      if (removeOnStop) rmSync(workspace, { recursive: true, force: true });
+    },
   };
 }
 
