@@ -12,6 +12,7 @@ const entries: Record<string, string> = {
   'attention-bench': 'src-main/bench/attention-bench.ts',
   'matmul-bench': 'src-main/bench/matmul-bench.ts',
   'generate-bench': 'src-main/bench/generate-bench.ts',
+  'gemm-probe': 'src-main/bench/gemm-probe.ts',
 };
 const args = process.argv.slice(2);
 const outIdx = args.indexOf('--outdir');

@@ -1,0 +1,188 @@
+// Probe of the tensor-core GEMM's cost structure (issue 16): the real generated kernels/linear_f16.wgsl text, and
+// copies of it with one part of each K step taken out, timed on one large GEMM with f16 operands. Where the time
+// goes, read as the difference between rows: global loads (fetch_a/fetch_b), the workgroup-memory stores (put_a/
+// put_b, eight f16 stores per 16-byte load), the two barriers, the subgroup-matrix loads from workgroup memory, and
+// the multiply-accumulates themselves. Results of the stripped copies are garbage by design; only the full kernel
+// is checked (against a float64 product on sampled rows). Each substitution must match the generated text exactly,
+// or the probe stops (so it cannot silently time the unmodified kernel).
+//   node dist/gemm-probe.mjs   (bundled; env M=32768 N=1536 K=512 ENTRY=forward|backward_input TILE=128,128,2,2,32 REPS)
+import { generateLinearF16 } from '../../kernels/gen/linear_f16';
+import { describeGpu, hasF16TensorCores, openGpu } from '../engine/gpu/device';
+import { parseTile, type F16Tile } from '../engine/kernels/linear-f16';
+
+const env = (k: string, d: number): number => (process.env[k] ? Number(process.env[k]) : d);
+const M = env('M', 32768);
+const N = env('N', 1536);
+const K = env('K', 512);
+const REPS = env('REPS', 40);
+const ENTRY = process.env.ENTRY === 'backward_input' ? 'linear_backward_input' : 'linear_forward';
+// TILES="TM,TN,SR,SC,KS[,PAD];…"
+const TILES = (process.env.TILES ?? '128,128,2,2,32;128,128,2,2,32,16;128,128,2,2,32,0;256,128,4,2,32').split(';').map((spec) => {
+  const pad = spec.split(',')[5];
+  return { ...parseTile(spec.split(',').slice(0, 5).join(',')), ...(pad === undefined ? {} : { PAD: Number(pad) }) };
+});
+const WARM_MS = env('WARM_MS', 400);
+
+/** A stripped copy: [what it removes, [generated text, replacement] pairs, defines to override]. */
+type Strip = [string, Array<[string | RegExp, string]>, Record<string, number | boolean>?];
+
+const noGlobal: Array<[string | RegExp, string]> = [
+  // Register values that depend on the K step, so that the stores stay live but nothing is read from memory.
+  [/fn fetch_a\(it: u32, row0: u32, k0: u32, kEnd: u32, ta: bool, checked: bool\) -> vec4f \{\n(?:.*\n){3}\}/,
+    'fn fetch_a(it: u32, row0: u32, k0: u32, kEnd: u32, ta: bool, checked: bool) -> vec4f {\n  if (p.accumulate == 12345u) { return A[it]; }\n  return vec4f(bitcast<f32>(it ^ k0), bitcast<f32>(row0), 0.0, 0.0);\n}'],
+  [/fn fetch_b\(it: u32, col0: u32, k0: u32, kEnd: u32, tb: bool, checked: bool\) -> vec4f \{\n(?:.*\n){3}\}/,
+    'fn fetch_b(it: u32, col0: u32, k0: u32, kEnd: u32, tb: bool, checked: bool) -> vec4f {\n  if (p.accumulate == 12345u) { return B[it]; }\n  return vec4f(bitcast<f32>(it ^ k0), bitcast<f32>(col0), 0.0, 0.0);\n}'],
+];
+const onePerEight: Array<[string | RegExp, string]> = ['A', 'B'].map((X) => [
+  `${X}s[o] = h0.x; ${X}s[o + 1u] = h0.y; ${X}s[o + 2u] = h1.x; ${X}s[o + 3u] = h1.y;\n    ${X}s[o + 4u] = h2.x; ${X}s[o + 5u] = h2.y; ${X}s[o + 6u] = h3.x; ${X}s[o + 7u] = h3.y;`,
+  `${X}s[o] = h0.x + h1.y + h2.x + h3.y;`,
+]);
+const noPut: Array<[string | RegExp, string]> = [
+  ['    for (var v = 0u; v < NA; v++) { put_a(li + v * WG, ra[v], ta); }\n    for (var v = 0u; v < NB; v++) { put_b(li + v * WG, rb[v], tb); }\n', ''],
+];
+const noBarrier: Array<[string | RegExp, string]> = [
+  ['    if (k0 >= kEnd) { break; }\n    workgroupBarrier();\n', '    if (k0 >= kEnd) { break; }\n'],
+  ['    for (var v = 0u; v < NB; v++) { put_b(li + v * WG, rb[v], tb); }\n    workgroupBarrier();\n', '    for (var v = 0u; v < NB; v++) { put_b(li + v * WG, rb[v], tb); }\n'],
+];
+const noBarrierNoPut: Array<[string | RegExp, string]> = [
+  ['    if (k0 >= kEnd) { break; }\n    workgroupBarrier();\n    for (var v = 0u; v < NA; v++) { put_a(li + v * WG, ra[v], ta); }\n    for (var v = 0u; v < NB; v++) { put_b(li + v * WG, rb[v], tb); }\n    workgroupBarrier();\n',
+    '    if (k0 >= kEnd) { break; }\n'],
+];
+
+const alignHint: Array<[string | RegExp, string]> = [
+  ['  let o = t.x * select(ASTR_N, ASTR_T, ta) + t.y;', '  let o = ((t.x * select(ASTR_N, ASTR_T, ta) + t.y) >> 3u) << 3u;'],
+  ['  let o = t.x * select(BSTR_N, BSTR_T, tb) + t.y;', '  let o = ((t.x * select(BSTR_N, BSTR_T, tb) + t.y) >> 3u) << 3u;'],
+];
+const noOutput: Array<[string | RegExp, string]> = [
+  // The result store skipped behind a condition the compiler cannot decide (M is a uniform), so the products stay live.
+  [/fn store_full\((.*)\) \{\n {2}subgroupMatrixStore/, 'fn store_full($1) {\n  if (p.M != 0u) { return; }\n  subgroupMatrixStore'],
+];
+
+// Not strips: the same kernel with Params' strides (or all its sizes) written in as constants, to see what the
+// compiler gains from knowing them (they are uniforms in the real kernel).
+const LDB = ENTRY === 'linear_forward' ? K : N;
+const constSizes: Array<[string | RegExp, string]> = [[/p\.M\b/g, `${M}u`], [/p\.N\b/g, `${N}u`], [/p\.K\b/g, `${K}u`], [/p\.kChunk/g, `${K}u`], [/p\.off[ABC]\b/g, '0u']];
+
+const STRIPS: Strip[] = [
+  ['nothing (the real kernel)', []],
+  ['global loads', noGlobal],
+  ['7 of 8 workgroup stores', onePerEight],
+  ['global loads + 7 of 8 stores', [...noGlobal, ...onePerEight]],
+  ['global loads + all stores', [...noGlobal, ...noPut]],
+  ['barriers', noBarrier],
+  ['global loads + stores + barriers (matrix loads and MMAs left)', [...noGlobal, ...noBarrierNoPut]],
+  ['the result stores', noOutput],
+  ['nothing; variant: store index rounded to 8 (alignment hint)', alignHint],
+  ['nothing; variant: strides as constants (CLD, as LMWB_F16_CONST_LD=1 does)', [], { CLD: true, LDA: K, LDB: LDB, LDC: N }],
+  ['nothing; variant: sizes, strides and offsets as constants', constSizes, { CLD: true, LDA: K, LDB: LDB, LDC: N }],
+  ['nothing (the real kernel, again)', []],
+];
+
+function strip(src: string, subs: Array<[string | RegExp, string]>, what: string): string {
+  let out = src;
+  for (const [from, to] of subs) {
+    const hit = typeof from === 'string' ? out.includes(from) : from.test(out);
+    if (!hit) throw new Error(`gemm-probe: the text to strip for "${what}" is not in the generated kernel (${String(from).slice(0, 80)}…); update the probe`);
+    out = out.replace(from, to);
+  }
+  return out;
+}
+
+function withDefines(src: string, t: F16Tile, over: Record<string, number | boolean> = {}): string {
+  const defs = { ...t, VA: true, VB: true, HA: true, HB: true, CLD: false, LDA: 0, LDB: 0, LDC: 0, ...over };
+  const head = Object.entries(defs).map(([k, v]) => (typeof v === 'boolean' ? `const ${k}: bool = ${v};` : `const ${k}: u32 = ${v}u;`)).join('\n');
+  const enables = src.match(/^enable [^\n]*;\s*$/gm) ?? [];
+  return `${enables.join('\n')}\n${head}\n${src.replace(/^enable [^\n]*;\s*$/gm, '')}`;
+}
+
+function toHalf(x: number): number {
+  const f = new Float32Array([x]);
+  const u = new Uint32Array(f.buffer)[0];
+  const s = (u >>> 16) & 0x8000;
+  const e = ((u >>> 23) & 0xff) - 127 + 15;
+  if (e <= 0) return s;
+  return s | (e << 10) | ((u >>> 13) & 0x3ff);
+}
+
+async function main(): Promise<void> {
+  const gpu = await openGpu();
+  const d = gpu.device;
+  process.stdout.write(`adapter: ${describeGpu(gpu.info)}\n`);
+  if (!hasF16TensorCores(d)) { process.stdout.write('gemm-probe: this adapter has no f16 subgroup matrices; nothing to probe\n'); gpu.destroy(); return; }
+  const forward = ENTRY === 'linear_forward';
+  // forward: A = x [M,K], B = W [N,K]; backward_input: A = dy [M,K], B = W [K,N].
+  const a16 = new Uint16Array(M * K), b16 = new Uint16Array(N * K);
+  const aF = new Float32Array(M * K), bF = new Float32Array(N * K);
+  let s = 12345;
+  const rnd = (): number => { s = (Math.imul(s, 1103515245) + 12345) >>> 0; return (s >>> 8) / 2 ** 24 - 0.5; };
+  for (let i = 0; i < aF.length; i++) { a16[i] = toHalf(rnd()); aF[i] = halfBack(a16[i]); }
+  for (let i = 0; i < bF.length; i++) { b16[i] = toHalf(rnd()); bF[i] = halfBack(b16[i]); }
+  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
+  const A = d.createBuffer({ size: a16.byteLength, usage }), B = d.createBuffer({ size: b16.byteLength, usage });
+  const C = d.createBuffer({ size: M * N * 4, usage });
+  d.queue.writeBuffer(A, 0, a16); d.queue.writeBuffer(B, 0, b16);
+  const P = d.createBuffer({ size: 64, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  const ldb = forward ? K : N;
+  const pu = new Uint32Array([M, N, K, K, ldb, N, 0, 0, 0, 0, K, 0, 0, 0]);
+  const pv = new DataView(pu.buffer); pv.setFloat32(12 * 4, 1, true); pv.setFloat32(13 * 4, 1, true);
+  d.queue.writeBuffer(P, 0, pu);
+  const flops = 2 * M * N * K;
+  process.stdout.write(`GEMM ${ENTRY} M ${M} N ${N} K ${K}, f16 operands, f32 out; ${REPS} dispatches per timing, best of 3\n`);
+  process.stdout.write('| tile | taken out | ms | TFLOP/s | max rel err (real kernel only) |\n|---|---|---|---|---|\n');
+  const src = generateLinearF16();
+  for (const t of TILES) {
+    if (M % t.TM || N % t.TN) { process.stdout.write(`tile ${t.TM}x${t.TN} does not divide ${M}x${N}; skipped\n`); continue; }
+    for (const [what, subs, over] of STRIPS) {
+      const code = withDefines(strip(src, subs, what), t, over);
+      d.pushErrorScope('validation');
+      const mod = d.createShaderModule({ code });
+      const errs = (await mod.getCompilationInfo()).messages.filter((m) => m.type === 'error');
+      if (errs.length) { await d.popErrorScope(); process.stdout.write(`| ${t.TM}x${t.TN} ${t.SR}x${t.SC} KS${t.KS} PAD${t.PAD} | ${what} | WGSL error: ${errs[0].message} | | |\n`); continue; }
+      const pipe = d.createComputePipeline({ layout: 'auto', compute: { module: mod, entryPoint: ENTRY } });
+      const bg = d.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: P } }, { binding: 1, resource: { buffer: A } }, { binding: 2, resource: { buffer: B } }, { binding: 3, resource: { buffer: C } }] });
+      const run = (n: number): void => {
+        const e = d.createCommandEncoder(); const pass = e.beginComputePass(); pass.setPipeline(pipe); pass.setBindGroup(0, bg);
+        for (let i = 0; i < n; i++) pass.dispatchWorkgroups(N / t.TN, M / t.TM, 1);
+        pass.end(); d.queue.submit([e.finish()]);
+      };
+      run(2); await d.queue.onSubmittedWorkDone();
+      const err = await d.popErrorScope();
+      if (err) { process.stdout.write(`| ${t.TM}x${t.TN} ${t.SR}x${t.SC} KS${t.KS} PAD${t.PAD} | ${what} | GPU error: ${err.message.slice(0, 200)} | | |\n`); continue; }
+      let rel = '';
+      if (subs.length === 0 || what.startsWith('nothing')) rel = (await checkRows(d, C, aF, bF, forward)).toExponential(2);
+      // Keep the GPU busy for WARM_MS first (its clocks drop while pipelines compile), then the best of 3.
+      for (const w0 = performance.now(); performance.now() - w0 < WARM_MS;) { run(REPS); await d.queue.onSubmittedWorkDone(); }
+      let best = Infinity;
+      for (let r = 0; r < 3; r++) { const t0 = performance.now(); run(REPS); await d.queue.onSubmittedWorkDone(); best = Math.min(best, (performance.now() - t0) / REPS); }
+      process.stdout.write(`| ${t.TM}x${t.TN} ${t.SR}x${t.SC} KS${t.KS} PAD${t.PAD} | ${what} | ${best.toFixed(3)} | ${(flops / best / 1e9).toFixed(1)} | ${rel} |\n`);
+    }
+  }
+  gpu.destroy();
+}
+
+function halfBack(h: number): number {
+  const e = (h >> 10) & 0x1f, m = h & 0x3ff, sgn = h & 0x8000 ? -1 : 1;
+  return e === 0 ? sgn * m * 2 ** -24 : sgn * (1 + m / 1024) * 2 ** (e - 15);
+}
+
+/** Max |got − ref| / max |ref| over 6 sampled rows of C. */
+async function checkRows(d: GPUDevice, C: GPUBuffer, aF: Float32Array, bF: Float32Array, forward: boolean): Promise<number> {
+  const rows = [0, 1, Math.floor(M / 3), Math.floor(M / 2), M - 2, M - 1];
+  const rb = d.createBuffer({ size: N * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  let maxErr = 0, maxRef = 0;
+  for (const r of rows) {
+    const e = d.createCommandEncoder(); e.copyBufferToBuffer(C, r * N * 4, rb, 0, N * 4); d.queue.submit([e.finish()]);
+    await rb.mapAsync(GPUMapMode.READ);
+    const got = new Float32Array(rb.getMappedRange().slice(0));
+    rb.unmap();
+    for (let n = 0; n < N; n++) {
+      let ref = 0;
+      for (let k = 0; k < K; k++) ref += aF[r * K + k] * (forward ? bF[n * K + k] : bF[k * N + n]);
+      maxErr = Math.max(maxErr, Math.abs(got[n] - ref)); maxRef = Math.max(maxRef, Math.abs(ref));
+    }
+  }
+  rb.destroy();
+  return maxErr / maxRef;
+}
+
+void main().catch((e: unknown) => { process.stderr.write(`${(e as Error).stack ?? String(e)}\n`); process.exit(1); });
