@@ -36,9 +36,11 @@ export function f16AttentionWorkgroupBytes(pass: AttentionPass, dk: number, t: F
  * at the CS336 shape (dk 32) in `attention-bench --f16-sweep` (GPU timestamps, ms: forward 4×16 0.73, 8×32 0.73,
  * 2×16 0.84, 4×64 1.18; backward_query 2×16 0.92, 4×32 1.20; backward_key 2×16 1.20, 4×32 1.55, 2×32 2.88).
  * Small workgroup-memory footprints win: the kernels are latency-bound and gain from more resident workgroups.
+ * On the H200 (2026-12-02, BENCHMARKS.md "GEMM round 4") the forward's 8×32 took 0.524 ms against 4×16's 0.570
+ * (the H100's tie broken), so 8×32 comes first; the backward passes' 2×16 stayed the fastest there too.
  */
 const PREFERRED: Record<AttentionPass, F16AttentionTile[]> = {
-  forward: [{ NSG: 4, BK: 16 }, { NSG: 2, BK: 16 }, { NSG: 1, BK: 16 }],
+  forward: [{ NSG: 8, BK: 32 }, { NSG: 4, BK: 16 }, { NSG: 2, BK: 16 }, { NSG: 1, BK: 16 }],
   backward_query: [{ NSG: 2, BK: 16 }, { NSG: 1, BK: 16 }],
   backward_key: [{ NSG: 2, BK: 16 }, { NSG: 1, BK: 16 }],
 };
