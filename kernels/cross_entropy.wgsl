@@ -5,6 +5,9 @@
 //   The gradient is multiplied by the loss scale scale[STAT_SCALE] (1 without mixed precision; see grad_clip.wgsl).
 //   forward_backward_half (mixed precision) writes the gradient as f16 into grad16 instead, for the LM head's GEMMs.
 // reduce: loss[0] = inv_n · Σ row losses, summed in a fixed order by one workgroup (deterministic).
+// The *4 entry points do the same four logits at a time (vec4 loads and stores) where V is a multiple of 4 (the host
+// picks them; issue 16): the max is the same, Σexp and so the loss and gradient may differ in the last bits (the
+// terms are added in another order).
 // The optimizer stats slots come from the one TS table (src-main/engine/kernels/grad-clip.ts STATS):
 // defines: STAT_NORM STAT_COEF STAT_SKIP STAT_SCALE STAT_GOOD_STEPS
 
@@ -81,4 +84,62 @@ fn cross_entropy_reduce(@builtin(local_invocation_index) lid: u32) {
   for (var i = lid; i < p.total_rows; i += WG) { s += row_loss[i]; }
   s = reduce(lid, s, false);
   if (lid == 0u) { loss[0] = s * p.inv_n; }
+}
+
+@group(0) @binding(7) var<storage, read_write> logits4: array<vec4<f32>>;
+@group(0) @binding(8) var<storage, read_write> grad16x2: array<vec2<u32>>;
+
+// row_stats four logits at a time (V a multiple of 4; row r's logits are vec4s [r·V/4, (r+1)·V/4)).
+fn row_stats4(row: u32, lid: u32) -> vec2<f32> {
+  let V4 = p.V / 4u;
+  let base = row * V4;
+  var m4 = vec4<f32>(-3.0e38);
+  for (var c = lid; c < V4; c += WG) { m4 = max(m4, logits4[base + c]); }
+  let mx = reduce(lid, max(max(m4.x, m4.y), max(m4.z, m4.w)), true);
+  var s4 = vec4<f32>(0.0);
+  for (var c = lid; c < V4; c += WG) { s4 += exp(logits4[base + c] - mx); }
+  let se = reduce(lid, (s4.x + s4.y) + (s4.z + s4.w), false);
+  let tgt = target_of(row);
+  if (lid == 0u) { row_loss[p.row_offset + row] = mx + log(se) - logits4[base + tgt / 4u][tgt % 4u]; }
+  workgroupBarrier();
+  return vec2<f32>(mx, se);
+}
+
+fn onehot4(c4: u32, tgt: u32) -> vec4<f32> {
+  let c = 4u * c4;
+  return vec4<f32>(select(0.0, 1.0, c == tgt), select(0.0, 1.0, c + 1u == tgt), select(0.0, 1.0, c + 2u == tgt), select(0.0, 1.0, c + 3u == tgt));
+}
+
+@compute @workgroup_size(WG)
+fn cross_entropy_forward_backward4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let row = wg.y * nwg.x + wg.x;
+  if (row >= p.rows) { return; }
+  let st = row_stats4(row, lid);
+  if (p.write_grad != 0u) {
+    let V4 = p.V / 4u;
+    let base = row * V4;
+    let tgt = target_of(row);
+    let inv_se = 1.0 / st.y;
+    let k = p.inv_n * scale[STAT_SCALE];
+    for (var c = lid; c < V4; c += WG) {
+      let pr = exp(logits4[base + c] - st.x) * inv_se;
+      logits4[base + c] = (pr - onehot4(c, tgt)) * k;
+    }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn cross_entropy_forward_backward_half4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let row = wg.y * nwg.x + wg.x;
+  if (row >= p.rows) { return; }
+  let st = row_stats4(row, lid);
+  let V4 = p.V / 4u;
+  let base = row * V4;
+  let tgt = target_of(row);
+  let inv_se = 1.0 / st.y;
+  let k = p.inv_n * scale[STAT_SCALE];
+  for (var c = lid; c < V4; c += WG) {
+    let g = (exp(logits4[base + c] - st.x) * inv_se - onehot4(c, tgt)) * k;
+    grad16x2[base + c] = vec2<u32>(pack_half2(g.xy), pack_half2(g.zw));
+  }
 }

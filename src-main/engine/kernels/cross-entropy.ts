@@ -1,4 +1,5 @@
-// cross_entropy.wgsl: fused softmax cross-entropy with its gradient written in place over the logits.
+// cross_entropy.wgsl: fused softmax cross-entropy with its gradient written in place over the logits (four logits
+// at a time where the vocabulary is a multiple of 4).
 import { type Program, rowGrid } from '../gpu/program';
 import { bind, bindF16, type Tensor } from '../gpu/tensor';
 import { STATS_DEFINES } from './grad-clip';
@@ -23,12 +24,29 @@ export function crossEntropyForwardBackward(prog: Program, a: CrossEntropyArgs, 
   const params = prog.uniform([
     ['u32', a.rows], ['u32', a.V], ['u32', a.rowOffset], ['u32', a.writeGrad ? 1 : 0], ['f32', 1 / a.totalRows], ['u32', a.totalRows], ['u32', 0], ['u32', 0],
   ]);
+  // Four logits at a time where V allows it (the logits start 256-byte aligned, so every row is 16-byte aligned).
+  const by4 = a.V % 4 === 0 && logits.byteOffset % 16 === 0 && (!grad16 || grad16.byteOffset % 8 === 0);
   if (grad16) {
     if (!a.writeGrad || a.V % 2 !== 0) throw new Error('cross_entropy: an f16 gradient needs writeGrad and an even vocabulary');
+    if (by4) {
+      prog.dispatch({
+        file: 'cross_entropy', entry: 'cross_entropy_forward_backward_half4', label: 'cross_entropy:cross_entropy_forward_backward_half', defines: STATS_DEFINES,
+        bindings: [params, undefined, bind(targets), bind(rowLoss), undefined, bind(stats), undefined, bind(logits), bindF16(grad16, a.rows * a.V, 8)],
+        workgroups: rowGrid(a.rows),
+      });
+      return;
+    }
     prog.dispatch({
       file: 'cross_entropy', entry: 'cross_entropy_forward_backward_half', defines: STATS_DEFINES,
       bindings: [params, bind(logits), bind(targets), bind(rowLoss), undefined, bind(stats), bindF16(grad16, a.rows * a.V)],
       workgroups: rowGrid(a.rows),
+    });
+    return;
+  }
+  if (by4) {
+    prog.dispatch({
+      file: 'cross_entropy', entry: 'cross_entropy_forward_backward4', label: 'cross_entropy:cross_entropy_forward_backward', defines: STATS_DEFINES,
+      bindings: [params, undefined, bind(targets), bind(rowLoss), undefined, bind(stats), undefined, bind(logits)], workgroups: rowGrid(a.rows),
     });
     return;
   }
