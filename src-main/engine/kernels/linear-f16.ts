@@ -88,6 +88,14 @@ function bindOut(t: Tensor): GPUBufferBinding {
 const alignedTo = (e: number, ...xs: number[]): boolean => xs.every((x) => x % e === 0);
 
 /**
+ * CLD LDA LDB LDC: with LMWB_F16_CONST_LD=1 the leading dimensions are written into the kernel as constants (one
+ * pipeline per shape; an experiment of issue 16, BENCHMARKS.md "GEMM round 4"), else read from Params.
+ */
+function leadingDims(lda: number, ldb: number, ldc: number): { CLD: boolean; LDA: number; LDB: number; LDC: number } {
+  return process.env.LMWB_F16_CONST_LD === '1' ? { CLD: true, LDA: lda, LDB: ldb, LDC: ldc } : { CLD: false, LDA: 0, LDB: 0, LDC: 0 };
+}
+
+/**
  * Tile of linear_f16_direct.wgsl (f16 operands loaded by the subgroup-matrix loads straight from the storage
  * buffers): TM×TN from SR×SC subgroups of FI×FJ 16×16 accumulators; K moves 16 at a time.
  */
@@ -197,6 +205,7 @@ export function gemmF16(prog: Program, g: Gemm, o: F16Options = {}): void {
     VB: alignedTo(HB ? 8 : 4, tb ? K : N, g.ldb, offB),
     HA,
     HB,
+    ...leadingDims(g.lda, g.ldb, g.ldc),
   };
   const grid: [number, number, number] = [Math.ceil(N / t.TN), Math.ceil(M / t.TM), split.splits];
   // The last two fields are an operand scale and its inverse that linear_f16.wgsl still declares; always 1 (loss
@@ -220,15 +229,9 @@ export function gemmF16(prog: Program, g: Gemm, o: F16Options = {}): void {
     ['u32', offA], ['u32', offB], ['u32', 0], ['u32', 0],
     ['u32', split.kChunk], ['u32', part], ['f32', 1], ['f32', 1],
   ]);
-  prog.dispatch({ file: 'linear_f16', entry: g.entry, defines: base, label: `${g.label} (split-K ${split.splits})`, bindings: [params, bindVec4(g.A), bindVec4(g.B), bindOut(scratchT)], workgroups: grid });
-  const rparams = common([
-    ['u32', M], ['u32', N], ['u32', split.splits], ['u32', 0], ['u32', 0], ['u32', g.ldc],
-    ['u32', 0], ['u32', 0], ['u32', offC], ['u32', g.accumulate ? 1 : 0],
-    ['u32', 0], ['u32', part], ['f32', 1], ['f32', 1],
-  ]);
-  const groups = Math.ceil(part / 256);
-  const gx = Math.min(groups, 65535);
-  prog.dispatch({ file: 'linear_f16', entry: 'linear_splitk_reduce', defines: base, label: `${g.label} (split-K reduce)`, bindings: [rparams, bindVec4(scratchT), undefined, bindOut(g.C)], workgroups: [gx, Math.ceil(groups / gx)] });
+  // The partials' rows are N long (ldc = N in Params above).
+  prog.dispatch({ file: 'linear_f16', entry: g.entry, defines: { ...base, ...leadingDims(g.lda, g.ldb, N) }, label: `${g.label} (split-K ${split.splits})`, bindings: [params, bindVec4(g.A), bindVec4(g.B), bindOut(scratchT)], workgroups: grid });
+  splitkReduce(prog, g, scratchT, split.splits, part);
 }
 
 /** linear_f16_direct.wgsl: both operands f16, C covered exactly by the tile grid (split-K as in gemmF16). */
@@ -267,15 +270,23 @@ function gemmF16Direct(prog: Program, g: Gemm, t: DirectTile, forcedSplits?: num
   splitkReduce(prog, g, scratchT, split.splits, part);
 }
 
-/** linear_f16.wgsl's linear_splitk_reduce: C (+)= the sum of the split-K partials. */
+/**
+ * linear_f16.wgsl's linear_splitk_reduce: C (+)= the sum of the split-K partials; four outputs per invocation
+ * (linear_splitk_reduce4, the same sums) where N, ldc, offC and the partials' stride are multiples of 4.
+ */
 function splitkReduce(prog: Program, g: Gemm, scratchT: Tensor, splits: number, part: number): void {
+  const offC = g.offC ?? 0;
   const rparams = prog.uniform([
     ['u32', g.M], ['u32', g.N], ['u32', splits], ['u32', 0], ['u32', 0], ['u32', g.ldc],
-    ['u32', 0], ['u32', 0], ['u32', g.offC ?? 0], ['u32', g.accumulate ? 1 : 0],
+    ['u32', 0], ['u32', 0], ['u32', offC], ['u32', g.accumulate ? 1 : 0],
     ['u32', 0], ['u32', part], ['f32', 1], ['f32', 1],
   ], `${g.label} params`);
-  const groups = Math.ceil(part / 256);
+  const by4 = alignedTo(4, g.N, g.ldc, offC, part);
+  const groups = Math.ceil(part / (by4 ? 4 : 1) / 256);
   const gx = Math.min(groups, 65535);
-  const defines = { ...tile(64, 128, 2, 2), VA: true, VB: true, HA: false, HB: false };
-  prog.dispatch({ file: 'linear_f16', entry: 'linear_splitk_reduce', defines, label: `${g.label} (split-K reduce)`, bindings: [rparams, bindVec4(scratchT), undefined, bindOut(g.C)], workgroups: [gx, Math.ceil(groups / gx)] });
+  const defines = { ...tile(64, 128, 2, 2), VA: true, VB: true, HA: false, HB: false, ...leadingDims(0, 0, 0) };
+  prog.dispatch({
+    file: 'linear_f16', entry: by4 ? 'linear_splitk_reduce4' : 'linear_splitk_reduce', defines, label: `${g.label} (split-K reduce)`,
+    bindings: [rparams, bindVec4(scratchT), undefined, bindOut(g.C)], workgroups: [gx, Math.ceil(groups / gx)],
+  });
 }
