@@ -6,6 +6,11 @@
 // two per u32, the same values and rounding as rmsnorm_forward followed by cast.wgsl; D must be even).
 // backward_input_half: backward_input that also writes the f16 copy of the dx it leaves (after accumulate) into
 // y16, as cast.wgsl would (the residual stream's gradient is the next GEMMs' operand; D must be even).
+// The *4 entry points of forward, forward_half, backward_input and backward_input_half do the same four values at
+// a time (vec4 loads and stores) where D is a multiple of 4 and every tensor starts 16-byte aligned (the host picks
+// them; issue 16). The per-value expressions are the same; the row sums add their terms in another order, so
+// results may differ from the one-at-a-time entries in the last bits (and the f16 ones still equal their f32
+// twin followed by cast.wgsl, bit for bit).
 
 struct Params { rows: u32, D: u32, eps: f32, accumulate: u32 }
 
@@ -120,4 +125,81 @@ fn rmsnorm_backward_weight_reduce(@builtin(global_invocation_id) gid: vec3u) {
   var s = 0.0;
   for (var k = 0u; k < chunks; k++) { s += partial[k * p.D + c]; }
   if (p.accumulate != 0u) { dw[c] = dw[c] + s; } else { dw[c] = s; }
+}
+
+@group(0) @binding(11) var<storage, read> x4: array<vec4<f32>>;
+@group(0) @binding(12) var<storage, read> w4: array<vec4<f32>>;
+@group(0) @binding(13) var<storage, read_write> y4: array<vec4<f32>>;
+@group(0) @binding(14) var<storage, read> dy4: array<vec4<f32>>;
+@group(0) @binding(15) var<storage, read_write> dx4: array<vec4<f32>>;
+@group(0) @binding(16) var<storage, read_write> y16x2: array<vec2<u32>>;
+
+fn hsum(v: vec4<f32>) -> f32 { return (v.x + v.y) + (v.z + v.w); }
+
+// 1/rms of a row, four values at a time (every lane gets it).
+fn inv_rms4(base: u32, lid: u32) -> f32 {
+  var ss = vec4<f32>(0.0);
+  for (var c = lid; c < p.D / 4u; c += WG) { let v = x4[base + c]; ss = fma(v, v, ss); }
+  return inverseSqrt(reduce_sum(lid, hsum(ss)) / f32(p.D) + p.eps);
+}
+
+@compute @workgroup_size(WG)
+fn rmsnorm_forward4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let row = row_of(wg, nwg);
+  if (row >= p.rows) { return; }
+  let base = row * (p.D / 4u);
+  let inv = inv_rms4(base, lid);
+  for (var c = lid; c < p.D / 4u; c += WG) { y4[base + c] = x4[base + c] * inv * w4[c]; }
+  if (lid == 0u) { r[row] = inv; }
+}
+
+@compute @workgroup_size(WG)
+fn rmsnorm_forward_half4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let row = row_of(wg, nwg);
+  if (row >= p.rows) { return; }
+  let base = row * (p.D / 4u);
+  let inv = inv_rms4(base, lid);
+  for (var c = lid; c < p.D / 4u; c += WG) {
+    let v = x4[base + c] * inv * w4[c];
+    y16x2[base + c] = vec2<u32>(pack_half2(v.xy), pack_half2(v.zw));
+  }
+  if (lid == 0u) { r[row] = inv; }
+}
+
+// k = r³·mean(g·x) of a row (every lane gets it), four values at a time.
+fn backward_k4(row: u32, base: u32, lid: u32) -> f32 {
+  var s = vec4<f32>(0.0);
+  for (var c = lid; c < p.D / 4u; c += WG) { s = fma(dy4[base + c] * w4[c], x4[base + c], s); }
+  let total = reduce_sum(lid, hsum(s));
+  let inv = rr[row];
+  return inv * inv * inv * total / f32(p.D);
+}
+
+@compute @workgroup_size(WG)
+fn rmsnorm_backward_input4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let row = row_of(wg, nwg);
+  if (row >= p.rows) { return; }
+  let base = row * (p.D / 4u);
+  let k = backward_k4(row, base, lid);
+  let inv = rr[row];
+  for (var c = lid; c < p.D / 4u; c += WG) {
+    var v = inv * dy4[base + c] * w4[c] - x4[base + c] * k;
+    if (p.accumulate != 0u) { v = dx4[base + c] + v; }
+    dx4[base + c] = v;
+  }
+}
+
+@compute @workgroup_size(WG)
+fn rmsnorm_backward_input_half4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let row = row_of(wg, nwg);
+  if (row >= p.rows) { return; }
+  let base = row * (p.D / 4u);
+  let k = backward_k4(row, base, lid);
+  let inv = rr[row];
+  for (var c = lid; c < p.D / 4u; c += WG) {
+    var v = inv * dy4[base + c] * w4[c] - x4[base + c] * k;
+    if (p.accumulate != 0u) { v = dx4[base + c] + v; }
+    dx4[base + c] = v;
+    y16x2[base + c] = vec2<u32>(pack_half2(v.xy), pack_half2(v.zw));
+  }
 }
