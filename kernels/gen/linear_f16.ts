@@ -167,8 +167,9 @@ ${GEMM_HEADER}
 @group(0) @binding(3) var<storage, read_write> C: array<f32>;
 
 const WG: u32 = SR * SC * 32u;
-// The GEMMs' leading dimensions: Params' values, or (CLD) the host's LDA LDB LDC written in as constants, so that
-// the compiler knows them (one pipeline per shape then; an experiment of issue 16, LMWB_F16_CONST_LD=1).
+// The GEMMs' leading dimensions: (CLD, the default) the host's LDA LDB LDC written in as constants, so that the
+// compiler knows them (one pipeline per shape; 134 → 158 TFLOP/s on the H200, BENCHMARKS.md "GEMM round 4"), or
+// Params' values.
 fn lda() -> u32 { return select(p.lda, LDA, CLD); }
 fn ldb() -> u32 { return select(p.ldb, LDB, CLD); }
 fn ldc() -> u32 { return select(p.ldc, LDC, CLD); }

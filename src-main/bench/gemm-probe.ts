@@ -58,8 +58,8 @@ const noOutput: Array<[string | RegExp, string]> = [
   [/fn store_full\((.*)\) \{\n {2}subgroupMatrixStore/, 'fn store_full($1) {\n  if (p.M != 0u) { return; }\n  subgroupMatrixStore'],
 ];
 
-// Not strips: the same kernel with Params' strides (or all its sizes) written in as constants, to see what the
-// compiler gains from knowing them (they are uniforms in the real kernel).
+// Not strips: the same kernel with its strides read from Params (as before the leading dimensions became
+// constants), or with all its sizes written in as constants too, to see what the compiler gains from knowing them.
 const LDB = ENTRY === 'linear_forward' ? K : N;
 const constSizes: Array<[string | RegExp, string]> = [[/p\.M\b/g, `${M}u`], [/p\.N\b/g, `${N}u`], [/p\.K\b/g, `${K}u`], [/p\.kChunk/g, `${K}u`], [/p\.off[ABC]\b/g, '0u']];
 
@@ -73,8 +73,8 @@ const STRIPS: Strip[] = [
   ['global loads + stores + barriers (matrix loads and MMAs left)', [...noGlobal, ...noBarrierNoPut]],
   ['the result stores', noOutput],
   ['nothing; variant: store index rounded to 8 (alignment hint)', alignHint],
-  ['nothing; variant: strides as constants (CLD, as LMWB_F16_CONST_LD=1 does)', [], { CLD: true, LDA: K, LDB: LDB, LDC: N }],
-  ['nothing; variant: sizes, strides and offsets as constants', constSizes, { CLD: true, LDA: K, LDB: LDB, LDC: N }],
+  ['nothing; variant: strides read from Params (CLD off, as before GEMM round 4 and with LMWB_F16_CONST_LD=0)', [], { CLD: false, LDA: 0, LDB: 0, LDC: 0 }],
+  ['nothing; variant: sizes and offsets as constants too', constSizes],
   ['nothing (the real kernel, again)', []],
 ];
 
@@ -89,7 +89,7 @@ function strip(src: string, subs: Array<[string | RegExp, string]>, what: string
 }
 
 function withDefines(src: string, t: F16Tile, over: Record<string, number | boolean> = {}): string {
-  const defs = { ...t, VA: true, VB: true, HA: true, HB: true, CLD: false, LDA: 0, LDB: 0, LDC: 0, ...over };
+  const defs = { ...t, VA: true, VB: true, HA: true, HB: true, CLD: true, LDA: K, LDB: LDB, LDC: N, ...over };
   const head = Object.entries(defs).map(([k, v]) => (typeof v === 'boolean' ? `const ${k}: bool = ${v};` : `const ${k}: u32 = ${v}u;`)).join('\n');
   const enables = src.match(/^enable [^\n]*;\s*$/gm) ?? [];
   return `${enables.join('\n')}\n${head}\n${src.replace(/^enable [^\n]*;\s*$/gm, '')}`;

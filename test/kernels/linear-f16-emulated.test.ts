@@ -7,6 +7,9 @@ import { awkwardCases, checkCase, type Case } from './linear-helpers';
 import { emulatedKernelsDir } from './emulated-subgroup-matrix';
 
 process.env.LMWB_KERNELS_DIR = emulatedKernelsDir();
+// The leading dimensions as constants (the engine's default) make one pipeline per shape, and llvmpipe compiles
+// these slowly: most cases read them from Params; the cldCases below run the default, constants and all.
+process.env.LMWB_F16_CONST_LD = '0';
 process.env.XDG_RUNTIME_DIR ??= '/tmp';
 
 const { openGpu } = await import('../../src-main/engine/gpu/device');
@@ -33,6 +36,29 @@ const cases: Case[] = [
   { op: 'backward_input', rows: 96, inF: 64, outF: 128, half: true, accumulate: true },
   { op: 'backward_weight', rows: 1100, inF: 40, outF: 24, half: true, accumulate: true }, // split-K, vectorised
 ];
+
+// The default path (leading dimensions written into the kernel): each op once, with f16 operands and awkward
+// sizes, plus split-K (whose partials have their own leading dimension).
+const cldCases: Case[] = [
+  { op: 'forward', rows: 70, inF: 33, outF: 65, xRows: 90, xRow: 11, yRows: 80, yRow: 5, accumulate: true, half: true },
+  { op: 'backward_input', rows: 96, inF: 64, outF: 128, half: true, accumulate: true },
+  { op: 'backward_weight', rows: 1100, inF: 40, outF: 24, half: true, accumulate: true },
+];
+
+describe.skipIf(!ok)('linear f16 kernel logic, leading dimensions as constants (emulated subgroup matrices)', () => {
+  for (const c of cldCases) {
+    it(`tile 32x64 1x2: ${c.op} rows ${c.rows} in ${c.inF} out ${c.outF}, f16 operands, constant leading dimensions`, async () => {
+      setF16TileForTests(tiles[0]);
+      delete process.env.LMWB_F16_CONST_LD;
+      try {
+        const r = await checkCase(gpu, c, f16Linear);
+        expect(r.relErr).toBeLessThan(5e-3);
+      } finally {
+        process.env.LMWB_F16_CONST_LD = '0';
+      }
+    });
+  }
+});
 
 describe.skipIf(!ok)('linear f16 kernel logic (emulated subgroup matrices)', () => {
   for (const t of tiles) {

@@ -88,11 +88,13 @@ function bindOut(t: Tensor): GPUBufferBinding {
 const alignedTo = (e: number, ...xs: number[]): boolean => xs.every((x) => x % e === 0);
 
 /**
- * CLD LDA LDB LDC: with LMWB_F16_CONST_LD=1 the leading dimensions are written into the kernel as constants (one
- * pipeline per shape; an experiment of issue 16, BENCHMARKS.md "GEMM round 4"), else read from Params.
+ * CLD LDA LDB LDC: the leading dimensions written into the kernel as constants, so the compiler knows them (one
+ * pipeline per shape; on the H200 the step's GPU time went from 41.5 to 38.7 ms and a 32768×1536×512 GEMM from 134
+ * to 158 TFLOP/s: BENCHMARKS.md, "GEMM round 4"). LMWB_F16_CONST_LD=0 reads them from Params instead (fewer
+ * pipelines: the llvmpipe tests, where each pipeline compiles slowly, use it for most cases).
  */
 function leadingDims(lda: number, ldb: number, ldc: number): { CLD: boolean; LDA: number; LDB: number; LDC: number } {
-  return process.env.LMWB_F16_CONST_LD === '1' ? { CLD: true, LDA: lda, LDB: ldb, LDC: ldc } : { CLD: false, LDA: 0, LDB: 0, LDC: 0 };
+  return process.env.LMWB_F16_CONST_LD === '0' ? { CLD: false, LDA: 0, LDB: 0, LDC: 0 } : { CLD: true, LDA: lda, LDB: ldb, LDC: ldc };
 }
 
 /**
@@ -284,7 +286,8 @@ function splitkReduce(prog: Program, g: Gemm, scratchT: Tensor, splits: number, 
   const by4 = alignedTo(4, g.N, g.ldc, offC, part);
   const groups = Math.ceil(part / (by4 ? 4 : 1) / 256);
   const gx = Math.min(groups, 65535);
-  const defines = { ...tile(64, 128, 2, 2), VA: true, VB: true, HA: false, HB: false, ...leadingDims(0, 0, 0) };
+  // The reduce reads Params only (its ldc is the output's), so one pipeline serves every shape.
+  const defines = { ...tile(64, 128, 2, 2), VA: true, VB: true, HA: false, HB: false, CLD: false, LDA: 0, LDB: 0, LDC: 0 };
   prog.dispatch({
     file: 'linear_f16', entry: by4 ? 'linear_splitk_reduce4' : 'linear_splitk_reduce', defines, label: `${g.label} (split-K reduce)`,
     bindings: [rparams, bindVec4(scratchT), undefined, bindOut(g.C)], workgroups: [gx, Math.ceil(groups / gx)],
