@@ -175,7 +175,9 @@ describe.skipIf(!!missing)('New run form and Sweeps over lmwb serve (real backen
   it('queues a sweep of two points as one group', async () => {
     await page.goto(`${serve.url}#/sweeps`);
     await page.getByTestId('sweep-key-0').waitFor();
-    expect(await page.getByTestId('sweep-key-0').inputValue()).toBe('training.max_learning_rate');
+    // The first key is filled in once the form's description has loaded (its device probe can take seconds on a
+    // loaded box): wait for it rather than read the field at once.
+    await expect.poll(() => page.getByTestId('sweep-key-0').inputValue(), { timeout: 60_000 }).toBe('training.max_learning_rate');
     await page.getByTestId('sweep-values-0').fill('1e-3, 4e-3');
     await page.getByTestId('sweep-sets').fill('training.max_steps=6\neval.interval=0\ncheckpoint.interval=0\nlog.interval=2');
     await page.getByTestId('sweep-name').fill('lr-ui');

@@ -8,6 +8,9 @@ import { emulatedKernelsDir } from '../kernels/emulated-subgroup-matrix';
 
 const real = process.env.LMWB_REAL_F16 === '1';
 if (!real) process.env.LMWB_KERNELS_DIR = emulatedKernelsDir();
+// Emulated, the GEMMs read their leading dimensions from Params: written in as constants (the default), llvmpipe
+// takes minutes over some of these pipelines (linear-f16-emulated.test.ts runs that path on three cases).
+if (!real) process.env.LMWB_F16_CONST_LD = '0';
 process.env.XDG_RUNTIME_DIR ??= '/tmp';
 
 const { openGpu } = await import('../../src-main/engine/gpu/device');

@@ -10,6 +10,9 @@ import { emulatedKernelsDir } from './emulated-subgroup-matrix';
 // The kernel generated for at most 2×2 blocks per subgroup (the same generator; llvmpipe compiles the committed
 // 5×5 grid for minutes per entry point).
 process.env.LMWB_KERNELS_DIR = emulatedKernelsDir({ directGrid: { maxFI: 2, maxFJ: 2 } });
+// Any fall-back to linear_f16 reads its leading dimensions from Params (fewer, faster llvmpipe pipelines; see
+// linear-f16-emulated.test.ts).
+process.env.LMWB_F16_CONST_LD = '0';
 process.env.XDG_RUNTIME_DIR ??= '/tmp';
 
 const { openGpu } = await import('../../src-main/engine/gpu/device');

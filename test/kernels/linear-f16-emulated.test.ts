@@ -8,7 +8,8 @@ import { emulatedKernelsDir } from './emulated-subgroup-matrix';
 
 process.env.LMWB_KERNELS_DIR = emulatedKernelsDir();
 // The leading dimensions as constants (the engine's default) make one pipeline per shape, and llvmpipe compiles
-// these slowly: most cases read them from Params; the cldCases below run the default, constants and all.
+// some of those very slowly (minutes: with the strides known, LLVM unrolls the emulation's loops): most cases read
+// them from Params; the cldCases below run the default, constants and all.
 process.env.LMWB_F16_CONST_LD = '0';
 process.env.XDG_RUNTIME_DIR ??= '/tmp';
 
