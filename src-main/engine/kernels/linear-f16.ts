@@ -4,6 +4,7 @@
 // f16, loaded by the subgroup-matrix loads straight from storage) is an opt-in experiment (LMWB_F16_DIRECT=1): it
 // measured 2-3x slower on the H200 (BENCHMARKS.md, GEMM round 3), so it is off by default.
 import type { Program } from '../gpu/program';
+import type { Defines } from '../gpu/shaders';
 import { alignUp, byteLength, type Tensor } from '../gpu/tensor';
 
 export type GemmEntry = 'linear_forward' | 'linear_backward_input' | 'linear_backward_weight';
@@ -183,7 +184,6 @@ export function gemmF16(prog: Program, g: Gemm, o: F16Options = {}): void {
   const tb = g.entry === 'linear_forward';
   const offA = g.offA ?? 0;
   const offB = g.offB ?? 0;
-  const offC = g.offC ?? 0;
   const HA = g.A.dtype === 'f16';
   const HB = g.B.dtype === 'f16';
   if (g.C.dtype !== 'f32') throw new Error(`linear f16: the output ${g.C.label} must be f32`);
@@ -196,79 +196,60 @@ export function gemmF16(prog: Program, g: Gemm, o: F16Options = {}): void {
     }
   }
   const t = o.tile ?? testTile ?? chooseTile(M, N, K, g.entry, HA || HB);
-  let split = chooseSplits(t, M, N, K);
-  if (o.splits !== undefined) {
-    const kChunk = alignUp(Math.ceil(K / Math.max(1, o.splits)), t.KS);
-    split = o.splits > 1 && kChunk < K ? { splits: Math.ceil(K / kChunk), kChunk } : { splits: 1, kChunk: Math.max(K, 1) };
-  }
+  const split = o.splits !== undefined ? forcedSplit(K, t.KS, o.splits) : chooseSplits(t, M, N, K);
   const base = {
     ...t,
     VA: alignedTo(HA ? 8 : 4, ta ? M : K, g.lda, offA),
     VB: alignedTo(HB ? 8 : 4, tb ? K : N, g.ldb, offB),
     HA,
     HB,
-    ...leadingDims(g.lda, g.ldb, g.ldc),
   };
-  const grid: [number, number, number] = [Math.ceil(N / t.TN), Math.ceil(M / t.TM), split.splits];
-  // The last two fields are an operand scale and its inverse that linear_f16.wgsl still declares; always 1 (loss
-  // scaling keeps small gradients representable in f16 instead).
-  const common = (fields: Array<['u32' | 'f32', number]>): GPUBuffer => prog.uniform(fields, `${g.label} params`);
-  if (split.splits === 1) {
-    const params = common([
-      ['u32', M], ['u32', N], ['u32', K], ['u32', g.lda], ['u32', g.ldb], ['u32', g.ldc],
-      ['u32', offA], ['u32', offB], ['u32', offC], ['u32', g.accumulate ? 1 : 0],
-      ['u32', split.kChunk], ['u32', 0], ['f32', 1], ['f32', 1],
-    ]);
-    prog.dispatch({ file: 'linear_f16', entry: g.entry, defines: base, label: g.label, bindings: [params, bindVec4(g.A), bindVec4(g.B), bindOut(g.C)], workgroups: grid });
-    return;
-  }
-  // Split-K: partial products into scratch[z][M][N], then one pass adds them into C.
-  const part = M * N;
-  const buf = prog.scratch.get('linear_f16 split-K scratch', split.splits * part * 4);
-  const scratchT: Tensor = { buffer: buf, byteOffset: 0, shape: [split.splits, M, N], dtype: 'f32', label: 'split-K scratch' };
-  const params = common([
-    ['u32', M], ['u32', N], ['u32', K], ['u32', g.lda], ['u32', g.ldb], ['u32', N],
-    ['u32', offA], ['u32', offB], ['u32', 0], ['u32', 0],
-    ['u32', split.kChunk], ['u32', part], ['f32', 1], ['f32', 1],
-  ]);
-  // The partials' rows are N long (ldc = N in Params above).
-  prog.dispatch({ file: 'linear_f16', entry: g.entry, defines: { ...base, ...leadingDims(g.lda, g.ldb, N) }, label: `${g.label} (split-K ${split.splits})`, bindings: [params, bindVec4(g.A), bindVec4(g.B), bindOut(scratchT)], workgroups: grid });
-  splitkReduce(prog, g, scratchT, split.splits, part);
+  // The output's leading dimension is the partials' N under split-K.
+  recordGemm(prog, g, 'linear_f16', (ldc) => ({ ...base, ...leadingDims(g.lda, g.ldb, ldc) }), split, [Math.ceil(N / t.TN), Math.ceil(M / t.TM)], '');
+}
+
+/** A K split forced by a benchmark: `splits` ranges of whole K steps (1 or fewer: no split). */
+function forcedSplit(K: number, KS: number, splits: number): { splits: number; kChunk: number } {
+  const kChunk = alignUp(Math.ceil(K / Math.max(1, splits)), KS);
+  return splits > 1 && kChunk < K ? { splits: Math.ceil(K / kChunk), kChunk } : { splits: 1, kChunk: Math.max(K, 1) };
 }
 
 /** linear_f16_direct.wgsl: both operands f16, C covered exactly by the tile grid (split-K as in gemmF16). */
 function gemmF16Direct(prog: Program, g: Gemm, t: DirectTile, forcedSplits?: number): void {
-  const { M, N, K } = g;
-  const offA = g.offA ?? 0;
-  const offB = g.offB ?? 0;
-  const offC = g.offC ?? 0;
-  const asTile = { ...t, KS: 16, PAD: 0 };
-  let split = chooseSplits(asTile, M, N, K);
-  if (forcedSplits !== undefined) {
-    const kChunk = alignUp(Math.ceil(K / Math.max(1, forcedSplits)), 16);
-    split = forcedSplits > 1 && kChunk < K ? { splits: Math.ceil(K / kChunk), kChunk } : { splits: 1, kChunk: Math.max(K, 1) };
-  }
+  const split = forcedSplits !== undefined ? forcedSplit(g.K, 16, forcedSplits) : chooseSplits({ ...t, KS: 16, PAD: 0 }, g.M, g.N, g.K);
   const defines = { TM: t.TM, TN: t.TN, SR: t.SR, SC: t.SC, FI: t.FI, FJ: t.FJ };
-  const grid: [number, number, number] = [N / t.TN, M / t.TM, split.splits];
-  const common = (fields: Array<['u32' | 'f32', number]>): GPUBuffer => prog.uniform(fields, `${g.label} params`);
+  recordGemm(prog, g, 'linear_f16_direct', () => defines, split, [g.N / t.TN, g.M / t.TM], 'direct');
+}
+
+/**
+ * One GEMM of linear_f16.wgsl or linear_f16_direct.wgsl (one Params layout): straight into C, or with split-K the
+ * partial products into scratch[z][M][N] and then one pass that adds them into C. `defines(ldc)` gives the kernel's
+ * defines for an output of leading dimension ldc; `tag` goes into the labels.
+ */
+function recordGemm(prog: Program, g: Gemm, file: string, defines: (ldc: number) => Defines, split: { splits: number; kChunk: number }, tiles: [number, number], tag: string): void {
+  const { M, N, K } = g;
+  const grid: [number, number, number] = [...tiles, split.splits];
+  // The last two fields are an operand scale and its inverse that linear_f16.wgsl still declares; always 1 (loss
+  // scaling keeps small gradients representable in f16 instead).
+  const params = (ldc: number, offC: number, accumulate: boolean, splitStride: number): GPUBuffer => prog.uniform([
+    ['u32', M], ['u32', N], ['u32', K], ['u32', g.lda], ['u32', g.ldb], ['u32', ldc],
+    ['u32', g.offA ?? 0], ['u32', g.offB ?? 0], ['u32', offC], ['u32', accumulate ? 1 : 0],
+    ['u32', split.kChunk], ['u32', splitStride], ['f32', 1], ['f32', 1],
+  ], `${g.label} params`);
   if (split.splits === 1) {
-    const params = common([
-      ['u32', M], ['u32', N], ['u32', K], ['u32', g.lda], ['u32', g.ldb], ['u32', g.ldc],
-      ['u32', offA], ['u32', offB], ['u32', offC], ['u32', g.accumulate ? 1 : 0],
-      ['u32', split.kChunk], ['u32', 0], ['f32', 1], ['f32', 1],
-    ]);
-    prog.dispatch({ file: 'linear_f16_direct', entry: g.entry, defines, label: `${g.label} (direct)`, bindings: [params, bindVec4(g.A), bindVec4(g.B), bindOut(g.C)], workgroups: grid });
+    prog.dispatch({
+      file, entry: g.entry, defines: defines(g.ldc), label: tag ? `${g.label} (${tag})` : g.label,
+      bindings: [params(g.ldc, g.offC ?? 0, !!g.accumulate, 0), bindVec4(g.A), bindVec4(g.B), bindOut(g.C)], workgroups: grid,
+    });
     return;
   }
   const part = M * N;
   const buf = prog.scratch.get('linear_f16 split-K scratch', split.splits * part * 4);
   const scratchT: Tensor = { buffer: buf, byteOffset: 0, shape: [split.splits, M, N], dtype: 'f32', label: 'split-K scratch' };
-  const params = common([
-    ['u32', M], ['u32', N], ['u32', K], ['u32', g.lda], ['u32', g.ldb], ['u32', N],
-    ['u32', offA], ['u32', offB], ['u32', 0], ['u32', 0],
-    ['u32', split.kChunk], ['u32', part], ['f32', 1], ['f32', 1],
-  ]);
-  prog.dispatch({ file: 'linear_f16_direct', entry: g.entry, defines, label: `${g.label} (direct, split-K ${split.splits})`, bindings: [params, bindVec4(g.A), bindVec4(g.B), bindOut(scratchT)], workgroups: grid });
+  prog.dispatch({
+    file, entry: g.entry, defines: defines(N), label: `${g.label} (${tag ? `${tag}, ` : ''}split-K ${split.splits})`,
+    bindings: [params(N, 0, false, part), bindVec4(g.A), bindVec4(g.B), bindOut(scratchT)], workgroups: grid,
+  });
   splitkReduce(prog, g, scratchT, split.splits, part);
 }
 
