@@ -175,6 +175,14 @@ fn backward_k4(row: u32, base: u32, lid: u32) -> f32 {
   return inv * inv * inv * total / f32(p.D);
 }
 
+// dx at vec4 c of a row (added onto what is there with accumulate), stored; returned for the f16 copy.
+fn store_dx4(base: u32, c: u32, inv: f32, k: f32) -> vec4<f32> {
+  var v = inv * dy4[base + c] * w4[c] - x4[base + c] * k;
+  if (p.accumulate != 0u) { v = dx4[base + c] + v; }
+  dx4[base + c] = v;
+  return v;
+}
+
 @compute @workgroup_size(WG)
 fn rmsnorm_backward_input4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let row = row_of(wg, nwg);
@@ -182,11 +190,7 @@ fn rmsnorm_backward_input4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgr
   let base = row * (p.D / 4u);
   let k = backward_k4(row, base, lid);
   let inv = rr[row];
-  for (var c = lid; c < p.D / 4u; c += WG) {
-    var v = inv * dy4[base + c] * w4[c] - x4[base + c] * k;
-    if (p.accumulate != 0u) { v = dx4[base + c] + v; }
-    dx4[base + c] = v;
-  }
+  for (var c = lid; c < p.D / 4u; c += WG) { store_dx4(base, c, inv, k); }
 }
 
 @compute @workgroup_size(WG)
@@ -197,9 +201,7 @@ fn rmsnorm_backward_input_half4(@builtin(workgroup_id) wg: vec3u, @builtin(num_w
   let k = backward_k4(row, base, lid);
   let inv = rr[row];
   for (var c = lid; c < p.D / 4u; c += WG) {
-    var v = inv * dy4[base + c] * w4[c] - x4[base + c] * k;
-    if (p.accumulate != 0u) { v = dx4[base + c] + v; }
-    dx4[base + c] = v;
+    let v = store_dx4(base, c, inv, k);
     y16x2[base + c] = vec2<u32>(pack_half2(v.xy), pack_half2(v.zw));
   }
 }
