@@ -5,10 +5,15 @@
 // the multiply-accumulates themselves. Results of the stripped copies are garbage by design; only the full kernel
 // is checked (against a float64 product on sampled rows). Each substitution must match the generated text exactly,
 // or the probe stops (so it cannot silently time the unmodified kernel).
-//   node dist/gemm-probe.mjs   (bundled; env M=32768 N=1536 K=512 ENTRY=forward|backward_input TILE=128,128,2,2,32 REPS)
+//   node dist/gemm-probe.mjs   (bundled; env M=32768 N=1536 K=512 ENTRY=forward|backward_input TILES='TM,TN,SR,SC,KS[,PAD];…' REPS WARM_MS)
 import { generateLinearF16 } from '../../kernels/gen/linear_f16';
 import { describeGpu, hasF16TensorCores, openGpu } from '../engine/gpu/device';
+import { Program } from '../engine/gpu/program';
+import { withDefines, type Defines } from '../engine/gpu/shaders';
+import { createTensor, download, readBytes, upload } from '../engine/gpu/tensor';
+import { castF16 } from '../engine/kernels/cast';
 import { parseTile, type F16Tile } from '../engine/kernels/linear-f16';
+import { xorshiftUniform } from '../engine/rng';
 
 const env = (k: string, d: number): number => (process.env[k] ? Number(process.env[k]) : d);
 const M = env('M', 32768);
@@ -24,7 +29,7 @@ const TILES = (process.env.TILES ?? '128,128,2,2,32;128,128,2,2,32,16;128,128,2,
 const WARM_MS = env('WARM_MS', 400);
 
 /** A stripped copy: [what it removes, [generated text, replacement] pairs, defines to override]. */
-type Strip = [string, Array<[string | RegExp, string]>, Record<string, number | boolean>?];
+type Strip = [string, Array<[string | RegExp, string]>, Defines?];
 
 const noGlobal: Array<[string | RegExp, string]> = [
   // Register values that depend on the K step, so that the stores stay live but nothing is read from memory.
@@ -88,20 +93,9 @@ function strip(src: string, subs: Array<[string | RegExp, string]>, what: string
   return out;
 }
 
-function withDefines(src: string, t: F16Tile, over: Record<string, number | boolean> = {}): string {
-  const defs = { ...t, VA: true, VB: true, HA: true, HB: true, CLD: true, LDA: K, LDB: LDB, LDC: N, ...over };
-  const head = Object.entries(defs).map(([k, v]) => (typeof v === 'boolean' ? `const ${k}: bool = ${v};` : `const ${k}: u32 = ${v}u;`)).join('\n');
-  const enables = src.match(/^enable [^\n]*;\s*$/gm) ?? [];
-  return `${enables.join('\n')}\n${head}\n${src.replace(/^enable [^\n]*;\s*$/gm, '')}`;
-}
-
-function toHalf(x: number): number {
-  const f = new Float32Array([x]);
-  const u = new Uint32Array(f.buffer)[0];
-  const s = (u >>> 16) & 0x8000;
-  const e = ((u >>> 23) & 0xff) - 127 + 15;
-  if (e <= 0) return s;
-  return s | (e << 10) | ((u >>> 13) & 0x3ff);
+/** The kernel's defines for tile t (f16 operands, aligned, the leading dimensions as constants), with `over` on top. */
+function definesFor(t: F16Tile, over: Defines = {}): Defines {
+  return { ...t, VA: true, VB: true, HA: true, HB: true, CLD: true, LDA: K, LDB, LDC: N, ...over };
 }
 
 async function main(): Promise<void> {
@@ -110,22 +104,25 @@ async function main(): Promise<void> {
   process.stdout.write(`adapter: ${describeGpu(gpu.info)}\n`);
   if (!hasF16TensorCores(d)) { process.stdout.write('gemm-probe: this adapter has no f16 subgroup matrices; nothing to probe\n'); gpu.destroy(); return; }
   const forward = ENTRY === 'linear_forward';
-  // forward: A = x [M,K], B = W [N,K]; backward_input: A = dy [M,K], B = W [K,N].
-  const a16 = new Uint16Array(M * K), b16 = new Uint16Array(N * K);
-  const aF = new Float32Array(M * K), bF = new Float32Array(N * K);
-  let s = 12345;
-  const rnd = (): number => { s = (Math.imul(s, 1103515245) + 12345) >>> 0; return (s >>> 8) / 2 ** 24 - 0.5; };
-  for (let i = 0; i < aF.length; i++) { a16[i] = toHalf(rnd()); aF[i] = halfBack(a16[i]); }
-  for (let i = 0; i < bF.length; i++) { b16[i] = toHalf(rnd()); bF[i] = halfBack(b16[i]); }
-  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
-  const A = d.createBuffer({ size: a16.byteLength, usage }), B = d.createBuffer({ size: b16.byteLength, usage });
-  const C = d.createBuffer({ size: M * N * 4, usage });
-  d.queue.writeBuffer(A, 0, a16); d.queue.writeBuffer(B, 0, b16);
-  const P = d.createBuffer({ size: 64, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-  const ldb = forward ? K : N;
-  const pu = new Uint32Array([M, N, K, K, ldb, N, 0, 0, 0, 0, K, 0, 0, 0]);
-  const pv = new DataView(pu.buffer); pv.setFloat32(12 * 4, 1, true); pv.setFloat32(13 * 4, 1, true);
-  d.queue.writeBuffer(P, 0, pu);
+  // forward: A = x [M,K], B = W [N,K]; backward_input: A = dy [M,K], B = W [K,N]. Random f32 values cast to f16
+  // on the GPU (cast.wgsl, as training makes its operands); the oracle reads the f16 values back.
+  const [a32, b32] = [createTensor(d, [M * K], 'A f32'), createTensor(d, [N * K], 'B f32')];
+  upload(d, a32, xorshiftUniform(M * K, 11, 0.5));
+  upload(d, b32, xorshiftUniform(N * K, 12, 0.5));
+  const [A, B] = [createTensor(d, [M * K], 'A', 'f16'), createTensor(d, [N * K], 'B', 'f16')];
+  const C = createTensor(d, [M * N], 'C');
+  const prog = new Program(d);
+  castF16(prog, a32, A);
+  castF16(prog, b32, B);
+  // Params as linear-f16.ts fills them (scaleA = unscale = 1).
+  const P = prog.uniform([
+    ['u32', M], ['u32', N], ['u32', K], ['u32', K], ['u32', LDB], ['u32', N], ['u32', 0], ['u32', 0], ['u32', 0], ['u32', 0],
+    ['u32', K], ['u32', 0], ['f32', 1], ['f32', 1],
+  ], 'gemm-probe params');
+  prog.submit();
+  const [aF, bF] = [await download(d, A), await download(d, B)];
+  a32.buffer.destroy();
+  b32.buffer.destroy();
   const flops = 2 * M * N * K;
   process.stdout.write(`GEMM ${ENTRY} M ${M} N ${N} K ${K}, f16 operands, f32 out; ${REPS} dispatches per timing, best of 3\n`);
   process.stdout.write('| tile | taken out | ms | TFLOP/s | max rel err (real kernel only) |\n|---|---|---|---|---|\n');
@@ -133,13 +130,13 @@ async function main(): Promise<void> {
   for (const t of TILES) {
     if (M % t.TM || N % t.TN) { process.stdout.write(`tile ${t.TM}x${t.TN} does not divide ${M}x${N}; skipped\n`); continue; }
     for (const [what, subs, over] of STRIPS) {
-      const code = withDefines(strip(src, subs, what), t, over);
+      const code = withDefines(strip(src, subs, what), definesFor(t, over));
       d.pushErrorScope('validation');
       const mod = d.createShaderModule({ code });
       const errs = (await mod.getCompilationInfo()).messages.filter((m) => m.type === 'error');
       if (errs.length) { await d.popErrorScope(); process.stdout.write(`| ${t.TM}x${t.TN} ${t.SR}x${t.SC} KS${t.KS} PAD${t.PAD} | ${what} | WGSL error: ${errs[0].message} | | |\n`); continue; }
       const pipe = d.createComputePipeline({ layout: 'auto', compute: { module: mod, entryPoint: ENTRY } });
-      const bg = d.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: P } }, { binding: 1, resource: { buffer: A } }, { binding: 2, resource: { buffer: B } }, { binding: 3, resource: { buffer: C } }] });
+      const bg = d.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries: [P, A.buffer, B.buffer, C.buffer].map((buffer, binding) => ({ binding, resource: { buffer } })) });
       const run = (n: number): void => {
         const e = d.createCommandEncoder(); const pass = e.beginComputePass(); pass.setPipeline(pipe); pass.setBindGroup(0, bg);
         for (let i = 0; i < n; i++) pass.dispatchWorkgroups(N / t.TN, M / t.TM, 1);
@@ -149,7 +146,8 @@ async function main(): Promise<void> {
       const err = await d.popErrorScope();
       if (err) { process.stdout.write(`| ${t.TM}x${t.TN} ${t.SR}x${t.SC} KS${t.KS} PAD${t.PAD} | ${what} | GPU error: ${err.message.slice(0, 200)} | | |\n`); continue; }
       let rel = '';
-      if (subs.length === 0 || what.startsWith('nothing')) rel = (await checkRows(d, C, aF, bF, forward)).toExponential(2);
+      // The rows that take nothing out compute the real product: check it.
+      if (what.startsWith('nothing')) rel = (await checkRows(d, C.buffer, aF, bF, forward)).toExponential(2);
       // Keep the GPU busy for WARM_MS first (its clocks drop while pipelines compile), then the best of 3.
       for (const w0 = performance.now(); performance.now() - w0 < WARM_MS;) { run(REPS); await d.queue.onSubmittedWorkDone(); }
       let best = Infinity;
@@ -157,31 +155,22 @@ async function main(): Promise<void> {
       process.stdout.write(`| ${t.TM}x${t.TN} ${t.SR}x${t.SC} KS${t.KS} PAD${t.PAD} | ${what} | ${best.toFixed(3)} | ${(flops / best / 1e9).toFixed(1)} | ${rel} |\n`);
     }
   }
+  prog.destroy();
   gpu.destroy();
-}
-
-function halfBack(h: number): number {
-  const e = (h >> 10) & 0x1f, m = h & 0x3ff, sgn = h & 0x8000 ? -1 : 1;
-  return e === 0 ? sgn * m * 2 ** -24 : sgn * (1 + m / 1024) * 2 ** (e - 15);
 }
 
 /** Max |got − ref| / max |ref| over 6 sampled rows of C. */
 async function checkRows(d: GPUDevice, C: GPUBuffer, aF: Float32Array, bF: Float32Array, forward: boolean): Promise<number> {
   const rows = [0, 1, Math.floor(M / 3), Math.floor(M / 2), M - 2, M - 1];
-  const rb = d.createBuffer({ size: N * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
   let maxErr = 0, maxRef = 0;
   for (const r of rows) {
-    const e = d.createCommandEncoder(); e.copyBufferToBuffer(C, r * N * 4, rb, 0, N * 4); d.queue.submit([e.finish()]);
-    await rb.mapAsync(GPUMapMode.READ);
-    const got = new Float32Array(rb.getMappedRange().slice(0));
-    rb.unmap();
+    const got = new Float32Array(await readBytes(d, C, r * N * 4, N * 4));
     for (let n = 0; n < N; n++) {
       let ref = 0;
       for (let k = 0; k < K; k++) ref += aF[r * K + k] * (forward ? bF[n * K + k] : bF[k * N + n]);
       maxErr = Math.max(maxErr, Math.abs(got[n] - ref)); maxRef = Math.max(maxRef, Math.abs(ref));
     }
   }
-  rb.destroy();
   return maxErr / maxRef;
 }
 

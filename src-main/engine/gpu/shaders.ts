@@ -27,6 +27,11 @@ export function kernelSource(file: string, defines: Defines = {}): string {
   for (const name of declared) {
     if (!(name in defines)) throw new Error(`kernel ${file}.wgsl needs define ${name}`);
   }
+  return withDefines(src, defines);
+}
+
+/** A kernel's text with its defines as `const` declarations, below its `enable` directives (benches that edit a kernel's text use it too). */
+export function withDefines(src: string, defines: Defines): string {
   const head = Object.entries(defines)
     .map(([k, v]) => (typeof v === 'boolean' ? `const ${k}: bool = ${v};` : Number.isInteger(v) ? `const ${k}: u32 = ${v}u;` : `const ${k}: f32 = ${v};`))
     .join('\n');
