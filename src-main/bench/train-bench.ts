@@ -4,6 +4,8 @@
 //   npm run bench:gpu                      CS336 model, batch 128
 //   … -- --batch 16 --steps 5 --model '{"d_model":256}' --no-kernels
 //   … -- --max-batch                        also find the largest batch (doubling) that allocates and trains
+//   … -- --data DS/train.bin                 real batches from a token file (`lmwb dataset prepare`) instead of uniform
+//                                          random ids: the embedding backward's work depends on how often ids repeat
 //   … -- --side-by-side --batch 8            check instead: f32 and mixed runtimes built on one device in either order give
 //                                          bit for bit what each gives alone (exit 1 if not; needs f16 tensor cores)
 import { parseArgs } from 'node:util';
@@ -14,6 +16,9 @@ import { initParameters, layoutParameters, parameterSpecs } from '../engine/mode
 import { profileProgram } from '../engine/gpu/profiler';
 import { rngFor, uniformInt } from '../engine/rng';
 import { describeKernels } from '../engine/kernels/choice';
+import { BatchLoader, type LoadedBatch } from '../engine/data/batch-loader';
+import { inspectTokenFile } from '../engine/data/token-file';
+import { STREAM_TRAIN_BATCH } from '../engine/rng';
 
 const { values: a } = parseArgs({
   options: {
@@ -26,6 +31,7 @@ const { values: a } = parseArgs({
     precision: { type: 'string', default: 'auto' },
     'max-batch': { type: 'boolean', default: false },
     'side-by-side': { type: 'boolean', default: false },
+    data: { type: 'string' },
   },
 });
 
@@ -82,9 +88,29 @@ async function sideBySide(): Promise<number> {
 
 const rt = new TrainingRuntime(gpu, cfg, { batchSize: B, seqLen: T, training: true, maxGradNorm: 1, precision });
 rt.setParameters(initParameters(rt.layout, 0));
-const rng = rngFor(0, 99);
-const ids = new Uint32Array(B * T).map(() => uniformInt(rng, 0, cfg.vocab_size - 1));
-rt.setBatch(ids, ids.map((x) => (x + 1) % cfg.vocab_size));
+const steps = Number(a.steps);
+const warmup = Number(a.warmup);
+/** --data: the batches of steps 0 .. warmup + steps − 1 of a training run on that file (seed 0), loaded before timing. */
+const batches: LoadedBatch[] = [];
+if (a.data) {
+  const info = inspectTokenFile(a.data, T, cfg.vocab_size, 'benchmark');
+  const loader = new BatchLoader({ path: a.data, numTokens: info.numTokens, batchSize: B, contextLength: T, vocabSize: cfg.vocab_size, seed: 0, stream: STREAM_TRAIN_BATCH });
+  try {
+    for (let s = 0; s < warmup + steps; s++) batches.push(await loader.get(s));
+  } finally {
+    await loader.close();
+  }
+}
+/** Before step i (0-based, warm-up steps first): its real batch under --data. */
+const feed = (i: number): void => {
+  const b = batches[i];
+  if (b) rt.setBatch(b.inputs, b.targets, b.segments);
+};
+if (!a.data) {
+  const rng = rngFor(0, 99);
+  const ids = new Uint32Array(B * T).map(() => uniformInt(rng, 0, cfg.vocab_size - 1));
+  rt.setBatch(ids, ids.map((x) => (x + 1) % cfg.vocab_size));
+}
 await gpu.sync();
 rt.checkAllocation();
 
@@ -92,12 +118,18 @@ const out = (s: string) => process.stdout.write(`${s}\n`);
 out(`device: ${describeGpu(gpu.info)}`);
 out(`model: ${JSON.stringify(cfg)}`);
 out(`precision: ${precision} (${describeKernels(rt.kernels)}); Dawn bounds clamping ${gpu.info.boundsChecks ? 'on' : 'off'}`);
+out(`data: ${a.data ? `${a.data} (real batches, seed 0)` : 'uniform random ids, one batch'}`);
 out(`batch ${B} × ${T} = ${B * T} tokens/step; ${(rt.layout.count / 1e6).toFixed(2)}M parameters; ${(rt.bytesAllocated / 2 ** 20).toFixed(0)} MiB allocated; logits chunk ${rt.chunkRows} rows`);
-for (let i = 0; i < Number(a.warmup); i++) rt.trainStep(1e-3, i + 1);
+for (let i = 0; i < warmup; i++) {
+  feed(i);
+  rt.trainStep(1e-3, i + 1);
+}
 await gpu.sync();
-const steps = Number(a.steps);
 const t0 = performance.now();
-for (let i = 0; i < steps; i++) rt.trainStep(1e-3, i + 2);
+for (let i = 0; i < steps; i++) {
+  feed(warmup + i);
+  rt.trainStep(1e-3, i + 2);
+}
 await rt.readLoss();
 await gpu.sync();
 const ms = (performance.now() - t0) / steps;
@@ -105,7 +137,7 @@ const tps = (B * T) / (ms / 1000);
 const finalLoss = await rt.readLoss();
 out(`steps ${steps}: ${ms.toFixed(1)} ms/step, ${tps.toFixed(0)} tokens/s (loss ${finalLoss.toFixed(4)})`);
 // Every digit, so that two engines that should compute the same values can be compared exactly.
-out(`loss after ${Number(a.warmup) + steps} steps, every digit: ${finalLoss}`);
+out(`loss after ${warmup + steps} steps, every digit: ${finalLoss}`);
 let kernels: Awaited<ReturnType<typeof profileProgram>> | undefined;
 if (!a['no-kernels'] && gpu.device.features.has('timestamp-query')) {
   kernels = await profileProgram(gpu.device, rt.trainProgram, 1);
