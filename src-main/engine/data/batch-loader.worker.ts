@@ -44,9 +44,9 @@ port.on('message', (msg: BatchRequest) => {
   }
   try {
     const segments = embeddingSegments(inputs);
-    const { order, segStart, segId } = segments;
+    const { order, chunkStart, chunkDest, longId, longSlot } = segments;
     post({ type: 'batch', id: msg.id, batch: { inputs, targets, segments } }, [
-      inputs.buffer, targets.buffer, order.buffer as ArrayBuffer, segStart.buffer as ArrayBuffer, segId.buffer as ArrayBuffer,
+      inputs.buffer, targets.buffer, ...[order, chunkStart, chunkDest, longId, longSlot].map((a) => a.buffer as ArrayBuffer),
     ]);
   } catch (e) {
     post({ type: 'error', id: msg.id, error: errorInfo(e) });

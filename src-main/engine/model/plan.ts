@@ -6,6 +6,7 @@
 // allocated, so a batch that cannot fit is refused up front with the figures; allocatePlan turns it into tensors.
 import type { ModelConfig } from './config';
 import { headDim } from './config';
+import { embeddingCapacity } from '../kernels/embedding';
 import { bytesPerElement, createTensor, numel, type DType, type Tensor } from '../gpu/tensor';
 
 /** One buffer of the plan (bound whole in one binding: at most maxStorageBufferBindingSize). */
@@ -116,7 +117,8 @@ export interface BackwardPlan<T> {
   dHidden: T;
   dsum: T;
   normPartial?: T;
-  segments: { order: T; segStart: T; segId: T; segMeta: T };
+  /** The embedding backward's grouping of the batch by token id (kernels/embedding.ts). */
+  segments: { order: T; chunkStart: T; chunkDest: T; longId: T; longSlot: T; meta: T; partial: T };
 }
 
 export interface TrainingPlan<T> extends ForwardPlan<T> {
@@ -264,6 +266,7 @@ export function planTraining(c: ModelConfig, o: PlanOptions): Planned<TrainingPl
   };
   const half = o.halfOperands;
   const chunk = fwd.logits.shape;
+  const cap = embeddingCapacity(BT);
   const backward: BackwardPlan<TensorSpec> = {
     dHeadIn,
     dStream,
@@ -277,7 +280,11 @@ export function planTraining(c: ModelConfig, o: PlanOptions): Planned<TrainingPl
     dHidden: add('dh', [BT, f]),
     dsum: add('dsum', [o.batchSize * c.num_heads * o.seqLen]),
     normPartial: c.norm !== 'none' ? add('norm_partial', [Math.ceil(BT / 128) * d]) : undefined,
-    segments: { order: add('seg_order', [BT], 'u32'), segStart: add('seg_start', [BT + 1], 'u32'), segId: add('seg_id', [BT], 'u32'), segMeta: add('seg_meta', [4], 'u32') },
+    segments: {
+      order: add('seg_order', [BT], 'u32'), chunkStart: add('seg_chunk_start', [cap.chunks + 1], 'u32'), chunkDest: add('seg_chunk_dest', [cap.chunks], 'u32'),
+      longId: add('seg_long_id', [cap.longs], 'u32'), longSlot: add('seg_long_slot', [cap.longs + 1], 'u32'), meta: add('seg_meta', [4], 'u32'),
+      partial: add('seg_partial', [cap.slots, d]),
+    },
   };
   return { plan: { ...fwd, backward }, buffers: specs.all };
 }

@@ -22,7 +22,7 @@ import { recordForward, type ModelParts } from './forward';
 import { recordBackward } from './backward';
 import { recordOptimizer } from './optimizer';
 import { chooseKernels, type Precision } from '../kernels/choice';
-import { embeddingSegments } from '../kernels/embedding';
+import { embeddingSegments, type HostSegments } from '../kernels/embedding';
 import { ropeTables } from '../kernels/rope';
 import { initialStats, STATS } from '../kernels/grad-clip';
 import { setAdamWStep, type AdamWHyper } from '../kernels/adamw';
@@ -322,15 +322,17 @@ export class TrainingRuntime extends RuntimeBase<TrainingPlan<TensorSpec>> {
   }
 
   /** Uploads a batch: token ids and next-token targets, [batch, seq] row-major (and the embedding backward's grouping). */
-  setBatch(ids: Uint32Array, targets: Uint32Array, segments?: ReturnType<typeof embeddingSegments>): void {
+  setBatch(ids: Uint32Array, targets: Uint32Array, segments?: HostSegments): void {
     this.core.uploadBatch(ids, targets);
     const s = segments ?? embeddingSegments(ids);
     const seg = this.core.plan.backward.segments;
     const device = this.core.device;
     upload(device, seg.order, s.order);
-    upload(device, seg.segStart, s.segStart);
-    upload(device, seg.segId, s.segId);
-    upload(device, seg.segMeta, new Uint32Array([s.count, 0, 0, 0]));
+    upload(device, seg.chunkStart, s.chunkStart);
+    upload(device, seg.chunkDest, s.chunkDest);
+    upload(device, seg.longId, s.longId);
+    upload(device, seg.longSlot, s.longSlot);
+    upload(device, seg.meta, new Uint32Array([s.chunks, s.longs, 0, 0]));
   }
 
   /** Queues one training step (forward, backward, clip, AdamW) at learning rate lr for optimizer step t (1-based). */
