@@ -13,12 +13,13 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { UserError } from './errors';
 import { releaseResource, trackResource } from './live-resources';
 
-export type WorkerName = 'tokenizer' | 'batch-loader';
+export type WorkerName = 'tokenizer' | 'batch-loader' | 'checkpoint-writer';
 
 /** Source modules of the workers, relative to the repository root (scripts/bundle.ts builds one entry each). */
 export const WORKER_SOURCES: Record<WorkerName, string> = {
   tokenizer: 'src-main/tokenizer/tokenizer.worker.ts',
   'batch-loader': 'src-main/engine/data/batch-loader.worker.ts',
+  'checkpoint-writer': 'src-main/engine/checkpoint/checkpoint-writer.worker.ts',
 };
 
 /** The file name a built worker has (`npm run bundle` writes it beside dist/lmwb.mjs). */

@@ -32,9 +32,10 @@ export interface CheckpointState {
   extra?: Record<string, string>;
 }
 
-export function saveCheckpoint(path: string, layout: ParamLayout, s: CheckpointState): void {
+/** Writes a checkpoint (temp file, fsync, rename, folder fsync); the tensors are views of the flat buffers (no copies). */
+export function saveCheckpoint(path: string, layout: Pick<ParamLayout, 'slots'>, s: CheckpointState): void {
   const tensors: Array<[string, StTensor]> = [];
-  const slice = (flat: Float32Array, off: number, n: number) => flat.slice(off, off + n);
+  const slice = (flat: Float32Array, off: number, n: number) => flat.subarray(off, off + n);
   for (const slot of layout.slots) tensors.push([slot.name, f32Tensor(slot.shape, slice(s.params, slot.offset, slot.numel))]);
   if (s.m && s.v) {
     for (const slot of layout.slots) tensors.push([`optimizer.exp_avg.${slot.name}`, f32Tensor(slot.shape, slice(s.m, slot.offset, slot.numel))]);

@@ -6,7 +6,7 @@
 // Stopping: an aborted signal finishes the current step, saves a checkpoint and ends `paused`; the divergence
 // rule ends `diverged` (metrics kept, no checkpoint of the broken weights); any error ends `failed` and is
 // rethrown. Every failure path releases the GPU buffers, the device (when train opened it) and the workers.
-import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { hasF16TensorCores, openGpu, type Gpu, type GpuInfo } from '../gpu/device';
@@ -17,7 +17,8 @@ import { BatchLoader, type LoadedBatch } from '../data/batch-loader';
 import { inspectTokenFile, findOutOfRange, outOfRangeError } from '../data/token-file';
 import { batchStarts } from '../data/batch';
 import { STREAM_TRAIN_BATCH, STREAM_VALID_BATCH } from '../rng';
-import { saveCheckpoint, listCheckpoints, checkpointName } from '../checkpoint/checkpoint';
+import { listCheckpoints, checkpointName } from '../checkpoint/checkpoint';
+import { CheckpointWriter } from '../checkpoint/checkpoint-writer';
 import { findResume, checkResumable } from './resume';
 import { MetricsLog } from './metrics-log';
 import { DivergenceMonitor } from './divergence';
@@ -129,6 +130,7 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
   let rt: TransformerRuntime | undefined;
   let loader: BatchLoader | undefined;
   let validLoader: BatchLoader | undefined;
+  let ckptWriter: CheckpointWriter | undefined;
   let statusOwned = false;
   try {
     // Inputs are checked before anything is written or allocated.
@@ -231,13 +233,27 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
           count += real * T;
         }
       } else {
+        // Pipelined: each batch's loss is copied out right behind its forward and read back a few batches later
+        // (summed in batch order, as before), and the next batch is loaded while the GPU runs this one, so the GPU
+        // does not wait for the host in between.
+        const losses: Array<Promise<number>> = [];
+        const add = async (loss: Promise<number>) => {
+          sum += (await loss) * B * T;
+          count += B * T;
+        };
+        const starts = (i: number) => batchStarts(seed, i, B, validInfo.numTokens, T, STREAM_VALID_BATCH);
+        let next = validLoader.load(starts(0));
         for (let i = 0; i < cfg.eval.batches; i++) {
-          const batch = await validLoader.load(batchStarts(seed, i, B, validInfo.numTokens, T, STREAM_VALID_BATCH));
+          const batch = await next;
+          if (i + 1 < cfg.eval.batches) next = validLoader.load(starts(i + 1));
           r0.setBatch(batch.inputs, batch.targets, batch.segments);
           r0.evaluate();
-          sum += (await r0.readLoss()) * B * T;
-          count += B * T;
+          const loss = r0.readLoss();
+          loss.catch(() => undefined); // awaited below, in order
+          losses.push(loss);
+          if (losses.length > 4) await add(losses.shift()!);
         }
+        for (const loss of losses) await add(loss);
       }
       const val = sum / count;
       const r: EvalRecord = { kind: 'eval', step, tokens: tokensSeen, elapsed_s: elapsed(), time: now(), val_loss: val, val_ppl: Math.exp(val), val_tokens: count };
@@ -248,24 +264,31 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
       updateStatus(runDir, { best_val_loss: bestValLoss, final_val_loss: finalValLoss });
     };
 
-    const checkpoint = async (step: number): Promise<void> => {
+    // Checkpoints: the GPU readback happens here, the hashing and writing in the writer's worker thread while
+    // training goes on (the final and the pausing checkpoint are waited for).
+    const writer = (ckptWriter = new CheckpointWriter());
+    const checkpoint = async (step: number, wait: boolean): Promise<void> => {
       const path = join(ckptDir, checkpointName(step));
+      await writer.idle();
       // Metrics first: every line the checkpoint covers is on disk before the checkpoint exists.
       metrics.flush(true);
-      saveCheckpoint(path, r0.layout, {
-        step, model: cfg.model, runConfig: resolvedConfigJson(cfg), rng: { seed, next_step: step }, tokensSeen, elapsedS: elapsed(),
-        params: await r0.readFlat('params'), m: await r0.readFlat('m'), v: await r0.readFlat('v'),
-        lossScale: r0.precision === 'mixed' ? await r0.lossScaleState() : undefined,
-      });
-      lastCheckpoint = path;
+      const [params, m, v, lossScale] = await Promise.all([
+        r0.readFlat('params'), r0.readFlat('m'), r0.readFlat('v'), r0.precision === 'mixed' ? r0.lossScaleState() : undefined,
+      ]);
       lastCkptTime = performance.now();
-      emit({ type: 'checkpoint', path, step, bytes: statSync(path).size });
-      // keep_last counts every checkpoint in the folder, also those of earlier processes.
-      const keep = cfg.checkpoint.keep_last;
-      if (keep > 0) {
-        const all = listCheckpoints(ckptDir);
-        for (const c of all.slice(0, Math.max(0, all.length - keep))) if (c.path !== path) rmSync(c.path, { force: true });
-      }
+      const state = { step, model: cfg.model, runConfig: resolvedConfigJson(cfg), rng: { seed, next_step: step }, tokensSeen, elapsedS: elapsed(), params, m, v, lossScale };
+      const written = writer.write(path, r0.layout, state).then((bytes) => {
+        lastCheckpoint = path;
+        emit({ type: 'checkpoint', path, step, bytes });
+        // keep_last counts every checkpoint in the folder, also those of earlier processes.
+        const keep = cfg.checkpoint.keep_last;
+        if (keep > 0) {
+          const all = listCheckpoints(ckptDir);
+          for (const c of all.slice(0, Math.max(0, all.length - keep))) if (c.path !== path) rmSync(c.path, { force: true });
+        }
+      });
+      if (wait) await written;
+      else written.catch(() => undefined); // a failure is raised by writer.throwIfFailed() or idle()
     };
 
     let batch0: LoadedBatch | undefined;
@@ -279,6 +302,7 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
         break;
       }
       if (budget !== undefined && elapsed() >= budget) break;
+      writer.throwIfFailed();
       let batch: LoadedBatch;
       if (cfg.training.overfit_one_batch) batch = batch0 ??= await loader.get(0);
       else batch = await loader.get(step);
@@ -297,9 +321,8 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
       const logNow = done % cfg.log.interval === 0 || isLast;
       const diagNow = cfg.log.diag_interval > 0 && done % cfg.log.diag_interval === 0;
       if (logNow || diagNow) {
-        const loss = await rt.readLoss();
-        const st = await rt.readStats();
-        await gpu.sync();
+        // Both copies go out in one submit each before either wait; mapping them waits for the queue.
+        const [loss, st] = await Promise.all([rt.readLoss(), rt.readStats()]);
         if (diagNow) {
           const d = await diagRecord(rt, { step: done, tokens: tokensSeen, elapsed_s: elapsed(), time: now() }, rt.precision === 'mixed' ? st.lossScale : 1);
           metrics.append(d);
@@ -334,21 +357,22 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
       }
       if (cfg.eval.interval > 0 && done % cfg.eval.interval === 0 && !isLast) await evaluate(done, false);
       const byMinutes = everyMs > 0 && performance.now() - lastCkptTime >= everyMs;
-      if (!isLast && ((cfg.checkpoint.interval > 0 && done % cfg.checkpoint.interval === 0) || byMinutes)) await checkpoint(done);
+      if (!isLast && ((cfg.checkpoint.interval > 0 && done % cfg.checkpoint.interval === 0) || byMinutes)) await checkpoint(done, false);
     }
 
     if (state === 'diverged') {
       metrics.flush(true);
     } else if (state === 'paused') {
       await gpu.sync();
-      if (step > startStep) await checkpoint(step);
+      if (step > startStep) await checkpoint(step, true);
       else metrics.flush(true);
     } else if (step > startStep) {
       await gpu.sync();
       // The final evaluation covers the whole validation file under a time budget (the leaderboard's number).
       await evaluate(step, budget !== undefined);
-      await checkpoint(step);
+      await checkpoint(step, true);
     } else metrics.flush(true);
+    await writer.idle();
 
     const result: TrainResult = {
       runDir, state, finalStep: step, finalLoss, finalValLoss, bestValLoss, interrupted: state === 'paused', lastCheckpoint,
@@ -382,6 +406,7 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
     emit({ type: 'error', error: info });
     throw e;
   } finally {
+    await ckptWriter?.close();
     await loader?.close();
     await validLoader?.close();
     rt?.destroy();
