@@ -95,7 +95,7 @@ function strip(src: string, subs: Array<[string | RegExp, string]>, what: string
 
 /** The kernel's defines for tile t (f16 operands, aligned, the leading dimensions as constants), with `over` on top. */
 function definesFor(t: F16Tile, over: Defines = {}): Defines {
-  return { ...t, VA: true, VB: true, HA: true, HB: true, CLD: true, LDA: K, LDB, LDC: N, TPW: 1, ...over };
+  return { ...t, VA: true, VB: true, HA: true, HB: true, CLD: true, LDA: K, LDB, LDC: N, ...over };
 }
 
 async function main(): Promise<void> {

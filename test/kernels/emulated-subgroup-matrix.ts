@@ -55,7 +55,7 @@ export function emulateLinearF16(src: string): string {
     .replace(/^enable subgroup_size_control;\s*$/m, '')
     .replace(/ @subgroup_size\(32\)/g, '')
     .replace(/@builtin\(subgroup_id\) sgi: u32, @builtin\(subgroup_invocation_id\) lane: u32/g, '@builtin(local_invocation_id) lid3: vec3u')
-    .replace(/gemm(_tiles)?\(wg, li, sgi, lane,/g, (_m, t: string | undefined) => `gemm${t ?? ''}(wg, li, li / 32u, li % 32u,`)
+    .replace(/gemm\(wg, li, sgi, lane,/g, 'gemm(wg, li, li / 32u, li % 32u,')
     .replace(/subgroupMatrixLoad<subgroup_matrix_(?:left|right)<f16, 16, 16>, (row|col)_major>\(&(?:As|Bs), /g, (_m, l) => `sm_ref(${l === 'col'}, `)
     .replace(/subgroupMatrixLoad<subgroup_matrix_result<f32, 16, 16>, row_major>\(&C, /g, 'sm_load_C(false, ')
     .replace(/subgroupMatrixStore<row_major>\(&(C|St), /g, (_m, b) => `sm_store_${b}(`)
@@ -63,7 +63,7 @@ export function emulateLinearF16(src: string): string {
     .replace(/subgroupMatrixScalarMultiply\(/g, 'sm_scale(')
     .replace(/subgroup_matrix_(?:left|right)<f16, 16, 16>/g, 'SRef')
     .replace(/subgroup_matrix_result<f32, 16, 16>/g, 'SAcc')
-    .replace(/(fn gemm(?:_tiles)?\([^)]*\) \{)/g, '$1\n  emu_lane = lane;');
+    .replace(/(fn gemm\([^)]*\) \{)/, '$1\n  emu_lane = lane;');
   if (/subgroup_matrix|subgroupMatrix/.test(s)) throw new Error('emulation left a subgroup-matrix builtin');
   s += LINEAR_EMULATION;
   return s;

@@ -15,7 +15,7 @@ process.env.XDG_RUNTIME_DIR ??= '/tmp';
 
 const { openGpu } = await import('../../src-main/engine/gpu/device');
 const { f32Kernels } = await import('../../src-main/engine/gpu/program');
-const { setF16TileForTests, setF16TilesPerWorkgroupForTests, tile } = await import('../../src-main/engine/kernels/linear-f16');
+const { setF16TileForTests, tile } = await import('../../src-main/engine/kernels/linear-f16');
 const gpu = await openGpu();
 const ok = gpu.info.features.includes('shader-f16');
 
@@ -56,30 +56,6 @@ describe.skipIf(!ok)('linear f16 kernel logic, leading dimensions as constants (
         expect(r.relErr).toBeLessThan(5e-3);
       } finally {
         process.env.LMWB_F16_CONST_LD = '0';
-      }
-    });
-  }
-});
-
-// Several tiles per workgroup (the *_tiles entries): 3 tiles a workgroup over 4 or 5 column tiles, so one workgroup
-// stops early and the last tile is an edge; the next tile's first loads are fetched in the last K step.
-const tpwCases: Case[] = [
-  { op: 'forward', rows: 70, inF: 72, outF: 200, half: true, accumulate: true },
-  { op: 'backward_input', rows: 96, inF: 300, outF: 64, half: true },
-  { op: 'backward_weight', rows: 1100, inF: 40, outF: 24, half: true, accumulate: true }, // split-K: tiles of one split
-];
-
-describe.skipIf(!ok)('linear f16 kernel logic, several tiles per workgroup (emulated subgroup matrices)', () => {
-  for (const c of tpwCases) {
-    it(`tile 32x64 1x2, 3 tiles a workgroup: ${c.op} rows ${c.rows} in ${c.inF} out ${c.outF}`, async () => {
-      setF16TileForTests(tiles[0]);
-      setF16TilesPerWorkgroupForTests(3);
-      try {
-        const r = await checkCase(gpu, c, f16Linear);
-        expect(r.relErr).toBeLessThan(5e-3);
-        expect(r.entries.filter((e) => e.startsWith('linear_f16:linear_') && !e.includes('reduce'))).toEqual([`linear_f16:linear_${c.op}_tiles`]);
-      } finally {
-        setF16TilesPerWorkgroupForTests(undefined);
       }
     });
   }

@@ -99,29 +99,6 @@ function leadingDims(lda: number, ldb: number, ldc: number): { CLD: boolean; LDA
 }
 
 /**
- * Tiles per workgroup (TPW; the *_tiles entry points of linear_f16.wgsl, where the last K step of one tile fetches
- * the next tile's first, so a workgroup's result stores overlap its next loads). 1 keeps the one-tile entries.
- * LMWB_F16_TPW=N sets it for every GEMM of at least `MIN_TPW_WORKGROUPS` workgroups after the division (experiments).
- */
-const DEFAULT_TPW = 1;
-const MIN_TPW_WORKGROUPS = 256;
-let testTPW: number | undefined;
-/** Tests: this many tiles per workgroup for every GEMM, whatever its size (undefined: the default choice). */
-export function setF16TilesPerWorkgroupForTests(n: number | undefined): void {
-  testTPW = n;
-}
-
-export function tilesPerWorkgroup(tilesX: number, tilesY: number, splits: number): number {
-  if (testTPW !== undefined) return Math.min(testTPW, tilesX);
-  const e = process.env.LMWB_F16_TPW;
-  const want = e ? Number(e) : DEFAULT_TPW;
-  if (!Number.isInteger(want) || want < 1) throw new Error(`LMWB_F16_TPW must be a positive integer, not ${e}`);
-  let tpw = Math.min(want, tilesX);
-  while (tpw > 1 && Math.ceil(tilesX / tpw) * tilesY * splits < MIN_TPW_WORKGROUPS) tpw--;
-  return tpw;
-}
-
-/**
  * Tile of linear_f16_direct.wgsl (f16 operands loaded by the subgroup-matrix loads straight from the storage
  * buffers): TM×TN from SR×SC subgroups of FI×FJ 16×16 accumulators; K moves 16 at a time.
  */
@@ -192,8 +169,6 @@ export interface F16Options {
   direct?: DirectTile | false;
   /** Override the number of K splits (benchmarks); 1 disables split-K. */
   splits?: number;
-  /** Override the tiles per workgroup (benchmarks, tests); 1: the one-tile entry points. */
-  tilesPerWorkgroup?: number;
 }
 
 let testTile: F16Tile | undefined;
@@ -229,10 +204,8 @@ export function gemmF16(prog: Program, g: Gemm, o: F16Options = {}): void {
     HA,
     HB,
   };
-  const [tilesX, tilesY] = [Math.ceil(N / t.TN), Math.ceil(M / t.TM)];
-  const TPW = o.tilesPerWorkgroup ?? tilesPerWorkgroup(tilesX, tilesY, split.splits);
   // The output's leading dimension is the partials' N under split-K.
-  recordGemm(prog, TPW > 1 ? { ...g, entry: `${g.entry}_tiles` } : g, 'linear_f16', (ldc) => ({ ...base, ...leadingDims(g.lda, g.ldb, ldc), TPW }), split, [Math.ceil(tilesX / TPW), tilesY], TPW > 1 ? `${TPW} tiles/wg` : '');
+  recordGemm(prog, g, 'linear_f16', (ldc) => ({ ...base, ...leadingDims(g.lda, g.ldb, ldc) }), split, [Math.ceil(N / t.TN), Math.ceil(M / t.TM)], '');
 }
 
 /** A K split forced by a benchmark: `splits` ranges of whole K steps (1 or fewer: no split). */
@@ -253,7 +226,7 @@ function gemmF16Direct(prog: Program, g: Gemm, t: DirectTile, forcedSplits?: num
  * partial products into scratch[z][M][N] and then one pass that adds them into C. `defines(ldc)` gives the kernel's
  * defines for an output of leading dimension ldc; `tag` goes into the labels.
  */
-function recordGemm(prog: Program, g: Omit<Gemm, 'entry'> & { entry: string }, file: string, defines: (ldc: number) => Defines, split: { splits: number; kChunk: number }, tiles: [number, number], tag: string): void {
+function recordGemm(prog: Program, g: Gemm, file: string, defines: (ldc: number) => Defines, split: { splits: number; kChunk: number }, tiles: [number, number], tag: string): void {
   const { M, N, K } = g;
   const grid: [number, number, number] = [...tiles, split.splits];
   // The last two fields are an operand scale and its inverse that linear_f16.wgsl still declares; always 1 (loss
@@ -284,7 +257,7 @@ function recordGemm(prog: Program, g: Omit<Gemm, 'entry'> & { entry: string }, f
  * linear_f16.wgsl's linear_splitk_reduce: C (+)= the sum of the split-K partials; four outputs per invocation
  * (linear_splitk_reduce4, the same sums) where N, ldc, offC and the partials' stride are multiples of 4.
  */
-function splitkReduce(prog: Program, g: Omit<Gemm, 'entry'>, scratchT: Tensor, splits: number, part: number): void {
+function splitkReduce(prog: Program, g: Gemm, scratchT: Tensor, splits: number, part: number): void {
   const offC = g.offC ?? 0;
   const rparams = prog.uniform([
     ['u32', g.M], ['u32', g.N], ['u32', splits], ['u32', 0], ['u32', 0], ['u32', g.ldc],
@@ -295,7 +268,7 @@ function splitkReduce(prog: Program, g: Omit<Gemm, 'entry'>, scratchT: Tensor, s
   const groups = Math.ceil(part / (by4 ? 4 : 1) / 256);
   const gx = Math.min(groups, 65535);
   // The reduce reads Params only (its ldc is the output's), so one pipeline serves every shape.
-  const defines = { ...tile(64, 128, 2, 2), VA: true, VB: true, HA: false, HB: false, CLD: false, LDA: 0, LDB: 0, LDC: 0, TPW: 1 };
+  const defines = { ...tile(64, 128, 2, 2), VA: true, VB: true, HA: false, HB: false, CLD: false, LDA: 0, LDB: 0, LDC: 0 };
   prog.dispatch({
     file: 'linear_f16', entry: by4 ? 'linear_splitk_reduce4' : 'linear_splitk_reduce', defines, label: `${g.label} (split-K reduce)`,
     bindings: [rparams, bindVec4(scratchT), undefined, bindOut(g.C)], workgroups: [gx, Math.ceil(groups / gx)],
