@@ -1,6 +1,7 @@
-// Checkpoints written off the training thread: the trainer reads the parameters and AdamW moments back from the
-// GPU (the only part that needs the device), hands the buffers to a worker thread and goes on training while the
-// worker hashes and writes the file (checkpoint.ts: temp file, fsync, rename). One write at a time: the next
+// Checkpoints written off the training thread: the trainer queues the readback of the parameters and AdamW moments
+// right behind the step they belong to (the only part that needs the device) and goes on training; when the
+// readback lands, its buffers go to a worker thread that hashes and writes the file (checkpoint.ts: temp file,
+// fsync, rename). One write at a time: the next
 // write, idle() and close() wait for the one in flight. A failed write (a full disk: DISK_FULL) is raised by the
 // next call of idle(), write() or throwIfFailed(), so the run fails with the checkpoint's own error. Where the
 // worker module is missing (an odd build), writes happen in the calling thread, as before.
@@ -23,26 +24,33 @@ export class CheckpointWriter {
   constructor(private readonly inWorker = workerAvailable('checkpoint-writer')) {}
 
   /**
-   * Writes `state` to `path` and resolves with the file's size once it is on disk. The state's Float32Arrays are
-   * transferred to the worker: the caller must not use them afterwards.
+   * Writes `state` to `path` once it is there (a promise: the trainer passes its GPU readback, which resolves while
+   * later steps run) and after any earlier write; resolves with the file's size once it is on disk. The state's
+   * Float32Arrays are transferred to the worker: the caller must not use them afterwards.
    */
-  async write(path: string, layout: Pick<ParamLayout, 'slots'>, state: CheckpointState): Promise<number> {
-    await this.idle();
-    if (this.closed) throw new Error('the checkpoint writer is closed');
-    if (!this.inWorker) {
-      saveCheckpoint(path, layout, state);
-      return statSync(path).size;
-    }
-    const worker = (this.worker ??= this.start());
-    const id = this.nextId++;
-    const written = new Promise<number>((resolve, reject) => this.waiting.set(id, { resolve, reject }));
-    const buffers = [...new Set([state.params, state.m, state.v].filter((a): a is Float32Array => a !== undefined).map((a) => a.buffer as ArrayBuffer))];
-    const req: WriterRequest = { type: 'write', id, path, slots: layout.slots, state };
-    worker.postMessage(req, buffers);
-    this.inFlight = written.then(() => undefined, (e: Error) => {
+  write(path: string, layout: Pick<ParamLayout, 'slots'>, state: CheckpointState | Promise<CheckpointState>): Promise<number> {
+    if (this.closed) return Promise.reject(new Error('the checkpoint writer is closed'));
+    const before = this.inFlight;
+    const job = (async () => {
+      await before;
+      this.throwIfFailed();
+      const s = await state;
+      if (!this.inWorker) {
+        saveCheckpoint(path, layout, s);
+        return statSync(path).size;
+      }
+      const worker = (this.worker ??= this.start());
+      const id = this.nextId++;
+      const written = new Promise<number>((resolve, reject) => this.waiting.set(id, { resolve, reject }));
+      const buffers = [...new Set([s.params, s.m, s.v].filter((a): a is Float32Array => a !== undefined).map((a) => a.buffer as ArrayBuffer))];
+      const req: WriterRequest = { type: 'write', id, path, slots: layout.slots, state: s };
+      worker.postMessage(req, buffers);
+      return written;
+    })();
+    this.inFlight = job.then(() => undefined, (e: Error) => {
       this.failure ??= e;
     });
-    return written;
+    return job;
   }
 
   /** Resolves when no write is in flight; throws the error of a write that failed. */

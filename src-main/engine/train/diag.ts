@@ -39,10 +39,14 @@ export function rms(x: Float32Array): number {
 
 /** A diag record of the runtime's state after a step (call before the next step is queued). */
 export async function diagRecord(rt: TransformerRuntime, axes: Pick<DiagRecord, 'step' | 'tokens' | 'elapsed_s' | 'time'>, lossScale: number): Promise<DiagRecord> {
+  // Every readback is queued before the first wait: one wait for the queue instead of one per buffer.
+  const streams = Array.from({ length: rt.cfg.num_layers + 1 }, (_, l) => readResidualStream(rt, l));
+  const [params, grads] = [rt.readFlat('params'), rt.readFlat('grads')];
+  for (const r of [...streams, params, grads]) r.catch(() => undefined); // each is awaited below, in order
   const residual_rms: number[] = [];
-  for (let l = 0; l <= rt.cfg.num_layers; l++) residual_rms.push(rms(await readResidualStream(rt, l)));
-  const weight_norm = groupNorms(rt.layout, await rt.readFlat('params'));
+  for (const x of streams) residual_rms.push(rms(await x));
+  const weight_norm = groupNorms(rt.layout, await params);
   // In mixed precision the gradients are stored multiplied by the loss scale.
-  const grad_norm = groupNorms(rt.layout, await rt.readFlat('grads'), lossScale);
+  const grad_norm = groupNorms(rt.layout, await grads, lossScale);
   return { kind: 'diag', ...axes, residual_rms, weight_norm, grad_norm };
 }

@@ -264,19 +264,21 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
       updateStatus(runDir, { best_val_loss: bestValLoss, final_val_loss: finalValLoss });
     };
 
-    // Checkpoints: the GPU readback happens here, the hashing and writing in the writer's worker thread while
-    // training goes on (the final and the pausing checkpoint are waited for).
+    // Checkpoints: the readback is queued right behind the step it belongs to, and the file is hashed and written
+    // by the writer's worker thread once the readback lands, while training goes on (the final and the pausing
+    // checkpoint are waited for).
     const writer = (ckptWriter = new CheckpointWriter());
     const checkpoint = async (step: number, wait: boolean): Promise<void> => {
       const path = join(ckptDir, checkpointName(step));
       await writer.idle();
       // Metrics first: every line the checkpoint covers is on disk before the checkpoint exists.
       metrics.flush(true);
-      const [params, m, v, lossScale] = await Promise.all([
+      const meta = { step, model: cfg.model, runConfig: resolvedConfigJson(cfg), rng: { seed, next_step: step }, tokensSeen, elapsedS: elapsed() };
+      const state = Promise.all([
         r0.readFlat('params'), r0.readFlat('m'), r0.readFlat('v'), r0.precision === 'mixed' ? r0.lossScaleState() : undefined,
-      ]);
+      ]).then(([params, m, v, lossScale]) => ({ ...meta, params, m, v, lossScale }));
+      state.catch(() => undefined); // the write below reports it
       lastCkptTime = performance.now();
-      const state = { step, model: cfg.model, runConfig: resolvedConfigJson(cfg), rng: { seed, next_step: step }, tokensSeen, elapsedS: elapsed(), params, m, v, lossScale };
       const written = writer.write(path, r0.layout, state).then((bytes) => {
         lastCheckpoint = path;
         emit({ type: 'checkpoint', path, step, bytes });
