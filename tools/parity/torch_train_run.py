@@ -5,7 +5,9 @@ parity of the engine (mixed precision included) with PyTorch on the same batches
 
 The model is the CS336 TinyStories transformer (d 512, 4 layers, 16 heads, d_ff 1344, ctx 256) unless --model
 overrides keys (JSON). Weights are initialised like the reference cases; batches are uniform random windows of
-the uint16 token file; PyTorch trains in float32 with TF32 off (the exact reference). The case's config asks the
+the uint16 token file; PyTorch trains in float32 with TF32 off (the exact reference), or with --autocast bf16 in
+the mixed precision PyTorch users train with (torch.autocast to bfloat16 around the forward and loss; float32
+weights, gradients and AdamW, as in ref_torch.py's eager bf16). The case's config asks the
 checker for the 1% criterion: the mean loss of the last --window steps within --rel-tol of PyTorch's.
 Needs torch (CUDA if present, else CPU) and numpy; reuses the model of tools/reference-cases/make_cases.py.
 """
@@ -36,6 +38,7 @@ def main():
     ap.add_argument('--window', type=int, default=100)
     ap.add_argument('--rel-tol', type=float, default=0.01)
     ap.add_argument('--out', required=True)
+    ap.add_argument('--autocast', choices=['off', 'bf16'], default='off', help='bf16: forward and loss under torch.autocast(bfloat16)')
     a = ap.parse_args()
 
     dev = 'cuda' if torch.cuda.is_available() else 'cpu'
@@ -73,7 +76,8 @@ def main():
         for g in opt.param_groups:
             g['lr'] = lr_at(s, cfg)
         opt.zero_grad(set_to_none=True)
-        loss = cross_entropy(lm_logits(P, cfg, x), y)
+        with torch.autocast(device_type=dev, dtype=torch.bfloat16, enabled=a.autocast == 'bf16'):
+            loss = cross_entropy(lm_logits(P, cfg, x), y)
         loss.backward()
         clip_grads([p.grad for p in P.values()], cfg['max_l2_norm'])
         opt.step()
@@ -87,7 +91,8 @@ def main():
         tensors['init.' + n] = t
     write_case(a.out, 'train_run', cfg, tensors)
     w = a.window
-    print(f'wrote {a.out}: {a.steps} steps, batch {a.batch}, torch ({dev}, fp32) final mean loss over last {w}: '
+    mode = 'bf16 autocast' if a.autocast == 'bf16' else 'fp32'
+    print(f'wrote {a.out}: {a.steps} steps, batch {a.batch}, torch ({dev}, {mode}) final mean loss over last {w}: '
           f'{np.mean(losses[-w:]):.4f}, {time.time() - t0:.0f} s')
 
 
