@@ -12,7 +12,7 @@ import { Program } from '../engine/gpu/program';
 import { withDefines, type Defines } from '../engine/gpu/shaders';
 import { createTensor, download, readBytes, upload } from '../engine/gpu/tensor';
 import { castF16 } from '../engine/kernels/cast';
-import { parseTile, type F16Tile } from '../engine/kernels/linear-f16';
+import { NO_BLOCKS, parseTile, type F16Tile } from '../engine/kernels/linear-f16';
 import { xorshiftUniform } from '../engine/rng';
 
 const env = (k: string, d: number): number => (process.env[k] ? Number(process.env[k]) : d);
@@ -95,7 +95,7 @@ function strip(src: string, subs: Array<[string | RegExp, string]>, what: string
 
 /** The kernel's defines for tile t (f16 operands, aligned, the leading dimensions as constants), with `over` on top. */
 function definesFor(t: F16Tile, over: Defines = {}): Defines {
-  return { ...t, VA: true, VB: true, HA: true, HB: true, CLD: true, LDA: K, LDB, LDC: N, ...over };
+  return { ...t, VA: true, VB: true, HA: true, HB: true, CLD: true, LDA: K, LDB, LDC: N, ...NO_BLOCKS, ...over };
 }
 
 async function main(): Promise<void> {

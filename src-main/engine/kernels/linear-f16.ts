@@ -17,7 +17,17 @@ export interface Gemm {
   offA?: number; offB?: number; offC?: number;
   accumulate?: boolean;
   label: string;
+  /**
+   * A as blocks of one buffer (a fused GEMM over tensors allocated together, e.g. dq, dk, dv): A's inner coordinate
+   * (k for backward_input, m for backward_weight) in blocks of `size`, block j at j·stride elements. f16 kernels only.
+   */
+  aBlocks?: Blocks;
+  /** C's columns in blocks of `size`, block j at j·stride elements (forward into q, k, v). Not with split-K. */
+  cBlocks?: Blocks;
 }
+
+/** A coordinate split into blocks of `size` elements, block j starting `stride` elements after block 0. */
+export interface Blocks { size: number; stride: number }
 
 /** Workgroup tile TM×TN from SR×SC subgroups of FI×FJ 16×16 accumulators; K step KS; workgroup-memory row padding PAD. */
 export interface F16Tile {
@@ -87,6 +97,9 @@ function bindOut(t: Tensor): GPUBufferBinding {
 }
 
 const alignedTo = (e: number, ...xs: number[]): boolean => xs.every((x) => x % e === 0);
+
+/** The block defines of a GEMM over plain operands. */
+export const NO_BLOCKS = { KBA: 0, BSA: 0, NBC: 0, BSC: 0 };
 
 /**
  * CLD LDA LDB LDC: the leading dimensions written into the kernel as constants, so the compiler knows them (one
@@ -187,7 +200,7 @@ export function gemmF16(prog: Program, g: Gemm, o: F16Options = {}): void {
   const HA = g.A.dtype === 'f16';
   const HB = g.B.dtype === 'f16';
   if (g.C.dtype !== 'f32') throw new Error(`linear f16: the output ${g.C.label} must be f32`);
-  if (HA && HB && o.tile === undefined && testTile === undefined) {
+  if (HA && HB && o.tile === undefined && testTile === undefined && !g.aBlocks && !g.cBlocks) {
     const dt = o.direct === undefined ? (directEnabled() ? chooseDirectTile(M, N, K) : undefined) : o.direct || undefined;
     if (dt) {
       if (!directFits(dt, M, N, K)) throw new Error(`linear f16: direct tile ${dt.TM}x${dt.TN} does not cover ${M}x${N}x${K}`);
@@ -196,16 +209,45 @@ export function gemmF16(prog: Program, g: Gemm, o: F16Options = {}): void {
     }
   }
   const t = o.tile ?? testTile ?? chooseTile(M, N, K, g.entry, HA || HB);
-  const split = o.splits !== undefined ? forcedSplit(K, t.KS, o.splits) : chooseSplits(t, M, N, K);
+  const split = g.cBlocks ? { splits: 1, kChunk: Math.max(K, 1) } : o.splits !== undefined ? forcedSplit(K, t.KS, o.splits) : chooseSplits(t, M, N, K);
+  checkBlocks(g, t, HA);
   const base = {
     ...t,
     VA: alignedTo(HA ? 8 : 4, ta ? M : K, g.lda, offA),
     VB: alignedTo(HB ? 8 : 4, tb ? K : N, g.ldb, offB),
     HA,
     HB,
+    KBA: g.aBlocks?.size ?? 0, BSA: g.aBlocks?.stride ?? 0, NBC: g.cBlocks?.size ?? 0, BSC: g.cBlocks?.stride ?? 0,
   };
   // The output's leading dimension is the partials' N under split-K.
   recordGemm(prog, g, 'linear_f16', (ldc) => ({ ...base, ...leadingDims(g.lda, g.ldb, ldc) }), split, [Math.ceil(N / t.TN), Math.ceil(M / t.TM)], '');
+}
+
+/** Why the GEMM's blocks do not fit its tile (a K step, an A tile or a 16-column block would straddle one), or undefined. */
+function blocksProblem(g: Gemm, t: F16Tile, HA: boolean): string | undefined {
+  if (g.aBlocks) {
+    const { size, stride } = g.aBlocks;
+    if (g.entry === 'linear_forward') return 'A blocks are for backward_input and backward_weight';
+    const step = g.entry === 'linear_backward_weight' ? t.TM : t.KS;
+    if (size <= 0 || size % step !== 0 || size % (HA ? 8 : 4) !== 0 || stride % (HA ? 8 : 4) !== 0) return `A blocks of ${size} (stride ${stride}) must be multiples of ${step} and of the vector width`;
+  }
+  if (g.cBlocks) {
+    const { size, stride } = g.cBlocks;
+    if (g.entry !== 'linear_forward') return 'C blocks are for forward';
+    if (size <= 0 || size % t.TN !== 0 || stride % 4 !== 0) return `C blocks of ${size} (stride ${stride}) must be multiples of the tile width ${t.TN}`;
+  }
+  return undefined;
+}
+
+function checkBlocks(g: Gemm, t: F16Tile, HA: boolean): void {
+  const why = blocksProblem(g, t, HA);
+  if (why) throw new Error(`linear f16 ${g.label}: ${why}`);
+}
+
+/** Whether gemmF16 takes this GEMM's blocks with the tile it would choose (fused GEMMs fall back to one per block otherwise). */
+export function f16BlocksFit(g: Gemm): boolean {
+  const half = g.A.dtype === 'f16' || g.B.dtype === 'f16';
+  return blocksProblem(g, testTile ?? chooseTile(g.M, g.N, g.K, g.entry, half), g.A.dtype === 'f16') === undefined;
 }
 
 /** A K split forced by a benchmark: `splits` ranges of whole K steps (1 or fewer: no split). */
@@ -268,7 +310,7 @@ function splitkReduce(prog: Program, g: Gemm, scratchT: Tensor, splits: number, 
   const groups = Math.ceil(part / (by4 ? 4 : 1) / 256);
   const gx = Math.min(groups, 65535);
   // The reduce reads Params only (its ldc is the output's), so one pipeline serves every shape.
-  const defines = { ...tile(64, 128, 2, 2), VA: true, VB: true, HA: false, HB: false, CLD: false, LDA: 0, LDB: 0, LDC: 0 };
+  const defines = { ...tile(64, 128, 2, 2), VA: true, VB: true, HA: false, HB: false, CLD: false, LDA: 0, LDB: 0, LDC: 0, ...NO_BLOCKS };
   prog.dispatch({
     file: 'linear_f16', entry: by4 ? 'linear_splitk_reduce4' : 'linear_splitk_reduce', defines, label: `${g.label} (split-K reduce)`,
     bindings: [rparams, bindVec4(scratchT), undefined, bindOut(g.C)], workgroups: [gx, Math.ceil(groups / gx)],

@@ -5,7 +5,7 @@
 //          products, f32 accumulation (see linear-f16.ts).
 import type { Program } from '../gpu/program';
 import { bind, byteLength, type Tensor } from '../gpu/tensor';
-import { gemmF16, type Gemm } from './linear-f16';
+import { f16BlocksFit, gemmF16, type Gemm } from './linear-f16';
 
 const TILE = 64;
 
@@ -82,5 +82,43 @@ export function linearBackwardWeight(prog: Program, s: LinearShape, dy: Tensor, 
     entry: 'linear_backward_weight', A: dy, B: x, C: dW, M: s.outFeatures, N: s.inFeatures, K: s.rows,
     lda: s.outFeatures, ldb: s.inFeatures, ldc: s.inFeatures, offA: (s.yRow ?? 0) * s.outFeatures, offB: (s.xRow ?? 0) * s.inFeatures,
     accumulate, label,
+  });
+}
+
+/**
+ * Fused GEMMs over n tensors that are blocks of one buffer, `stride` elements apart (q, k and v: plan.ts
+ * qkvStride), with n weights that follow each other in the parameters (W = [n·out, in]: ParameterBuffers.gemmWeightRun).
+ * Only the f16 kernels take blocks: each function returns false, recording nothing, where the program's kernels or
+ * the tile do not fit (the caller then records one GEMM per block).
+ */
+export interface FusedShape { rows: number; inFeatures: number; outFeatures: number; blocks: number; stride: number }
+
+function fused(prog: Program, g: Gemm): boolean {
+  if (prog.kernels.linear !== 'f16' || !f16Fits(g) || !f16BlocksFit(g)) return false;
+  gemmF16(prog, g);
+  return true;
+}
+
+/** y_j[rows, out] = x · W_jᵀ for the n blocks y_j of yAll: one GEMM with N = n·out. */
+export function linearForwardFused(prog: Program, s: FusedShape, x: Tensor, W: Tensor, yAll: Tensor, label = 'linear_forward (fused)'): boolean {
+  return fused(prog, {
+    entry: 'linear_forward', A: x, B: W, C: yAll, M: s.rows, N: s.blocks * s.outFeatures, K: s.inFeatures,
+    lda: s.inFeatures, ldb: s.inFeatures, ldc: s.outFeatures, cBlocks: { size: s.outFeatures, stride: s.stride }, label,
+  });
+}
+
+/** dx[rows, in] (+)= Σ_j dy_j · W_j for the n blocks dy_j of dyAll: one GEMM with K = n·out. */
+export function linearBackwardInputFused(prog: Program, s: FusedShape, dyAll: Tensor, W: Tensor, dx: Tensor, accumulate: boolean, label = 'linear_backward_input (fused)'): boolean {
+  return fused(prog, {
+    entry: 'linear_backward_input', A: dyAll, B: W, C: dx, M: s.rows, N: s.inFeatures, K: s.blocks * s.outFeatures,
+    lda: s.outFeatures, ldb: s.inFeatures, ldc: s.inFeatures, aBlocks: { size: s.outFeatures, stride: s.stride }, accumulate, label,
+  });
+}
+
+/** dW_j[out, in] (+)= dy_jᵀ · x for the n blocks dy_j of dyAll into the consecutive dW_j: one GEMM with M = n·out. */
+export function linearBackwardWeightFused(prog: Program, s: FusedShape, dyAll: Tensor, x: Tensor, dW: Tensor, accumulate: boolean, label = 'linear_backward_weight (fused)'): boolean {
+  return fused(prog, {
+    entry: 'linear_backward_weight', A: dyAll, B: x, C: dW, M: s.blocks * s.outFeatures, N: s.inFeatures, K: s.rows,
+    lda: s.outFeatures, ldb: s.inFeatures, ldc: s.inFeatures, aBlocks: { size: s.outFeatures, stride: s.stride }, accumulate, label,
   });
 }

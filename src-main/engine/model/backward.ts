@@ -3,10 +3,10 @@
 // Parameter gradients accumulate into the flat gradient buffer (zeroed at the start of the step).
 import type { Program } from '../gpu/program';
 import type { Tensor } from '../gpu/tensor';
-import type { Allocated, TensorSpec, TrainingPlan } from './plan';
+import { qkvStride, type Allocated, type TensorSpec, type TrainingPlan } from './plan';
 import { enterSublayerBackward, gradOperand, keptOperand, leaveSublayerBackward } from './blocks';
-import { attentionShape, lin, normArgs, rowsOf, type ModelParts } from './forward';
-import { linearBackwardInput, linearBackwardWeight } from '../kernels/linear';
+import { QKV, attentionShape, fuseQkv, lin, normArgs, rowsOf, type ModelParts } from './forward';
+import { linearBackwardInput, linearBackwardInputFused, linearBackwardWeight, linearBackwardWeightFused } from '../kernels/linear';
 import { rmsnormBackwardInput, rmsnormBackwardWeight } from '../kernels/rmsnorm';
 import { embeddingBackward } from '../kernels/embedding';
 import { rope, ropeBackwardHalf } from '../kernels/rope';
@@ -76,6 +76,26 @@ export function recordBackward(p: Program, m: ModelParts, plan: Allocated<Traini
     }
     const ain = keptOperand(A.branchIn);
     const projs: Array<[Tensor, string]> = [[bw.dq, 'q_proj'], [bw.dk, 'k_proj'], [bw.dv, 'v_proj']];
+    // Mixed precision: dq, dk, dv's f16 copies go into one buffer's blocks, and one GEMM makes the branch input's
+    // gradient (K = 3·d); the weight gradients are one GEMM too with LMWB_FUSE_QKV_BW=1, else one per projection.
+    const names = QKV.map((n) => `${L}attn.${n}.weight`);
+    const qkvW = bw.dqkv16 && fuseQkv() ? w.gemmWeightRun(names) : undefined;
+    const fusedShape = { rows: BT, inFeatures: d, outFeatures: d, blocks: 3, stride: qkvStride(BT, d) };
+    if (qkvW && bw.dqkv16) {
+      const blocks = bw.dqkv16.blocks;
+      projs.forEach(([dy], i) => {
+        if (ropeHalf && i < 2) ropeBackwardHalf(p, att, dy, ropeHalf.positions, ropeHalf.cos, ropeHalf.sin, blocks[i], `rope_backward_half ${i === 0 ? 'dq' : 'dk'}`);
+        else gradOperand(p, dy, blocks[i]);
+      });
+      if (linearBackwardInputFused(p, fusedShape, bw.dqkv16.all, qkvW, g.attn.branchIn, g.attn.accumulateBranchIn, 'linear_backward_input q|k|v')) {
+        const gW = process.env.LMWB_FUSE_QKV_BW === '1' ? w.gradRun(names) : undefined;
+        if (!(gW && linearBackwardWeightFused(p, fusedShape, bw.dqkv16.all, ain, gW, false, 'linear_backward_weight q|k|v'))) {
+          projs.forEach(([, name], i) => linearBackwardWeight(p, lin(BT, d, d), blocks[i], ain, w.grad(`${L}attn.${name}.weight`)));
+        }
+        enterSublayerBackward(p, w, norm, A, g.attn, partial, stream16);
+        continue;
+      }
+    }
     projs.forEach(([dy, name], i) => {
       let dyOp: Tensor;
       if (ropeHalf && i < 2) {

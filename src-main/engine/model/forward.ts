@@ -4,10 +4,10 @@
 import type { Program } from '../gpu/program';
 import type { Tensor } from '../gpu/tensor';
 import { type ModelConfig, headDim } from './config';
-import type { Allocated, BackwardPlan, ForwardPlan, LayerPlan, TensorSpec } from './plan';
+import { qkvStride, type Allocated, type BackwardPlan, type ForwardPlan, type LayerPlan, type TensorSpec } from './plan';
 import type { ParameterBuffers } from './weights';
 import { enterSublayer, leaveSublayer, makeOperand } from './blocks';
-import { linearForward, linearBackwardInput, linearBackwardWeight, type LinearShape } from '../kernels/linear';
+import { linearForward, linearForwardFused, linearBackwardInput, linearBackwardWeight, type LinearShape } from '../kernels/linear';
 import { embeddingForward } from '../kernels/embedding';
 import { rope } from '../kernels/rope';
 import { swigluForward, swigluForwardHalf, siluForward } from '../kernels/ffn-activation';
@@ -37,6 +37,17 @@ export const rowsOf = (m: ModelParts): number => m.batchSize * m.seqLen;
 export const headName = (c: ModelConfig): string => (c.tie_embeddings ? 'token_embeddings.weight' : 'lm_head.weight');
 export const lin = (rows: number, inFeatures: number, outFeatures: number): LinearShape => ({ rows, inFeatures, outFeatures });
 export const normArgs = (m: ModelParts) => ({ rows: rowsOf(m), D: m.cfg.d_model, eps: m.cfg.rmsnorm_eps });
+/** The attention projections that fused GEMMs treat as one, in parameter order. */
+export const QKV = ['q_proj', 'k_proj', 'v_proj'] as const;
+
+/**
+ * Whether the q/k/v projections run as one GEMM where they can (forward and backward_input; LMWB_FUSE_QKV=0: three
+ * GEMMs, for comparisons). Results: BENCHMARKS.md, "GEMM round 5".
+ */
+export function fuseQkv(): boolean {
+  return process.env.LMWB_FUSE_QKV !== '0';
+}
+
 export const attentionShape = (m: ModelParts) => projectionLayout(m.batchSize, m.seqLen, m.cfg.num_heads, headDim(m.cfg));
 
 function recordLayer(p: Program, m: ModelParts, plan: Allocated<ForwardPlan<TensorSpec>>, layer: Allocated<LayerPlan<TensorSpec>>, l: number): void {
@@ -50,9 +61,13 @@ function recordLayer(p: Program, m: ModelParts, plan: Allocated<ForwardPlan<Tens
   // Attention sublayer.
   const A = layer.attn;
   const ain = enterSublayer(p, w, norm, A);
-  linearForward(p, lin(BT, d, d), ain, w.gemmWeight(`${L}attn.q_proj.weight`), A.q);
-  linearForward(p, lin(BT, d, d), ain, w.gemmWeight(`${L}attn.k_proj.weight`), A.k);
-  linearForward(p, lin(BT, d, d), ain, w.gemmWeight(`${L}attn.v_proj.weight`), A.v);
+  // q, k and v in one GEMM where they are blocks of one buffer and their weights adjacent (mixed precision), else three.
+  const qkvW = A.qkv && fuseQkv() ? w.gemmWeightRun(QKV.map((n) => `${L}attn.${n}.weight`)) : undefined;
+  if (!(qkvW && linearForwardFused(p, { rows: BT, inFeatures: d, outFeatures: d, blocks: 3, stride: qkvStride(BT, d) }, ain, qkvW, A.qkv!, 'linear_forward q|k|v'))) {
+    linearForward(p, lin(BT, d, d), ain, w.gemmWeight(`${L}attn.q_proj.weight`), A.q);
+    linearForward(p, lin(BT, d, d), ain, w.gemmWeight(`${L}attn.k_proj.weight`), A.k);
+    linearForward(p, lin(BT, d, d), ain, w.gemmWeight(`${L}attn.v_proj.weight`), A.v);
+  }
   if (plan.rope) {
     rope(p, att, A.q, plan.rope.positions, plan.rope.cos, plan.rope.sin, false);
     rope(p, att, A.k, plan.rope.positions, plan.rope.cos, plan.rope.sin, false);

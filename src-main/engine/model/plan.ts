@@ -15,6 +15,8 @@ export interface TensorSpec {
   name: string;
   shape: number[];
   dtype: DType;
+  /** A view: `shape` at element `offset` of another planned buffer (no memory of its own). */
+  view?: { of: TensorSpec; offset: number };
 }
 
 /**
@@ -46,6 +48,8 @@ export interface Sublayer<T> {
 
 export interface AttentionSublayer<T> extends Sublayer<T> {
   q: T; k: T; v: T;
+  /** Mixed precision: the one buffer that q, k and v are views of, qkvStride elements apart (one fused GEMM writes them). */
+  qkv?: T;
   /** Attention output (before the output projection), as the projection's operand. */
   out: Operand<T>;
   /** Row log-sum-exp [B, H, T], kept for the backward. */
@@ -114,6 +118,8 @@ export interface BackwardPlan<T> {
   dLogits16?: T;
   dAttnOut: T;
   dq: T; dk: T; dv: T;
+  /** Mixed precision: f16 copies of dq, dk, dv in one buffer, qkvStride elements apart (the fused GEMMs' operand), and views of its blocks. */
+  dqkv16?: { all: T; blocks: [T, T, T] };
   dHidden: T;
   dsum: T;
   normPartial?: T;
@@ -153,6 +159,12 @@ class SpecList {
     const s: TensorSpec = { kind: 'tensor', name, shape, dtype };
     this.all.push(s);
     return s;
+  }
+  /** A view of `shape` at element `offset` of `of` (not a buffer: the plan's memory counts `of` only). */
+  view(of: TensorSpec, offset: number, shape: number[], name: string): TensorSpec {
+    if (of.view) throw new Error(`plan: a view of the view ${of.name}`);
+    if (offset + numel(shape) > numel(of.shape)) throw new Error(`plan: view ${name} runs past the end of ${of.name}`);
+    return { kind: 'tensor', name, shape, dtype: of.dtype, view: { of, offset } };
   }
   /** The buffer of this name, made on first use (one scratch for a role that every layer reuses). */
   shared(name: string, shape: number[], dtype: DType = 'f32'): TensorSpec {
@@ -200,9 +212,12 @@ function planForward(c: ModelConfig, o: PlanOptions, specs: SpecList, shareLayer
       return { input, output, residual, branchIn: operand(input, copy16) };
     };
     const mid = own('xmid', [BT, d]);
+    // Mixed precision: q, k, v as the three blocks of one buffer, written by one GEMM (forward.ts).
+    const qkv = half ? own('qkv', [3 * qkvStride(BT, d)]) : undefined;
+    const qkvPart = (j: number, name: string) => (qkv ? specs.view(qkv, j * qkvStride(BT, d), [BT, d], `${p}${name}`) : own(name, [BT, d]));
     const attn: AttentionSublayer<TensorSpec> = {
       ...sublayer(1, x[l], mid),
-      q: own('q', [BT, d]), k: own('k', [BT, d]), v: own('v', [BT, d]),
+      q: qkvPart(0, 'q'), k: qkvPart(1, 'k'), v: qkvPart(2, 'v'), qkv,
       out: operand(own('o', [BT, d]), () => own('o16', [BT, d], 'f16')),
       lse: own('lse', [o.batchSize * c.num_heads * o.seqLen]),
       proj,
@@ -277,6 +292,7 @@ export function planTraining(c: ModelConfig, o: PlanOptions): Planned<TrainingPl
     dLogits16: half ? add('logits16', chunk, 'f16') : undefined,
     dAttnOut: add('dO', [BT, d]),
     dq: add('dq', [BT, d]), dk: add('dk', [BT, d]), dv: add('dv', [BT, d]),
+    dqkv16: half ? dqkv16(specs, BT, d) : undefined,
     dHidden: add('dh', [BT, f]),
     dsum: add('dsum', [o.batchSize * c.num_heads * o.seqLen]),
     normPartial: c.norm !== 'none' ? add('norm_partial', [Math.ceil(BT / 128) * d]) : undefined,
@@ -287,6 +303,20 @@ export function planTraining(c: ModelConfig, o: PlanOptions): Planned<TrainingPl
     },
   };
   return { plan: { ...fwd, backward }, buffers: specs.all };
+}
+
+/**
+ * Elements from one block of a q/k/v buffer (AttentionSublayer.qkv, BackwardPlan.dqkv16) to the next: BT·d rounded
+ * up to 128, so that every block starts 256-byte aligned (a storage binding's offset) in f32 and in f16.
+ */
+export function qkvStride(BT: number, d: number): number {
+  return Math.ceil((BT * d) / 128) * 128;
+}
+
+function dqkv16(specs: SpecList, BT: number, d: number): { all: TensorSpec; blocks: [TensorSpec, TensorSpec, TensorSpec] } {
+  const all = specs.add('dqkv16', [3 * qkvStride(BT, d)], 'f16');
+  const block = (j: number, name: string) => specs.view(all, j * qkvStride(BT, d), [BT, d], name);
+  return { all, blocks: [block(0, 'dq16'), block(1, 'dk16'), block(2, 'dv16')] };
 }
 
 export const bytesOf = (s: TensorSpec): number => numel(s.shape) * bytesPerElement(s.dtype);
@@ -310,8 +340,13 @@ export function allocatePlan<P>(device: GPUDevice, planned: Planned<P>, owned: T
   const walk = (v: unknown): unknown => {
     if (v === null || typeof v !== 'object') return v;
     if ((v as TensorSpec).kind === 'tensor') {
-      const t = made.get(v as TensorSpec);
-      if (!t) throw new Error(`plan: ${(v as TensorSpec).name} is not in the buffer list`);
+      const spec = v as TensorSpec;
+      let t = made.get(spec);
+      if (!t && spec.view) {
+        const base = made.get(spec.view.of);
+        if (base) made.set(spec, (t = { buffer: base.buffer, byteOffset: base.byteOffset + spec.view.offset * bytesPerElement(spec.dtype), shape: spec.shape, dtype: spec.dtype, label: spec.name }));
+      }
+      if (!t) throw new Error(`plan: ${spec.name} is not in the buffer list`);
       return t;
     }
     if (Array.isArray(v)) return v.map(walk);

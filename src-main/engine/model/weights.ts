@@ -62,6 +62,34 @@ export class ParameterBuffers {
     return { buffer: this.params16.buffer, byteOffset: s.offset * 2, shape: s.shape, dtype: 'f16', label: `${s.name} (f16)` };
   }
 
+  /**
+   * Consecutive parameters as one [Σ rows, cols] tensor (a fused GEMM's weight: q, k and v projections), in the
+   * GEMM operand's precision, or undefined when they are not adjacent in the layout or differ in width.
+   */
+  gemmWeightRun(names: string[]): Tensor | undefined {
+    const run = this.run(names);
+    if (!run) return undefined;
+    const w = this.gemmWeight(names[0]);
+    return { ...w, shape: run, label: `${names.join(' | ')}${w.dtype === 'f16' ? ' (f16)' : ''}` };
+  }
+
+  /** The gradients of consecutive parameters as one tensor (see gemmWeightRun). */
+  gradRun(names: string[]): Tensor | undefined {
+    const run = this.run(names);
+    return run ? { ...this.grad(names[0]), shape: run, label: `grad ${names.join(' | ')}` } : undefined;
+  }
+
+  /** The shape [Σ rows, cols] of 2-D parameters that follow each other in the flat buffer, else undefined. */
+  private run(names: string[]): number[] | undefined {
+    const slots = names.map((n) => this.slot(n));
+    const cols = slots[0].shape[1];
+    for (let i = 0; i < slots.length; i++) {
+      if (slots[i].shape.length !== 2 || slots[i].shape[1] !== cols) return undefined;
+      if (i > 0 && slots[i].offset !== slots[i - 1].offset + slots[i - 1].numel) return undefined;
+    }
+    return [slots.reduce((a, s) => a + s.shape[0], 0), cols];
+  }
+
   grad(name: string): Tensor {
     if (!this.grads) throw new Error('these parameters have no gradients (forward-only)');
     const s = this.slot(name);
