@@ -77,7 +77,7 @@ export function recordBackward(p: Program, m: ModelParts, plan: Allocated<Traini
     const ain = keptOperand(A.branchIn);
     const projs: Array<[Tensor, string]> = [[bw.dq, 'q_proj'], [bw.dk, 'k_proj'], [bw.dv, 'v_proj']];
     // Mixed precision: dq, dk, dv's f16 copies go into one buffer's blocks, and one GEMM makes the branch input's
-    // gradient (K = 3·d); the weight gradients are one GEMM too with LMWB_FUSE_QKV_BW=1, else one per projection.
+    // gradient (K = 3·d) and one GEMM the three weight gradients (M = 3·d; LMWB_FUSE_QKV_BW=0: one per projection).
     const names = QKV.map((n) => `${L}attn.${n}.weight`);
     const qkvW = bw.dqkv16 && fuseQkv() ? w.gemmWeightRun(names) : undefined;
     const fusedShape = { rows: BT, inFeatures: d, outFeatures: d, blocks: 3, stride: qkvStride(BT, d) };
@@ -88,7 +88,7 @@ export function recordBackward(p: Program, m: ModelParts, plan: Allocated<Traini
         else gradOperand(p, dy, blocks[i]);
       });
       if (linearBackwardInputFused(p, fusedShape, bw.dqkv16.all, qkvW, g.attn.branchIn, g.attn.accumulateBranchIn, 'linear_backward_input q|k|v')) {
-        const gW = process.env.LMWB_FUSE_QKV_BW === '1' ? w.gradRun(names) : undefined;
+        const gW = process.env.LMWB_FUSE_QKV_BW !== '0' ? w.gradRun(names) : undefined;
         if (!(gW && linearBackwardWeightFused(p, fusedShape, bw.dqkv16.all, ain, gW, false, 'linear_backward_weight q|k|v'))) {
           projs.forEach(([, name], i) => linearBackwardWeight(p, lin(BT, d, d), blocks[i], ain, w.grad(`${L}attn.${name}.weight`)));
         }

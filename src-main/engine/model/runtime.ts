@@ -376,8 +376,12 @@ export class TrainingRuntime extends RuntimeBase<TrainingPlan<TensorSpec>> {
   }
 
   async readFlat(which: 'params' | 'grads' | 'm' | 'v'): Promise<Float32Array> {
+    return download(this.core.device, this.flat(which));
+  }
+
+  /** The flat f32 buffer of the parameters, gradients or an AdamW moment (in the layout's order). */
+  flat(which: 'params' | 'grads' | 'm' | 'v'): Tensor {
     const w = this.core.weights;
-    const t = which === 'params' ? w.params : which === 'grads' ? w.grads : which === 'm' ? w.m : w.v;
-    return download(this.core.device, t!);
+    return (which === 'params' ? w.params : which === 'grads' ? w.grads : which === 'm' ? w.m : w.v)!;
   }
 }

@@ -1,9 +1,11 @@
 // The handout's debugging signals (a diag record every `log.diag_interval` steps): RMS of the residual stream
-// entering each layer and after the last, and L2 norms of weights and gradients per parameter group. Read on the
-// host from the flat buffers (only every N steps, so the download cost does not matter).
+// entering each layer and after the last, and L2 norms of weights and gradients per parameter group, summed on the
+// host (f64) from a GPU snapshot read back in pieces while training goes on.
 import type { TransformerRuntime } from '../model/transformer';
 import type { ParamLayout } from '../model/parameters';
 import type { DiagRecord } from '../../runs/format';
+import { GpuSnapshot } from '../gpu/snapshot';
+import { numel } from '../gpu/tensor';
 
 /** The parameter group of a tensor: token_embeddings, layers.N.attn, layers.N.ffn, layers.N.norms, ln_final, lm_head. */
 export function parameterGroup(name: string): string {
@@ -26,27 +28,59 @@ export function groupNorms(layout: ParamLayout, flat: Float32Array, scale = 1): 
   return out;
 }
 
-/** The residual stream entering layer `layer` (num_layers: after the last) of the last forward, [batch·seq, d]. */
-export async function readResidualStream(rt: TransformerRuntime, layer: number): Promise<Float32Array> {
-  return rt.readResidual(layer);
-}
-
 export function rms(x: Float32Array): number {
   let acc = 0;
   for (let i = 0; i < x.length; i++) acc += x[i] * x[i];
   return Math.sqrt(acc / Math.max(1, x.length));
 }
 
-/** A diag record of the runtime's state after a step (call before the next step is queued). */
-export async function diagRecord(rt: TransformerRuntime, axes: Pick<DiagRecord, 'step' | 'tokens' | 'elapsed_s' | 'time'>, lossScale: number): Promise<DiagRecord> {
-  // Every readback is queued before the first wait: one wait for the queue instead of one per buffer.
-  const streams = Array.from({ length: rt.cfg.num_layers + 1 }, (_, l) => readResidualStream(rt, l));
-  const [params, grads] = [rt.readFlat('params'), rt.readFlat('grads')];
-  for (const r of [...streams, params, grads]) r.catch(() => undefined); // each is awaited below, in order
-  const residual_rms: number[] = [];
-  for (const x of streams) residual_rms.push(rms(await x));
-  const weight_norm = groupNorms(rt.layout, await params);
-  // In mixed precision the gradients are stored multiplied by the loss scale.
-  const grad_norm = groupNorms(rt.layout, await grads, lossScale);
-  return { kind: 'diag', ...axes, residual_rms, weight_norm, grad_norm };
+/**
+ * Starts a diag record of the runtime's state after a step: call before the next step is queued. The residual
+ * streams, parameters and gradients are snapshotted on the GPU at once and read back piece by piece while training
+ * goes on (gpu/snapshot.ts); the promise resolves with the record when the last piece is in. The sums are the same
+ * f64 sums in the same order as over whole readbacks (rms, groupNorms).
+ */
+export function diagRecord(rt: TransformerRuntime, axes: Pick<DiagRecord, 'step' | 'tokens' | 'elapsed_s' | 'time'>, lossScale: number): Promise<DiagRecord> {
+  const L = rt.cfg.num_layers;
+  const streams = Array.from({ length: L + 1 }, (_, l) => rt.plan.x[l]);
+  const snap = GpuSnapshot.take(rt.gpu.device, [...streams, rt.flat('params'), rt.flat('grads')], `diag ${axes.step}`);
+  const streamSums = new Float64Array(L + 1);
+  const slots = rt.layout.slots;
+  const slotSums = [new Float64Array(slots.length), new Float64Array(slots.length)];
+  const onPiece = (source: number, start: number, v: Float32Array): void => {
+    if (source <= L) {
+      let acc = streamSums[source];
+      for (let i = 0; i < v.length; i++) acc += v[i] * v[i];
+      streamSums[source] = acc;
+      return;
+    }
+    const sums = slotSums[source - L - 1];
+    const end = start + v.length;
+    slots.forEach((s, k) => {
+      const a = Math.max(s.offset, start);
+      const b = Math.min(s.offset + s.numel, end);
+      let acc = sums[k];
+      for (let i = a; i < b; i++) acc += v[i - start] * v[i - start];
+      sums[k] = acc;
+    });
+  };
+  return snap.read(onPiece, false).then(() => {
+    const residual_rms = streams.map((x, l) => Math.sqrt(streamSums[l] / Math.max(1, numel(x.shape))));
+    const weight_norm = normsOfSums(rt.layout, slotSums[0]);
+    // In mixed precision the gradients are stored multiplied by the loss scale.
+    const grad_norm = normsOfSums(rt.layout, slotSums[1], lossScale);
+    return { kind: 'diag', ...axes, residual_rms, weight_norm, grad_norm };
+  });
+}
+
+/** groupNorms from per-slot sums of squares (added per group in slot order, as groupNorms does). */
+function normsOfSums(layout: ParamLayout, slotSums: Float64Array, scale = 1): Record<string, number> {
+  const sums = new Map<string, number>();
+  layout.slots.forEach((s, k) => {
+    const g = parameterGroup(s.name);
+    sums.set(g, (sums.get(g) ?? 0) + slotSums[k]);
+  });
+  const out: Record<string, number> = {};
+  for (const [g, v] of sums) out[g] = Math.sqrt(v) / scale;
+  return out;
 }

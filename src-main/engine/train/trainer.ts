@@ -23,6 +23,7 @@ import { findResume, checkResumable } from './resume';
 import { MetricsLog } from './metrics-log';
 import { DivergenceMonitor } from './divergence';
 import { diagRecord } from './diag';
+import { GpuSnapshot } from '../gpu/snapshot';
 import { resolvedConfigJson, type RunConfig } from './run-config';
 import type { DeviceInfo, TrainEvent, TrainStartEvent } from './events';
 import { RUN_FILES, RunMetaSchema, type EvalRecord, type TrainRecord, type RunStatus } from '../../runs/format';
@@ -272,11 +273,13 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
       const path = join(ckptDir, checkpointName(step));
       await writer.idle();
       // Metrics first: every line the checkpoint covers is on disk before the checkpoint exists.
+      await diagDone();
       metrics.flush(true);
       const meta = { step, model: cfg.model, runConfig: resolvedConfigJson(cfg), rng: { seed, next_step: step }, tokensSeen, elapsedS: elapsed() };
-      const state = Promise.all([
-        r0.readFlat('params'), r0.readFlat('m'), r0.readFlat('v'), r0.precision === 'mixed' ? r0.lossScaleState() : undefined,
-      ]).then(([params, m, v, lossScale]) => ({ ...meta, params, m, v, lossScale }));
+      // The values after this step, copied on the GPU now and read back in pieces behind the next steps.
+      const snap = GpuSnapshot.take(r0.gpu.device, [r0.flat('params'), r0.flat('m'), r0.flat('v')], `checkpoint ${step}`);
+      const lossScale = r0.precision === 'mixed' ? r0.lossScaleState() : undefined;
+      const state = Promise.all([snap.read(), lossScale]).then(([[params, m, v], ls]) => ({ ...meta, params, m, v, lossScale: ls }));
       state.catch(() => undefined); // the write below reports it
       lastCkptTime = performance.now();
       const written = writer.write(path, r0.layout, state).then((bytes) => {
@@ -291,6 +294,13 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
       });
       if (wait) await written;
       else written.catch(() => undefined); // a failure is raised by writer.throwIfFailed() or idle()
+    };
+
+    let pendingDiag: Promise<void> | undefined;
+    const diagDone = async (): Promise<void> => {
+      const p = pendingDiag;
+      pendingDiag = undefined;
+      await p;
     };
 
     let batch0: LoadedBatch | undefined;
@@ -326,9 +336,13 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
         // Both copies go out in one submit each before either wait; mapping them waits for the queue.
         const [loss, st] = await Promise.all([rt.readLoss(), rt.readStats()]);
         if (diagNow) {
-          const d = await diagRecord(rt, { step: done, tokens: tokensSeen, elapsed_s: elapsed(), time: now() }, rt.precision === 'mixed' ? st.lossScale : 1);
-          metrics.append(d);
-          emit({ type: 'diag', record: d });
+          // Read back while the next steps run; recorded when complete (before the next diag or checkpoint).
+          await diagDone();
+          pendingDiag = diagRecord(rt, { step: done, tokens: tokensSeen, elapsed_s: elapsed(), time: now() }, rt.precision === 'mixed' ? st.lossScale : 1).then((d) => {
+            metrics.append(d);
+            emit({ type: 'diag', record: d });
+          });
+          pendingDiag.catch(() => undefined); // raised by diagDone()
         }
         if (logNow) {
           const t = performance.now();
@@ -362,6 +376,7 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
       if (!isLast && ((cfg.checkpoint.interval > 0 && done % cfg.checkpoint.interval === 0) || byMinutes)) await checkpoint(done, false);
     }
 
+    await diagDone();
     if (state === 'diverged') {
       metrics.flush(true);
     } else if (state === 'paused') {
