@@ -143,6 +143,9 @@ if (!a['no-kernels'] && gpu.device.features.has('timestamp-query')) {
   kernels = await profileProgram(gpu.device, rt.trainProgram, 1);
   out(`per-kernel GPU time (one pass per dispatch, timestamp queries), total ${kernels.totalMs.toFixed(1)} ms:`);
   for (const k of kernels.kernels) out(`  ${k.label.padEnd(44)} ${k.calls.toFixed(0).padStart(4)} × ${(k.ms / k.calls).toFixed(3).padStart(9)} ms = ${k.ms.toFixed(2).padStart(9)} ms  ${((100 * k.ms) / kernels.totalMs).toFixed(1).padStart(5)}%`);
+  // What an evaluation batch costs the GPU (the trainer's eval of N batches should cost about N times this).
+  const ev = await profileProgram(gpu.device, rt.evalProgram, 1);
+  out(`evaluation program (forward + loss of one batch): ${ev.totalMs.toFixed(1)} ms of GPU time`);
 }
 let maxBatch: { ok: number; failed?: number; reason?: string } | undefined;
 if (a['max-batch']) {

@@ -5,7 +5,7 @@ import type { Program } from '../gpu/program';
 import type { Tensor } from '../gpu/tensor';
 import { qkvStride, type Allocated, type TensorSpec, type TrainingPlan } from './plan';
 import { enterSublayerBackward, gradOperand, keptOperand, leaveSublayerBackward } from './blocks';
-import { QKV, attentionShape, fuseQkv, lin, normArgs, rowsOf, type ModelParts } from './forward';
+import { QKV, attentionShape, chunkView, ffnChunks, fuseQkv, lin, normArgs, rowsOf, type ModelParts } from './forward';
 import { linearBackwardInput, linearBackwardInputFused, linearBackwardWeight, linearBackwardWeightFused } from '../kernels/linear';
 import { rmsnormBackwardInput, rmsnormBackwardWeight } from '../kernels/rmsnorm';
 import { embeddingBackward } from '../kernels/embedding';
@@ -38,27 +38,36 @@ export function recordBackward(p: Program, m: ModelParts, plan: Allocated<Traini
     // FFN sublayer: dOut is the gradient at the FFN's output projection.
     const dOut = leaveSublayerBackward(p, w, norm, F, g.ffn, partial);
     const dOutOp = stream16 ?? gradOperand(p, dOut, bw.dOut16);
-    linearBackwardInput(p, lin(BT, f, d), dOutOp, w.gemmWeight(`${L}ffn.w2.weight`), bw.dHidden);
-    linearBackwardWeight(p, lin(BT, f, d), dOutOp, keptOperand(F.hidden), w.grad(`${L}ffn.w2.weight`));
-    // d/da (and d/db): in place over a (and b) in f32, or into f16 operands (mixed + SwiGLU: straight from the kernel).
-    let daOp: Tensor;
-    let dbOp: Tensor | undefined;
-    if (F.activation === 'swiglu' && bw.dHidden16b) {
-      daOp = bw.dHidden16!;
-      dbOp = bw.dHidden16b;
-      swigluBackwardHalf(p, BT * f, F.a, F.b!, bw.dHidden, daOp, dbOp);
-    } else {
-      if (F.activation === 'swiglu') swigluBackward(p, BT * f, F.a, F.b!, bw.dHidden);
-      else siluBackward(p, BT * f, F.a, bw.dHidden);
-      daOp = gradOperand(p, F.a, bw.dHidden16);
-    }
     const fin = keptOperand(F.branchIn);
-    linearBackwardInput(p, lin(BT, d, f), daOp, w.gemmWeight(`${L}ffn.w1.weight`), g.ffn.branchIn, g.ffn.accumulateBranchIn);
-    linearBackwardWeight(p, lin(BT, d, f), daOp, fin, w.grad(`${L}ffn.w1.weight`));
-    if (F.activation === 'swiglu') {
-      dbOp ??= gradOperand(p, F.b!, bw.dHidden16);
-      linearBackwardInput(p, lin(BT, d, f), dbOp, w.gemmWeight(`${L}ffn.w3.weight`), g.ffn.branchIn, true);
-      linearBackwardWeight(p, lin(BT, d, f), dbOp, fin, w.grad(`${L}ffn.w3.weight`));
+    // In row chunks where a [rows, d_ff] activation exceeds the binding limit (forward.ts ffnChunks); the weight
+    // gradients add up over the chunks.
+    for (const [chunk, [r0, rows]] of ffnChunks(m).entries()) {
+      const v = chunkView(r0, rows, BT);
+      const later = chunk > 0;
+      const a = v(F.a);
+      const b = F.b && v(F.b);
+      const dHidden = v(bw.dHidden);
+      linearBackwardInput(p, lin(rows, f, d), v(dOutOp), w.gemmWeight(`${L}ffn.w2.weight`), dHidden);
+      linearBackwardWeight(p, lin(rows, f, d), v(dOutOp), v(keptOperand(F.hidden)), w.grad(`${L}ffn.w2.weight`), later);
+      // d/da (and d/db): in place over a (and b) in f32, or into f16 operands (mixed + SwiGLU: straight from the kernel).
+      let daOp: Tensor;
+      let dbOp: Tensor | undefined;
+      if (F.activation === 'swiglu' && bw.dHidden16b) {
+        daOp = v(bw.dHidden16!);
+        dbOp = v(bw.dHidden16b);
+        swigluBackwardHalf(p, rows * f, a, b!, dHidden, daOp, dbOp);
+      } else {
+        if (F.activation === 'swiglu') swigluBackward(p, rows * f, a, b!, dHidden);
+        else siluBackward(p, rows * f, a, dHidden);
+        daOp = gradOperand(p, a, bw.dHidden16 && v(bw.dHidden16));
+      }
+      linearBackwardInput(p, lin(rows, d, f), daOp, w.gemmWeight(`${L}ffn.w1.weight`), v(g.ffn.branchIn), g.ffn.accumulateBranchIn);
+      linearBackwardWeight(p, lin(rows, d, f), daOp, v(fin), w.grad(`${L}ffn.w1.weight`), later);
+      if (F.activation === 'swiglu') {
+        dbOp ??= gradOperand(p, b!, bw.dHidden16 && v(bw.dHidden16));
+        linearBackwardInput(p, lin(rows, d, f), dbOp, w.gemmWeight(`${L}ffn.w3.weight`), v(g.ffn.branchIn), true);
+        linearBackwardWeight(p, lin(rows, d, f), dbOp, v(fin), w.grad(`${L}ffn.w3.weight`), later);
+      }
     }
     enterSublayerBackward(p, w, norm, F, g.ffn, partial, stream16);
     // Attention sublayer: dProj is the gradient at the output projection.

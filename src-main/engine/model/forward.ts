@@ -2,9 +2,9 @@
 // head with cross-entropy over row chunks. In training the head's backward runs per chunk too (the logits buffer
 // only ever holds one chunk), so recordForward takes the head's gradient buffers when it records for training.
 import type { Program } from '../gpu/program';
-import type { Tensor } from '../gpu/tensor';
+import { bytesPerElement, type Tensor } from '../gpu/tensor';
 import { type ModelConfig, headDim } from './config';
-import { qkvStride, type Allocated, type BackwardPlan, type ForwardPlan, type LayerPlan, type TensorSpec } from './plan';
+import { ffnChunkRows, qkvStride, type Allocated, type BackwardPlan, type ForwardPlan, type LayerPlan, type TensorSpec } from './plan';
 import type { ParameterBuffers } from './weights';
 import { enterSublayer, leaveSublayer, makeOperand } from './blocks';
 import { linearForward, linearForwardFused, linearBackwardInput, linearBackwardWeight, type LinearShape } from '../kernels/linear';
@@ -49,6 +49,28 @@ export function fuseQkv(): boolean {
   return process.env.LMWB_FUSE_QKV !== '0';
 }
 
+/**
+ * The row ranges [r0, rows] the FFN sublayer is recorded in: one range of every row, unless its [rows, d_ff]
+ * activations exceed the binding limit (plan.ts ffnChunkRows: then they are never bound whole).
+ */
+export function ffnChunks(m: ModelParts): Array<[number, number]> {
+  const BT = rowsOf(m);
+  const R = ffnChunkRows(m.cfg.d_ff, BT, m.maxBindingBytes);
+  const out: Array<[number, number]> = [];
+  for (let r0 = 0; r0 < BT; r0 += R) out.push([r0, Math.min(R, BT - r0)]);
+  return out;
+}
+
+/** Rows r0 .. r0 + rows − 1 of [BT, width] tensors as tensors of their own (the tensor itself for all rows). */
+export function chunkView(r0: number, rows: number, BT: number): (t: Tensor) => Tensor {
+  return (t) => {
+    if (rows === BT) return t;
+    if (t.shape.length !== 2 || t.shape[0] !== BT) throw new Error(`row chunk of ${t.label}: shape [${t.shape}] is not [${BT}, width]`);
+    const width = t.shape[1];
+    return { buffer: t.buffer, byteOffset: t.byteOffset + r0 * width * bytesPerElement(t.dtype), shape: [rows, width], dtype: t.dtype, label: `${t.label} [${r0}..${r0 + rows})` };
+  };
+}
+
 export const attentionShape = (m: ModelParts) => projectionLayout(m.batchSize, m.seqLen, m.cfg.num_heads, headDim(m.cfg));
 
 function recordLayer(p: Program, m: ModelParts, plan: Allocated<ForwardPlan<TensorSpec>>, layer: Allocated<LayerPlan<TensorSpec>>, l: number): void {
@@ -79,17 +101,25 @@ function recordLayer(p: Program, m: ModelParts, plan: Allocated<ForwardPlan<Tens
   // FFN sublayer.
   const F = layer.ffn;
   const fin = enterSublayer(p, w, norm, F);
-  linearForward(p, lin(BT, d, c.d_ff), fin, w.gemmWeight(`${L}ffn.w1.weight`), F.a);
-  const n = BT * c.d_ff;
-  if (F.activation === 'swiglu') {
-    linearForward(p, lin(BT, d, c.d_ff), fin, w.gemmWeight(`${L}ffn.w3.weight`), F.b!);
-    // Without an f32 hidden in the plan the gate writes w2's f16 operand directly (fused cast).
-    if (F.hidden.value) swigluForward(p, n, F.a, F.b!, F.hidden.value);
-    else swigluForwardHalf(p, n, F.a, F.b!, F.hidden.gemm);
-  } else {
-    siluForward(p, n, F.a, F.hidden.value!);
+  // In row chunks where a [rows, d_ff] activation exceeds the binding limit (each chunk binds its rows only).
+  for (const [r0, rows] of ffnChunks(m)) {
+    const v = chunkView(r0, rows, BT);
+    const a = v(F.a);
+    const b = F.b && v(F.b);
+    const hv = F.hidden.value && v(F.hidden.value);
+    const hidden = { value: hv, gemm: F.hidden.gemm === F.hidden.value ? hv! : v(F.hidden.gemm) }; // f32: one tensor
+    linearForward(p, lin(rows, d, c.d_ff), v(fin), w.gemmWeight(`${L}ffn.w1.weight`), a);
+    const n = rows * c.d_ff;
+    if (F.activation === 'swiglu') {
+      linearForward(p, lin(rows, d, c.d_ff), v(fin), w.gemmWeight(`${L}ffn.w3.weight`), b!);
+      // Without an f32 hidden in the plan the gate writes w2's f16 operand directly (fused cast).
+      if (hidden.value) swigluForward(p, n, a, b!, hidden.value);
+      else swigluForwardHalf(p, n, a, b!, hidden.gemm);
+    } else {
+      siluForward(p, n, a, hidden.value!);
+    }
+    linearForward(p, lin(rows, c.d_ff, d), makeOperand(p, hidden), w.gemmWeight(`${L}ffn.w2.weight`), v(F.proj));
   }
-  linearForward(p, lin(BT, c.d_ff, d), makeOperand(p, F.hidden), w.gemmWeight(`${L}ffn.w2.weight`), F.proj);
   leaveSublayer(p, w, norm, F, F.proj);
 }
 

@@ -17,6 +17,21 @@ export interface TensorSpec {
   dtype: DType;
   /** A view: `shape` at element `offset` of another planned buffer (no memory of its own). */
   view?: { of: TensorSpec; offset: number };
+  /**
+   * Never bound whole: kernels bind it this many rows at a time (the FFN's [rows, d_ff] activations, recorded in row
+   * chunks where one would exceed the binding limit: ffnChunkRows), so only maxBufferSize limits it.
+   */
+  rowChunks?: number;
+}
+
+/**
+ * Rows of the FFN sublayer recorded at a time: all of them, unless a [rows, d_ff] f32 activation would exceed
+ * the binding limit; then the most rows (a multiple of 128, so that every chunk's views start 256-byte aligned in
+ * f32 and f16) that fit one binding.
+ */
+export function ffnChunkRows(dFF: number, rows: number, maxBindingBytes: number): number {
+  if (rows * dFF * 4 <= maxBindingBytes) return rows;
+  return Math.max(128, Math.floor(maxBindingBytes / (dFF * 4) / 128) * 128);
 }
 
 /**
@@ -190,6 +205,9 @@ function planForward(c: ModelConfig, o: PlanOptions, specs: SpecList, shareLayer
   const f = c.d_ff;
   const half = o.halfOperands;
   const add = specs.add.bind(specs);
+  const ffnRows = ffnChunkRows(f, BT, o.maxBindingBytes);
+  // q, k, v as blocks of one buffer only where that buffer fits one binding (the fused GEMM binds it whole).
+  const fuseQkv = half && 3 * qkvStride(BT, d) * 4 <= o.maxBindingBytes;
   const operand = (value: TensorSpec, half16: () => TensorSpec): Operand<TensorSpec> => ({ value, gemm: half ? half16() : value });
   const normsWriteHalf = half && d % 2 === 0;
   const x = Array.from({ length: c.num_layers + 1 }, (_, l) => add(`x${l}`, [BT, d]));
@@ -213,7 +231,7 @@ function planForward(c: ModelConfig, o: PlanOptions, specs: SpecList, shareLayer
     };
     const mid = own('xmid', [BT, d]);
     // Mixed precision: q, k, v as the three blocks of one buffer, written by one GEMM (forward.ts).
-    const qkv = half ? own('qkv', [3 * qkvStride(BT, d)]) : undefined;
+    const qkv = fuseQkv ? own('qkv', [3 * qkvStride(BT, d)]) : undefined;
     const qkvPart = (j: number, name: string) => (qkv ? specs.view(qkv, j * qkvStride(BT, d), [BT, d], `${p}${name}`) : own(name, [BT, d]));
     const attn: AttentionSublayer<TensorSpec> = {
       ...sublayer(1, x[l], mid),
@@ -224,10 +242,11 @@ function planForward(c: ModelConfig, o: PlanOptions, specs: SpecList, shareLayer
     };
     const swiglu = c.ffn === 'swiglu';
     // Mixed precision with SwiGLU: the gate writes only the f16 operand of w2 (no f32 hidden).
-    const hidden: Operand<TensorSpec> = half && swiglu ? { gemm: own('h16', [BT, f], 'f16') } : operand(own('h', [BT, f]), () => own('h16', [BT, f], 'f16'));
+    const wide = (name: string, dtype: DType = 'f32') => chunkedRows(own(name, [BT, f], dtype), ffnRows);
+    const hidden: Operand<TensorSpec> = half && swiglu ? { gemm: wide('h16', 'f16') } : operand(wide('h'), () => wide('h16', 'f16'));
     const ffn: FfnSublayer<TensorSpec> = {
       ...sublayer(2, mid, x[l + 1]),
-      activation: c.ffn, a: own('a', [BT, f]), b: swiglu ? own('b', [BT, f]) : undefined, hidden, proj,
+      activation: c.ffn, a: wide('a'), b: swiglu ? wide('b') : undefined, hidden, proj,
     };
     layers.push({ attn, ffn });
   }
@@ -282,18 +301,19 @@ export function planTraining(c: ModelConfig, o: PlanOptions): Planned<TrainingPl
   const half = o.halfOperands;
   const chunk = fwd.logits.shape;
   const cap = embeddingCapacity(BT);
+  const ffnRows = ffnChunkRows(f, BT, o.maxBindingBytes);
   const backward: BackwardPlan<TensorSpec> = {
     dHeadIn,
     dStream,
     layers: fwd.layers.map(() => ({ attn: grads('attn'), ffn: grads('ffn') })),
     dOut16: half ? add('gd16', [BT, d], 'f16') : undefined,
-    dHidden16: half ? add('gf16', [BT, f], 'f16') : undefined,
-    dHidden16b: half && c.ffn === 'swiglu' ? add('gf16b', [BT, f], 'f16') : undefined,
+    dHidden16: half ? chunkedRows(add('gf16', [BT, f], 'f16'), ffnRows) : undefined,
+    dHidden16b: half && c.ffn === 'swiglu' ? chunkedRows(add('gf16b', [BT, f], 'f16'), ffnRows) : undefined,
     dLogits16: half ? add('logits16', chunk, 'f16') : undefined,
     dAttnOut: add('dO', [BT, d]),
     dq: add('dq', [BT, d]), dk: add('dk', [BT, d]), dv: add('dv', [BT, d]),
-    dqkv16: half ? dqkv16(specs, BT, d) : undefined,
-    dHidden: add('dh', [BT, f]),
+    dqkv16: half && 3 * qkvStride(BT, d) * 2 <= o.maxBindingBytes ? dqkv16(specs, BT, d) : undefined,
+    dHidden: chunkedRows(add('dh', [BT, f]), ffnRows),
     dsum: add('dsum', [o.batchSize * c.num_heads * o.seqLen]),
     normPartial: c.norm !== 'none' ? add('norm_partial', [Math.ceil(BT / 128) * d]) : undefined,
     segments: {
@@ -311,6 +331,12 @@ export function planTraining(c: ModelConfig, o: PlanOptions): Planned<TrainingPl
  */
 export function qkvStride(BT: number, d: number): number {
   return Math.ceil((BT * d) / 128) * 128;
+}
+
+/** Marks a [rows, d_ff] buffer as bound `rows` at a time when that is less than all of it. */
+function chunkedRows(s: TensorSpec, rows: number): TensorSpec {
+  if (rows < s.shape[0]) s.rowChunks = rows;
+  return s;
 }
 
 function dqkv16(specs: SpecList, BT: number, d: number): { all: TensorSpec; blocks: [TensorSpec, TensorSpec, TensorSpec] } {

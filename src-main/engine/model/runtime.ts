@@ -36,6 +36,11 @@ export interface ForwardRuntimeOptions {
   /** Bytes of logits computed at a time (the LM head runs over row chunks); default 256 MiB. */
   logitsChunkBytes?: number;
   /**
+   * Tests: plan for a binding limit below the device's maxStorageBufferBindingSize, so that the paths for batches
+   * too large for one binding (the FFN recorded in row chunks, q/k/v unfused) run on small models.
+   */
+  maxBindingBytes?: number;
+  /**
    * f32: every matmul in f32. mixed: matmuls on tensor cores with f16 inputs and f32 accumulation (needs subgroup
    * matrices), f32 master weights, optimizer state and activations, dynamic loss scaling (2^16 to start). The GEMMs
    * read f16 copies of their operands (cast.wgsl): the weights once per step, activations and gradients as made.
@@ -95,7 +100,7 @@ class Core<P extends ForwardPlan<TensorSpec>> {
     const halfOperands = this.precision === 'mixed';
     if (halfOperands && this.kernels.linear !== 'f16') throw new Error('mixed precision reads f16 GEMM operands: it needs the f16 linear kernels');
     this.layout = layoutParameters(parameterSpecs(cfg));
-    const maxBinding = device.limits.maxStorageBufferBindingSize;
+    const maxBinding = this.maxBinding();
     const chunkBytes = opts.logitsChunkBytes ?? 256 * 1024 * 1024;
     this.chunkRows = logitsChunkRows(cfg, this.BT, chunkBytes, maxBinding);
     const planned = plan({ batchSize: B, seqLen: T, logitsChunkBytes: chunkBytes, maxBindingBytes: maxBinding, captureLogits: opts.captureLogits, halfOperands });
@@ -140,14 +145,18 @@ class Core<P extends ForwardPlan<TensorSpec>> {
 
   private checkFits(buffers: TensorSpec[], paramBytes: number, actBytes: number): void {
     const { batchSize } = this.opts;
-    const maxBinding = this.device.limits.maxStorageBufferBindingSize;
-    const tooBig = buffers.find((p) => bytesOf(p) > maxBinding);
+    const maxBinding = this.maxBinding();
+    const maxBuffer = this.device.limits.maxBufferSize;
+    // Row-chunked buffers (the FFN's [rows, d_ff] activations) are bound part by part: only one buffer's limit applies.
+    const tooBig = buffers.find((p) => bytesOf(p) > (p.rowChunks ? maxBuffer : maxBinding));
     if (tooBig) {
       const perBatch = bytesOf(tooBig) / batchSize;
       const maxB = Math.max(0, Math.floor(maxBinding / perBatch));
       throw new UserError(
-        `batch does not fit: activation ${tooBig.name} [${tooBig.shape.join(', ')}] needs ${fmtMiB(bytesOf(tooBig))} in one binding, and this device binds at most ${fmtMiB(maxBinding)} ` +
-          `(maxStorageBufferBindingSize); use batch_size ≤ ${maxB} (or a GPU with larger bindings)`,
+        tooBig.rowChunks
+          ? `batch does not fit: activation ${tooBig.name} [${tooBig.shape.join(', ')}] needs ${fmtMiB(bytesOf(tooBig))} in one buffer, and this device allows at most ${fmtMiB(maxBuffer)} (maxBufferSize); use batch_size ≤ ${Math.max(0, Math.floor(maxBuffer / perBatch))}`
+          : `batch does not fit: activation ${tooBig.name} [${tooBig.shape.join(', ')}] needs ${fmtMiB(bytesOf(tooBig))} in one binding, and this device binds at most ${fmtMiB(maxBinding)} ` +
+            `(maxStorageBufferBindingSize); use batch_size ≤ ${maxB} (or a GPU with larger bindings)`,
         { code: 'BATCH_TOO_LARGE', data: { buffer: tooBig.name, bytes: bytesOf(tooBig), maxBinding, maxBatchSize: maxB } },
       );
     }
@@ -164,6 +173,14 @@ class Core<P extends ForwardPlan<TensorSpec>> {
         );
       }
     }
+  }
+
+  /** The binding limit the plan works to: the device's, or a smaller one a test asks for (ForwardRuntimeOptions.maxBindingBytes). */
+  private maxBinding(): number {
+    const dev = this.device.limits.maxStorageBufferBindingSize;
+    const want = this.opts.maxBindingBytes;
+    if (want !== undefined && (!Number.isInteger(want) || want <= 0 || want > dev)) throw new Error(`maxBindingBytes ${want} must be a positive integer ≤ the device's ${dev}`);
+    return want ?? dev;
   }
 
   checkAllocation(): void {
