@@ -28,17 +28,11 @@ export function groupNorms(layout: ParamLayout, flat: Float32Array, scale = 1): 
   return out;
 }
 
-export function rms(x: Float32Array): number {
-  let acc = 0;
-  for (let i = 0; i < x.length; i++) acc += x[i] * x[i];
-  return Math.sqrt(acc / Math.max(1, x.length));
-}
-
 /**
  * Starts a diag record of the runtime's state after a step: call before the next step is queued. The residual
  * streams, parameters and gradients are snapshotted on the GPU at once and read back piece by piece while training
  * goes on (gpu/snapshot.ts); the promise resolves with the record when the last piece is in. The sums are the same
- * f64 sums in the same order as over whole readbacks (rms, groupNorms).
+ * f64 sums in the same order as over whole readbacks (groupNorms; the residual RMS likewise).
  */
 export function diagRecord(rt: TransformerRuntime, axes: Pick<DiagRecord, 'step' | 'tokens' | 'elapsed_s' | 'time'>, lossScale: number): Promise<DiagRecord> {
   const L = rt.cfg.num_layers;
