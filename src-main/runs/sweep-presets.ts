@@ -119,6 +119,8 @@ function bestLr(ctx: PresetContext, base: Record<string, unknown>): { lr: number
 // ── batch-size: the memory plan ─────────────────────────────────────────────────────────────────────────────
 export interface DeviceLimits {
   maxStorageBufferBindingSize: number;
+  /** The largest buffer (the FFN's row-chunked activations are limited by it only); unknown: not checked. */
+  maxBufferSize?: number;
   /** A CPU adapter allocates from system memory: the bytes the plan may use (the engine allows 90% of free). */
   memoryBytes?: number;
   /** Plan the f16 operand copies too (mixed precision). */
@@ -132,7 +134,7 @@ export function planAccepts(model: Record<string, unknown>, batch: number, limit
     batchSize: batch, seqLen: cfg.context_length, logitsChunkBytes: 256 * 1024 * 1024, maxBindingBytes: limits.maxStorageBufferBindingSize,
     halfOperands: limits.mixed ?? false,
   }).buffers;
-  if (plan.some((p) => bytesOf(p) > limits.maxStorageBufferBindingSize)) return false;
+  if (plan.some((p) => bytesOf(p) > (p.rowChunks ? (limits.maxBufferSize ?? Infinity) : limits.maxStorageBufferBindingSize))) return false;
   if (limits.memoryBytes !== undefined) {
     const total = parameterBytes(layoutParameters(parameterSpecs(cfg)).totalFloats, true, limits.mixed ?? false) + plan.reduce((s, p) => s + bytesOf(p), 0);
     if (total > limits.memoryBytes) return false;

@@ -126,7 +126,7 @@ function tokenFileIssues(cfg: RunConfig, o: CheckOptions): FieldIssue[] {
 /** The device limits the memory plan checks, for this config's precision. */
 export function limitsFor(cfg: RunConfig, device: DeviceProbe): DeviceLimits {
   const mixed = cfg.training.precision === 'mixed' || (cfg.training.precision === 'auto' && device.subgroupMatrix);
-  return { maxStorageBufferBindingSize: device.maxStorageBufferBindingSize, memoryBytes: device.isSoftware ? freemem() * 0.9 : undefined, mixed };
+  return { maxStorageBufferBindingSize: device.maxStorageBufferBindingSize, maxBufferSize: device.maxBufferSize, memoryBytes: device.isSoftware ? freemem() * 0.9 : undefined, mixed };
 }
 
 function batchIssues(cfg: RunConfig, device: DeviceProbe): FieldIssue[] {
@@ -137,7 +137,7 @@ function batchIssues(cfg: RunConfig, device: DeviceProbe): FieldIssue[] {
   const bindingOk = planAccepts(cfg.model, B, { ...limits, memoryBytes: undefined });
   const why = bindingOk
     ? `the memory plan needs more than the ${mib(limits.memoryBytes ?? 0)} of free memory this CPU device (${device.name}) may use`
-    : `an activation buffer would be larger than ${device.name}'s largest binding (${mib(device.maxStorageBufferBindingSize)})`;
+    : `an activation buffer would be larger than ${device.name}'s largest binding (${mib(device.maxStorageBufferBindingSize)}; the FFN's row-chunked activations: its largest buffer, ${mib(device.maxBufferSize)})`;
   const max = largestBatch(cfg.model, limits, B);
   return [{
     key: 'training.batch_size', level: 'error',
