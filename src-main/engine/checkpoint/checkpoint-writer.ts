@@ -26,16 +26,17 @@ export class CheckpointWriter {
   /**
    * Writes `state` to `path` once it is there (a promise: the trainer passes its GPU readback, which resolves while
    * later steps run) and after any earlier write; resolves with the file's size once it is on disk. The state's
-   * Float32Arrays are transferred to the worker: the caller must not use them afterwards.
+   * Float32Arrays are transferred to the worker: the caller must not use them afterwards. `inline`: write in the
+   * calling thread (a checkpoint the caller waits for gains nothing from the worker, and skips starting it).
    */
-  write(path: string, layout: Pick<ParamLayout, 'slots'>, state: CheckpointState | Promise<CheckpointState>): Promise<number> {
+  write(path: string, layout: Pick<ParamLayout, 'slots'>, state: CheckpointState | Promise<CheckpointState>, o: { inline?: boolean } = {}): Promise<number> {
     if (this.closed) return Promise.reject(new Error('the checkpoint writer is closed'));
     const before = this.inFlight;
     const job = (async () => {
       await before;
       this.throwIfFailed();
       const s = await state;
-      if (!this.inWorker) {
+      if (!this.inWorker || o.inline) {
         saveCheckpoint(path, layout, s);
         return statSync(path).size;
       }

@@ -26,7 +26,7 @@ import { diagRecord } from './diag';
 import { GpuSnapshot } from '../gpu/snapshot';
 import { resolvedConfigJson, type RunConfig } from './run-config';
 import type { DeviceInfo, TrainEvent, TrainStartEvent } from './events';
-import { RUN_FILES, RunMetaSchema, type EvalRecord, type TrainRecord, type RunStatus } from '../../runs/format';
+import { FINISHED_STATES, RUN_FILES, RunMetaSchema, type EvalRecord, type TrainRecord, type RunStatus } from '../../runs/format';
 import { updateStatus } from '../../runs/status';
 import { readStatus } from '../../runs/read';
 import { writeFileAtomic } from '../../util/atomic-write';
@@ -282,7 +282,8 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
       const state = Promise.all([snap.read(), lossScale]).then(([[params, m, v], ls]) => ({ ...meta, params, m, v, lossScale: ls }));
       state.catch(() => undefined); // the write below reports it
       lastCkptTime = performance.now();
-      const written = writer.write(path, r0.layout, state).then((bytes) => {
+      // A waited-for checkpoint (the last, or on pause) is written in this thread: nothing to overlap it with.
+      const written = writer.write(path, r0.layout, state, { inline: wait }).then((bytes) => {
         lastCheckpoint = path;
         emit({ type: 'checkpoint', path, step, bytes });
         // keep_last counts every checkpoint in the folder, also those of earlier processes.
@@ -400,7 +401,9 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
       elapsed_s: elapsed(), final_loss: finite(finalLoss), final_val_loss: finalValLoss, best_val_loss: bestValLoss,
       ...(diverged ? { error: { code: 'DIVERGED', message: diverged.message, data: diverged.data } } : {}),
     };
-    updateStatus(runDir, patch);
+    // A stopped run ends `paused` unless its queue already recorded a final word meanwhile (`queue cancel` marks a
+    // run cancelled once its Slurm job is gone, which can be before this process has saved and exited).
+    updateStatus(runDir, (cur) => (state === 'paused' && FINISHED_STATES.includes(cur.state) ? { ...patch, state: cur.state, ended: cur.ended ?? patch.ended } : patch));
     emit({
       type: 'done', state, final_step: step, final_loss: finite(finalLoss) ?? null, final_val_loss: finalValLoss ?? null, best_val_loss: bestValLoss ?? null,
       ...(lastCheckpoint ? { last_checkpoint: lastCheckpoint } : {}),
