@@ -6,6 +6,7 @@
 // and updated parameters must agree closely, not exactly. Each case also checks which GEMMs were recorded.
 import { afterAll, describe, expect, it } from 'vitest';
 import { emulatedKernelsDir } from '../kernels/emulated-subgroup-matrix';
+import { maxRelErr, stepResults } from './step-results';
 
 process.env.LMWB_KERNELS_DIR = emulatedKernelsDir();
 process.env.LMWB_F16_CONST_LD = '0'; // llvmpipe compiles the emulated GEMMs with constant strides very slowly
@@ -42,28 +43,10 @@ async function run(env: { fuse: boolean; fuseBw: boolean }) {
   process.env.LMWB_FUSE_QKV_BW = env.fuseBw ? '1' : '0';
   const rt = new TrainingRuntime(gpu, cfg, { batchSize: B, seqLen: T, maxGradNorm: 1, precision: 'mixed', kernels });
   try {
-    rt.setParameters(init);
-    rt.setBatch(ids, targets);
-    rt.forwardBackwardOnly();
-    const loss = await rt.readLoss();
-    const rows = await rt.readRowLoss();
-    const grads = await rt.readFlat('grads');
-    rt.trainStep(1e-2, 1);
-    const params = await rt.readFlat('params');
-    const labels = rt.trainProgram.steps.map((s) => s.label);
-    return { loss, rows, grads, params, labels };
+    return await stepResults(rt, init, ids, targets);
   } finally {
     rt.destroy();
   }
-}
-
-function relErr(got: Float32Array, want: Float32Array): number {
-  let err = 0, ref = 0;
-  for (let i = 0; i < want.length; i++) {
-    err = Math.max(err, Math.abs(got[i] - want[i]));
-    ref = Math.max(ref, Math.abs(want[i]));
-  }
-  return err / (ref || 1);
 }
 
 describe.skipIf(!ok)('fused q/k/v GEMMs (emulated subgroup matrices)', () => {
@@ -83,7 +66,7 @@ describe.skipIf(!ok)('fused q/k/v GEMMs (emulated subgroup matrices)', () => {
     expect(f.labels.filter((l) => l.startsWith('linear_forward')).length).toBe(plain.labels.filter((l) => l.startsWith('linear_forward')).length - 2);
     expect(f.loss).toBe(plain.loss);
     expect(Buffer.from(f.rows.buffer).equals(Buffer.from(plain.rows.buffer))).toBe(true);
-    expect(relErr(f.grads, plain.grads)).toBeLessThan(2e-3);
-    expect(relErr(f.params, plain.params)).toBeLessThan(1e-4);
+    expect(maxRelErr(f.grads, plain.grads)).toBeLessThan(2e-3);
+    expect(maxRelErr(f.params, plain.params)).toBeLessThan(1e-4);
   });
 });

@@ -10,6 +10,7 @@ import { initParameters, layoutParameters, parameterSpecs } from '../../src-main
 import { TrainingRuntime } from '../../src-main/engine/model/runtime';
 import { ffnChunkRows } from '../../src-main/engine/model/plan';
 import { testGpu } from '../helpers';
+import { maxRelErr, stepResults } from './step-results';
 
 const gpu = await testGpu();
 afterAll(() => gpu.destroy());
@@ -26,28 +27,11 @@ const init = initParameters(layoutParameters(parameterSpecs(cfg)), 3);
 async function run(maxBindingBytes?: number) {
   const rt = new TrainingRuntime(gpu, cfg, { batchSize: B, seqLen: T, maxGradNorm: 1, precision: 'f32', ...(maxBindingBytes ? { maxBindingBytes } : {}) });
   try {
-    rt.setParameters(init);
-    rt.setBatch(ids, targets);
-    rt.forwardBackwardOnly();
-    const loss = await rt.readLoss();
-    const rows = await rt.readRowLoss();
-    const grads = await rt.readFlat('grads');
-    rt.trainStep(1e-2, 1);
-    const params = await rt.readFlat('params');
-    const gemms = rt.trainProgram.steps.filter((s) => s.label.startsWith('linear_')).length;
-    return { loss, rows, grads, params, gemms };
+    const r = await stepResults(rt, init, ids, targets);
+    return { ...r, gemms: r.labels.filter((l) => l.startsWith('linear_')).length };
   } finally {
     rt.destroy();
   }
-}
-
-function relErr(got: Float32Array, want: Float32Array): number {
-  let err = 0, ref = 0;
-  for (let i = 0; i < want.length; i++) {
-    err = Math.max(err, Math.abs(got[i] - want[i]));
-    ref = Math.max(ref, Math.abs(want[i]));
-  }
-  return err / (ref || 1);
 }
 
 describe('the FFN in row chunks where its activations exceed the binding limit', () => {
@@ -58,9 +42,9 @@ describe('the FFN in row chunks where its activations exceed the binding limit',
     // Per layer the forward's 3 FFN GEMMs and the backward's 6 become 4 each (4 chunks of 128 rows).
     expect(chunked.gemms - whole.gemms).toBe(cfg.num_layers * (3 + 6) * 3);
     expect(Math.abs(chunked.loss - whole.loss)).toBeLessThanOrEqual(1e-6 * Math.abs(whole.loss));
-    expect(relErr(chunked.rows, whole.rows)).toBeLessThan(1e-6);
-    expect(relErr(chunked.grads, whole.grads)).toBeLessThan(1e-5);
-    expect(relErr(chunked.params, whole.params)).toBeLessThan(1e-6);
+    expect(maxRelErr(chunked.rows, whole.rows)).toBeLessThan(1e-6);
+    expect(maxRelErr(chunked.grads, whole.grads)).toBeLessThan(1e-5);
+    expect(maxRelErr(chunked.params, whole.params)).toBeLessThan(1e-6);
   });
 
   it('a batch whose FFN activation exceeds one buffer (maxBufferSize) is refused before allocating, with the largest batch that fits', () => {
