@@ -38,7 +38,7 @@ describe.skipIf(!!missing)('Datasets view over lmwb serve (real backend, real ch
     mkdirSync(ARTIFACTS, { recursive: true });
     writeFileSync(train, trainText);
     writeFileSync(valid, validText);
-    writeFileSync(big, stories(30_000_000, 3));
+    writeFileSync(big, stories(60_000_000, 3)); // long enough to cancel mid-way
     writeFileSync(bad, Buffer.concat([Buffer.from('Once upon a time there was a '), Buffer.from([0xc3, 0x28]), Buffer.from(' cat.<|endoftext|>\n')]));
     serve = await startServe();
     browser = await launchBrowser();
@@ -137,16 +137,26 @@ describe.skipIf(!!missing)('Datasets view over lmwb serve (real backend, real ch
     await page.getByTestId('ds-train-path').fill(big);
     await page.getByTestId('ds-vocab').fill('2000');
     await page.getByTestId('ds-name').fill('big');
+    // Every text the job's progress line shows, recorded in the page as it changes: the tokenizer's counting lasts
+    // about a second here, too short to catch reliably by polling the DOM (the line updates up to 10 times a second).
+    await page.evaluate(() => {
+      const w = window as unknown as { progressTexts: string[] };
+      w.progressTexts = [];
+      new MutationObserver(() => {
+        const t = document.querySelector('[data-test="ds-job-big"] [data-test="ds-progress"]')?.textContent ?? '';
+        if (t && w.progressTexts[w.progressTexts.length - 1] !== t) w.progressTexts.push(t);
+      }).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
+    });
     await page.getByTestId('ds-prepare').click();
     const card = page.getByTestId('ds-job-big');
     const progress = card.getByTestId('ds-progress');
     await until('progress of the big import', async () => Number(await progress.getAttribute('data-done', { timeout: 1000 }).catch(() => '0')) > 0 || undefined, 180_000);
-    // The tokenizer's counting or merging (after the hash): a step long enough to show its rate and ETA.
-    await until('a rate and an ETA while training the tokenizer', async () => {
-      const t = (await progress.textContent({ timeout: 1000 }).catch(() => '')) ?? '';
-      // An ETA under a second reads "<1s" (fmtEta): on a quiet machine most of the counting does.
-      return (/Tokenizer: /.test(t) && /\/s · ETA (\d|<1s)/.test(t)) || undefined;
+    // The tokenizer's counting or merging (after the hash): amount, rate and ETA (an ETA under a second reads "<1s").
+    const seen = await until('a rate and an ETA while training the tokenizer', async () => {
+      const texts = await page.evaluate(() => (window as unknown as { progressTexts: string[] }).progressTexts);
+      return texts.find((t) => /Tokenizer: /.test(t) && /\/s · ETA (\d|<1s)/.test(t));
     }, 120_000);
+    expect(seen).toMatch(/Tokenizer: (counting pre-tokens|learning merges).*\d.*\/s · ETA/s);
     await shot('05-progress');
     await page.getByTestId('ds-cancel-big').click();
     await until('the import to be cancelled', async () => (await card.getAttribute('data-state')) === 'cancelled' || undefined, 60_000);
