@@ -93,8 +93,12 @@ export function linearBackwardWeight(prog: Program, s: LinearShape, dy: Tensor, 
  */
 export interface FusedShape { rows: number; inFeatures: number; outFeatures: number; blocks: number; stride: number }
 
+function fits(prog: Program, g: Gemm): boolean {
+  return prog.kernels.linear === 'f16' && f16Fits(g) && f16BlocksFit(g);
+}
+
 function fused(prog: Program, g: Gemm): boolean {
-  if (prog.kernels.linear !== 'f16' || !f16Fits(g) || !f16BlocksFit(g)) return false;
+  if (!fits(prog, g)) return false;
   gemmF16(prog, g);
   return true;
 }
@@ -107,12 +111,19 @@ export function linearForwardFused(prog: Program, s: FusedShape, x: Tensor, W: T
   });
 }
 
+const backwardInputFused = (s: FusedShape, dyAll: Tensor, W: Tensor, dx: Tensor, accumulate: boolean, label: string): Gemm => ({
+  entry: 'linear_backward_input', A: dyAll, B: W, C: dx, M: s.rows, N: s.inFeatures, K: s.blocks * s.outFeatures,
+  lda: s.outFeatures, ldb: s.inFeatures, ldc: s.inFeatures, aBlocks: { size: s.outFeatures, stride: s.stride }, accumulate, label,
+});
+
 /** dx[rows, in] (+)= Σ_j dy_j · W_j for the n blocks dy_j of dyAll: one GEMM with K = n·out. */
 export function linearBackwardInputFused(prog: Program, s: FusedShape, dyAll: Tensor, W: Tensor, dx: Tensor, accumulate: boolean, label = 'linear_backward_input (fused)'): boolean {
-  return fused(prog, {
-    entry: 'linear_backward_input', A: dyAll, B: W, C: dx, M: s.rows, N: s.inFeatures, K: s.blocks * s.outFeatures,
-    lda: s.outFeatures, ldb: s.inFeatures, ldc: s.inFeatures, aBlocks: { size: s.outFeatures, stride: s.stride }, accumulate, label,
-  });
+  return fused(prog, backwardInputFused(s, dyAll, W, dx, accumulate, label));
+}
+
+/** Whether linearBackwardInputFused would record the GEMM (asked before the blocks of dyAll are written). */
+export function linearBackwardInputFusedFits(prog: Program, s: FusedShape, dyAll: Tensor, W: Tensor, dx: Tensor): boolean {
+  return fits(prog, backwardInputFused(s, dyAll, W, dx, false, 'fit check'));
 }
 
 /** dW_j[out, in] (+)= dy_jᵀ · x for the n blocks dy_j of dyAll into the consecutive dW_j: one GEMM with M = n·out. */

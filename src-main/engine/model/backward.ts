@@ -6,7 +6,7 @@ import type { Tensor } from '../gpu/tensor';
 import { qkvStride, type Allocated, type TensorSpec, type TrainingPlan } from './plan';
 import { enterSublayerBackward, gradOperand, keptOperand, leaveSublayerBackward } from './blocks';
 import { QKV, attentionShape, chunkView, ffnChunks, fuseQkv, lin, normArgs, rowsOf, type ModelParts } from './forward';
-import { linearBackwardInput, linearBackwardInputFused, linearBackwardWeight, linearBackwardWeightFused } from '../kernels/linear';
+import { linearBackwardInput, linearBackwardInputFused, linearBackwardInputFusedFits, linearBackwardWeight, linearBackwardWeightFused } from '../kernels/linear';
 import { rmsnormBackwardInput, rmsnormBackwardWeight } from '../kernels/rmsnorm';
 import { embeddingBackward } from '../kernels/embedding';
 import { rope, ropeBackwardHalf } from '../kernels/rope';
@@ -85,37 +85,33 @@ export function recordBackward(p: Program, m: ModelParts, plan: Allocated<Traini
     }
     const ain = keptOperand(A.branchIn);
     const projs: Array<[Tensor, string]> = [[bw.dq, 'q_proj'], [bw.dk, 'k_proj'], [bw.dv, 'v_proj']];
+    // dy's GEMM operand, in `into` where there is one (mixed precision: f16): RoPE's backward writes dq's and dk's
+    // itself, dv is cast.
+    const operand = (dy: Tensor, i: number, into: Tensor | undefined): Tensor => {
+      if (!ropeHalf || i >= 2) return gradOperand(p, dy, into);
+      ropeBackwardHalf(p, att, dy, ropeHalf.positions, ropeHalf.cos, ropeHalf.sin, into!, `rope_backward_half ${i === 0 ? 'dq' : 'dk'}`);
+      return into!;
+    };
     // Mixed precision: dq, dk, dv's f16 copies go into one buffer's blocks, and one GEMM makes the branch input's
     // gradient (K = 3·d) and one GEMM the three weight gradients (M = 3·d; LMWB_FUSE_QKV_BW=0: one per projection).
     const names = QKV.map((n) => `${L}attn.${n}.weight`);
     const qkvW = bw.dqkv16 && fuseQkv() ? w.gemmWeightRun(names) : undefined;
     const fusedShape = { rows: BT, inFeatures: d, outFeatures: d, blocks: 3, stride: qkvStride(BT, d) };
-    if (qkvW && bw.dqkv16) {
+    if (qkvW && bw.dqkv16 && linearBackwardInputFusedFits(p, fusedShape, bw.dqkv16.all, qkvW, g.attn.branchIn)) {
       const blocks = bw.dqkv16.blocks;
-      projs.forEach(([dy], i) => {
-        if (ropeHalf && i < 2) ropeBackwardHalf(p, att, dy, ropeHalf.positions, ropeHalf.cos, ropeHalf.sin, blocks[i], `rope_backward_half ${i === 0 ? 'dq' : 'dk'}`);
-        else gradOperand(p, dy, blocks[i]);
+      projs.forEach(([dy], i) => operand(dy, i, blocks[i]));
+      linearBackwardInputFused(p, fusedShape, bw.dqkv16.all, qkvW, g.attn.branchIn, g.attn.accumulateBranchIn, 'linear_backward_input q|k|v');
+      const gW = process.env.LMWB_FUSE_QKV_BW !== '0' ? w.gradRun(names) : undefined;
+      if (!(gW && linearBackwardWeightFused(p, fusedShape, bw.dqkv16.all, ain, gW, false, 'linear_backward_weight q|k|v'))) {
+        projs.forEach(([, name], i) => linearBackwardWeight(p, lin(BT, d, d), blocks[i], ain, w.grad(`${L}attn.${name}.weight`)));
+      }
+    } else {
+      projs.forEach(([dy, name], i) => {
+        const dyOp = operand(dy, i, bw.dOut16);
+        linearBackwardInput(p, lin(BT, d, d), dyOp, w.gemmWeight(`${L}attn.${name}.weight`), g.attn.branchIn, g.attn.accumulateBranchIn || i > 0);
+        linearBackwardWeight(p, lin(BT, d, d), dyOp, ain, w.grad(`${L}attn.${name}.weight`));
       });
-      if (linearBackwardInputFused(p, fusedShape, bw.dqkv16.all, qkvW, g.attn.branchIn, g.attn.accumulateBranchIn, 'linear_backward_input q|k|v')) {
-        const gW = process.env.LMWB_FUSE_QKV_BW !== '0' ? w.gradRun(names) : undefined;
-        if (!(gW && linearBackwardWeightFused(p, fusedShape, bw.dqkv16.all, ain, gW, false, 'linear_backward_weight q|k|v'))) {
-          projs.forEach(([, name], i) => linearBackwardWeight(p, lin(BT, d, d), blocks[i], ain, w.grad(`${L}attn.${name}.weight`)));
-        }
-        enterSublayerBackward(p, w, norm, A, g.attn, partial, stream16);
-        continue;
-      }
     }
-    projs.forEach(([dy, name], i) => {
-      let dyOp: Tensor;
-      if (ropeHalf && i < 2) {
-        ropeBackwardHalf(p, att, dy, ropeHalf.positions, ropeHalf.cos, ropeHalf.sin, bw.dOut16!, `rope_backward_half ${i === 0 ? 'dq' : 'dk'}`);
-        dyOp = bw.dOut16!;
-      } else {
-        dyOp = gradOperand(p, dy, bw.dOut16);
-      }
-      linearBackwardInput(p, lin(BT, d, d), dyOp, w.gemmWeight(`${L}attn.${name}.weight`), g.attn.branchIn, g.attn.accumulateBranchIn || i > 0);
-      linearBackwardWeight(p, lin(BT, d, d), dyOp, ain, w.grad(`${L}attn.${name}.weight`));
-    });
     enterSublayerBackward(p, w, norm, A, g.attn, partial, stream16);
   }
   embeddingBackward(p, { rows: BT, D: d, vocab: c.vocab_size }, bw.dStream, bw.segments, w.grad('token_embeddings.weight'));

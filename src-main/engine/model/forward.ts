@@ -61,13 +61,22 @@ export function ffnChunks(m: ModelParts): Array<[number, number]> {
   return out;
 }
 
-/** Rows r0 .. r0 + rows − 1 of [BT, width] tensors as tensors of their own (the tensor itself for all rows). */
+/**
+ * Rows r0 .. r0 + rows − 1 of [BT, width] tensors as tensors of their own (the tensor itself for all rows). One view
+ * per tensor, so that operands that are one tensor (an f32 GEMM operand and its value) stay one in the chunk.
+ */
 export function chunkView(r0: number, rows: number, BT: number): (t: Tensor) => Tensor {
+  const views = new Map<Tensor, Tensor>();
   return (t) => {
     if (rows === BT) return t;
     if (t.shape.length !== 2 || t.shape[0] !== BT) throw new Error(`row chunk of ${t.label}: shape [${t.shape}] is not [${BT}, width]`);
-    const width = t.shape[1];
-    return { buffer: t.buffer, byteOffset: t.byteOffset + r0 * width * bytesPerElement(t.dtype), shape: [rows, width], dtype: t.dtype, label: `${t.label} [${r0}..${r0 + rows})` };
+    let view = views.get(t);
+    if (!view) {
+      const width = t.shape[1];
+      view = { buffer: t.buffer, byteOffset: t.byteOffset + r0 * width * bytesPerElement(t.dtype), shape: [rows, width], dtype: t.dtype, label: `${t.label} [${r0}..${r0 + rows})` };
+      views.set(t, view);
+    }
+    return view;
   };
 }
 
@@ -106,8 +115,7 @@ function recordLayer(p: Program, m: ModelParts, plan: Allocated<ForwardPlan<Tens
     const v = chunkView(r0, rows, BT);
     const a = v(F.a);
     const b = F.b && v(F.b);
-    const hv = F.hidden.value && v(F.hidden.value);
-    const hidden = { value: hv, gemm: F.hidden.gemm === F.hidden.value ? hv! : v(F.hidden.gemm) }; // f32: one tensor
+    const hidden = { value: F.hidden.value && v(F.hidden.value), gemm: v(F.hidden.gemm) };
     linearForward(p, lin(rows, d, c.d_ff), v(fin), w.gemmWeight(`${L}ffn.w1.weight`), a);
     const n = rows * c.d_ff;
     if (F.activation === 'swiglu') {
