@@ -1,10 +1,10 @@
 // Checkpoints written off the training thread: the trainer queues the readback of the parameters and AdamW moments
 // right behind the step they belong to (the only part that needs the device) and goes on training; when the
 // readback lands, its buffers go to a worker thread that hashes and writes the file (checkpoint.ts: temp file,
-// fsync, rename). One write at a time: the next
-// write, idle() and close() wait for the one in flight. A failed write (a full disk: DISK_FULL) is raised by the
-// next call of idle(), write() or throwIfFailed(), so the run fails with the checkpoint's own error. Where the
-// worker module is missing (an odd build), writes happen in the calling thread, as before.
+// fsync, rename). One write at a time: the next write, idle() and close() wait for the one in flight. A failed
+// write (a full disk: DISK_FULL) is raised by the next call of idle(), write() or throwIfFailed(), so the run fails
+// with the checkpoint's own error. Where the worker module is missing (an odd build), writes happen in the calling
+// thread, as before.
 import { statSync } from 'node:fs';
 import type { Worker } from 'node:worker_threads';
 import { saveCheckpoint, type CheckpointState } from './checkpoint';

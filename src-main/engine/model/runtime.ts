@@ -151,10 +151,10 @@ class Core<P extends ForwardPlan<TensorSpec>> {
     const tooBig = buffers.find((p) => bytesOf(p) > (p.rowChunks ? maxBuffer : maxBinding));
     if (tooBig) {
       const perBatch = bytesOf(tooBig) / batchSize;
-      const maxB = Math.max(0, Math.floor(maxBinding / perBatch));
+      const maxB = Math.max(0, Math.floor((tooBig.rowChunks ? maxBuffer : maxBinding) / perBatch));
       throw new UserError(
         tooBig.rowChunks
-          ? `batch does not fit: activation ${tooBig.name} [${tooBig.shape.join(', ')}] needs ${fmtMiB(bytesOf(tooBig))} in one buffer, and this device allows at most ${fmtMiB(maxBuffer)} (maxBufferSize); use batch_size ≤ ${Math.max(0, Math.floor(maxBuffer / perBatch))}`
+          ? `batch does not fit: activation ${tooBig.name} [${tooBig.shape.join(', ')}] needs ${fmtMiB(bytesOf(tooBig))} in one buffer, and this device allows at most ${fmtMiB(maxBuffer)} (maxBufferSize); use batch_size ≤ ${maxB}`
           : `batch does not fit: activation ${tooBig.name} [${tooBig.shape.join(', ')}] needs ${fmtMiB(bytesOf(tooBig))} in one binding, and this device binds at most ${fmtMiB(maxBinding)} ` +
             `(maxStorageBufferBindingSize); use batch_size ≤ ${maxB} (or a GPU with larger bindings)`,
         { code: 'BATCH_TOO_LARGE', data: { buffer: tooBig.name, bytes: bytesOf(tooBig), maxBinding, maxBatchSize: maxB } },

@@ -16,13 +16,28 @@ export function parameterGroup(name: string): string {
 
 /** L2 norm per group of a flat buffer in `layout` (accumulated in f64), each value divided by `scale`. */
 export function groupNorms(layout: ParamLayout, flat: Float32Array, scale = 1): Record<string, number> {
+  const slotSums = new Float64Array(layout.slots.length);
+  addSlotSquares(layout, slotSums, 0, flat);
+  return normsOfSums(layout, slotSums, scale);
+}
+
+/** Adds Σ v² of each slot's part of `v` (elements start .. start + v.length of a flat buffer) to slotSums, in f64. */
+function addSlotSquares(layout: ParamLayout, slotSums: Float64Array, start: number, v: Float32Array): void {
+  const end = start + v.length;
+  layout.slots.forEach((s, k) => {
+    let acc = slotSums[k];
+    for (let i = Math.max(s.offset, start), e = Math.min(s.offset + s.numel, end); i < e; i++) acc += v[i - start] * v[i - start];
+    slotSums[k] = acc;
+  });
+}
+
+/** Group norms from per-slot sums of squares, added per group in slot order. */
+function normsOfSums(layout: ParamLayout, slotSums: Float64Array, scale = 1): Record<string, number> {
   const sums = new Map<string, number>();
-  for (const s of layout.slots) {
-    let acc = 0;
-    for (let i = s.offset, end = s.offset + s.numel; i < end; i++) acc += flat[i] * flat[i];
+  layout.slots.forEach((s, k) => {
     const g = parameterGroup(s.name);
-    sums.set(g, (sums.get(g) ?? 0) + acc);
-  }
+    sums.set(g, (sums.get(g) ?? 0) + slotSums[k]);
+  });
   const out: Record<string, number> = {};
   for (const [g, v] of sums) out[g] = Math.sqrt(v) / scale;
   return out;
@@ -39,8 +54,7 @@ export function diagRecord(rt: TransformerRuntime, axes: Pick<DiagRecord, 'step'
   const streams = Array.from({ length: L + 1 }, (_, l) => rt.plan.x[l]);
   const snap = GpuSnapshot.take(rt.gpu.device, [...streams, rt.flat('params'), rt.flat('grads')], `diag ${axes.step}`);
   const streamSums = new Float64Array(L + 1);
-  const slots = rt.layout.slots;
-  const slotSums = [new Float64Array(slots.length), new Float64Array(slots.length)];
+  const slotSums = [new Float64Array(rt.layout.slots.length), new Float64Array(rt.layout.slots.length)];
   const onPiece = (source: number, start: number, v: Float32Array): void => {
     if (source <= L) {
       let acc = streamSums[source];
@@ -48,15 +62,7 @@ export function diagRecord(rt: TransformerRuntime, axes: Pick<DiagRecord, 'step'
       streamSums[source] = acc;
       return;
     }
-    const sums = slotSums[source - L - 1];
-    const end = start + v.length;
-    slots.forEach((s, k) => {
-      const a = Math.max(s.offset, start);
-      const b = Math.min(s.offset + s.numel, end);
-      let acc = sums[k];
-      for (let i = a; i < b; i++) acc += v[i - start] * v[i - start];
-      sums[k] = acc;
-    });
+    addSlotSquares(rt.layout, slotSums[source - L - 1], start, v);
   };
   return snap.read(onPiece, false).then(() => {
     const residual_rms = streams.map((x, l) => Math.sqrt(streamSums[l] / Math.max(1, numel(x.shape))));
@@ -65,16 +71,4 @@ export function diagRecord(rt: TransformerRuntime, axes: Pick<DiagRecord, 'step'
     const grad_norm = normsOfSums(rt.layout, slotSums[1], lossScale);
     return { kind: 'diag', ...axes, residual_rms, weight_norm, grad_norm };
   });
-}
-
-/** groupNorms from per-slot sums of squares (added per group in slot order, as groupNorms does). */
-function normsOfSums(layout: ParamLayout, slotSums: Float64Array, scale = 1): Record<string, number> {
-  const sums = new Map<string, number>();
-  layout.slots.forEach((s, k) => {
-    const g = parameterGroup(s.name);
-    sums.set(g, (sums.get(g) ?? 0) + slotSums[k]);
-  });
-  const out: Record<string, number> = {};
-  for (const [g, v] of sums) out[g] = Math.sqrt(v) / scale;
-  return out;
 }

@@ -265,6 +265,15 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
       updateStatus(runDir, { best_val_loss: bestValLoss, final_val_loss: finalValLoss });
     };
 
+    // A diag record in flight (read back while the next steps run): written before the next diag, the next checkpoint
+    // or the end.
+    let pendingDiag: Promise<void> | undefined;
+    const diagDone = async (): Promise<void> => {
+      const p = pendingDiag;
+      pendingDiag = undefined;
+      await p;
+    };
+
     // Checkpoints: the readback is queued right behind the step it belongs to, and the file is hashed and written
     // by the writer's worker thread once the readback lands, while training goes on (the final and the pausing
     // checkpoint are waited for).
@@ -295,13 +304,6 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
       });
       if (wait) await written;
       else written.catch(() => undefined); // a failure is raised by writer.throwIfFailed() or idle()
-    };
-
-    let pendingDiag: Promise<void> | undefined;
-    const diagDone = async (): Promise<void> => {
-      const p = pendingDiag;
-      pendingDiag = undefined;
-      await p;
     };
 
     let batch0: LoadedBatch | undefined;
