@@ -12,7 +12,7 @@ import { Program } from '../engine/gpu/program';
 import { withDefines, type Defines } from '../engine/gpu/shaders';
 import { createTensor, download, readBytes, upload } from '../engine/gpu/tensor';
 import { castF16 } from '../engine/kernels/cast';
-import { NO_BLOCKS, parseTile, type F16Tile } from '../engine/kernels/linear-f16';
+import { loopDefines, NO_BLOCKS, parseTile, type F16Tile } from '../engine/kernels/linear-f16';
 import { xorshiftUniform } from '../engine/rng';
 
 const env = (k: string, d: number): number => (process.env[k] ? Number(process.env[k]) : d);
@@ -43,15 +43,15 @@ const onePerEight: Array<[string | RegExp, string]> = ['A', 'B'].map((X) => [
   `${X}s[o] = h0.x + h1.y + h2.x + h3.y;`,
 ]);
 const noPut: Array<[string | RegExp, string]> = [
-  ['    for (var v = 0u; v < NA; v++) { put_a(li + v * WG, ra[v], ta); }\n    for (var v = 0u; v < NB; v++) { put_b(li + v * WG, rb[v], tb); }\n', ''],
+  ['      for (var v = 0u; v < NA; v++) { put_a(li + v * WG, ra[v], ta); }\n      for (var v = 0u; v < NB; v++) { put_b(li + v * WG, rb[v], tb); }\n', ''],
 ];
 const noBarrier: Array<[string | RegExp, string]> = [
-  ['    if (k0 >= kEnd) { break; }\n    workgroupBarrier();\n', '    if (k0 >= kEnd) { break; }\n'],
-  ['    for (var v = 0u; v < NB; v++) { put_b(li + v * WG, rb[v], tb); }\n    workgroupBarrier();\n', '    for (var v = 0u; v < NB; v++) { put_b(li + v * WG, rb[v], tb); }\n'],
+  ['      if (k0 >= kEnd) { break; }\n      workgroupBarrier();\n', '      if (k0 >= kEnd) { break; }\n'],
+  ['      for (var v = 0u; v < NB; v++) { put_b(li + v * WG, rb[v], tb); }\n      workgroupBarrier();\n', '      for (var v = 0u; v < NB; v++) { put_b(li + v * WG, rb[v], tb); }\n'],
 ];
 const noBarrierNoPut: Array<[string | RegExp, string]> = [
-  ['    if (k0 >= kEnd) { break; }\n    workgroupBarrier();\n    for (var v = 0u; v < NA; v++) { put_a(li + v * WG, ra[v], ta); }\n    for (var v = 0u; v < NB; v++) { put_b(li + v * WG, rb[v], tb); }\n    workgroupBarrier();\n',
-    '    if (k0 >= kEnd) { break; }\n'],
+  ['      if (k0 >= kEnd) { break; }\n      workgroupBarrier();\n      for (var v = 0u; v < NA; v++) { put_a(li + v * WG, ra[v], ta); }\n      for (var v = 0u; v < NB; v++) { put_b(li + v * WG, rb[v], tb); }\n      workgroupBarrier();\n',
+    '      if (k0 >= kEnd) { break; }\n'],
 ];
 
 const alignHint: Array<[string | RegExp, string]> = [
@@ -95,7 +95,7 @@ function strip(src: string, subs: Array<[string | RegExp, string]>, what: string
 
 /** The kernel's defines for tile t (f16 operands, aligned, the leading dimensions as constants), with `over` on top. */
 function definesFor(t: F16Tile, over: Defines = {}): Defines {
-  return { ...t, VA: true, VB: true, HA: true, HB: true, CLD: true, LDA: K, LDB, LDC: N, ...NO_BLOCKS, ...over };
+  return { ...t, VA: true, VB: true, HA: true, HB: true, CLD: true, LDA: K, LDB, LDC: N, ...NO_BLOCKS, ...loopDefines(), FL: false, ...over };
 }
 
 async function main(): Promise<void> {

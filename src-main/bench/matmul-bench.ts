@@ -7,7 +7,7 @@ import { f32Kernels, Program, type KernelChoice } from '../engine/gpu/program';
 import { kernelSource } from '../engine/gpu/shaders';
 import { createTensor, readBytes, upload, type Tensor } from '../engine/gpu/tensor';
 import { describeKernels } from '../engine/kernels/choice';
-import { chooseDirectTile, chooseSplits, chooseTile, directFits, gemmF16, NO_BLOCKS, parseDirectTile, parseTile, type DirectTile, type F16Tile, type Gemm } from '../engine/kernels/linear-f16';
+import { chooseDirectTile, chooseSplits, chooseTile, directFits, gemmF16, NO_BLOCKS, loopDefines, parseDirectTile, parseTile, type DirectTile, type F16Tile, type Gemm } from '../engine/kernels/linear-f16';
 import { linearForward, linearBackwardInput, linearBackwardWeight } from '../engine/kernels/linear';
 import { castF16 } from '../engine/kernels/cast';
 import { xorshiftUniform as rand } from '../engine/rng';
@@ -78,7 +78,7 @@ async function main(): Promise<void> {
   if (hasF16) {
     // Surface WGSL compile messages of the default variant up front.
     const t = chooseTile(ROWS, 512, 512);
-    const mod = gpu.device.createShaderModule({ code: kernelSource('linear_f16', { ...t, VA: true, VB: true, HA: true, HB: false, CLD: false, LDA: 0, LDB: 0, LDC: 0, ...NO_BLOCKS }) });
+    const mod = gpu.device.createShaderModule({ code: kernelSource('linear_f16', { ...t, VA: true, VB: true, HA: true, HB: false, CLD: false, LDA: 0, LDB: 0, LDC: 0, ...NO_BLOCKS, ...loopDefines() }) });
     const info = await mod.getCompilationInfo();
     for (const m of info.messages) process.stdout.write(`linear_f16.wgsl ${m.type} ${m.lineNum}:${m.linePos} ${m.message}\n`);
     const dmod = gpu.device.createShaderModule({ code: kernelSource('linear_f16_direct', { TM: 128, TN: 128, SR: 2, SC: 2, FI: 4, FJ: 4 }) });

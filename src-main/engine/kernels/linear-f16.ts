@@ -102,6 +102,15 @@ const alignedTo = (e: number, ...xs: number[]): boolean => xs.every((x) => x % e
 export const NO_BLOCKS = { KBA: 0, BSA: 0, NBC: 0, BSC: 0 };
 
 /**
+ * Loop structure of linear_f16.wgsl: FL, an interior tile runs a copy of the K loop with no bounds checks
+ * (LMWB_F16_FASTLOOP=0 turns it off); BO, the products take one right block at a time (LMWB_F16_BONE=0 turns it
+ * off). Together 38.5 → 33.0 ms of step time on the H200 (BENCHMARKS.md, "GEMM round 6"); same values bit for bit.
+ */
+export function loopDefines(): { FL: boolean; BO: boolean } {
+  return { FL: process.env.LMWB_F16_FASTLOOP !== '0', BO: process.env.LMWB_F16_BONE !== '0' };
+}
+
+/**
  * CLD LDA LDB LDC: the leading dimensions written into the kernel as constants, so the compiler knows them (one
  * pipeline per shape; on the H200 the step's GPU time went from 41.5 to 38.7 ms and a 32768×1536×512 GEMM from 134
  * to 158 TFLOP/s: BENCHMARKS.md, "GEMM round 4"). LMWB_F16_CONST_LD=0 reads them from Params instead (fewer
@@ -218,6 +227,7 @@ export function gemmF16(prog: Program, g: Gemm, o: F16Options = {}): void {
     HA,
     HB,
     KBA: g.aBlocks?.size ?? 0, BSA: g.aBlocks?.stride ?? 0, NBC: g.cBlocks?.size ?? 0, BSC: g.cBlocks?.stride ?? 0,
+    ...loopDefines(),
   };
   // The output's leading dimension is the partials' N under split-K.
   recordGemm(prog, g, 'linear_f16', (ldc) => ({ ...base, ...leadingDims(g.lda, g.ldb, ldc) }), split, [Math.ceil(N / t.TN), Math.ceil(M / t.TM)], '');
@@ -310,7 +320,7 @@ function splitkReduce(prog: Program, g: Gemm, scratchT: Tensor, splits: number, 
   const groups = Math.ceil(part / (by4 ? 4 : 1) / 256);
   const gx = Math.min(groups, 65535);
   // The reduce reads Params only (its ldc is the output's), so one pipeline serves every shape.
-  const defines = { ...tile(64, 128, 2, 2), VA: true, VB: true, HA: false, HB: false, CLD: false, LDA: 0, LDB: 0, LDC: 0, ...NO_BLOCKS };
+  const defines = { ...tile(64, 128, 2, 2), VA: true, VB: true, HA: false, HB: false, CLD: false, LDA: 0, LDB: 0, LDC: 0, ...NO_BLOCKS, FL: false, BO: false };
   prog.dispatch({
     file: 'linear_f16', entry: by4 ? 'linear_splitk_reduce4' : 'linear_splitk_reduce', defines, label: `${g.label} (split-K reduce)`,
     bindings: [rparams, bindVec4(scratchT), undefined, bindOut(g.C)], workgroups: [gx, Math.ceil(groups / gx)],
