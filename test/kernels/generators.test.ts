@@ -39,9 +39,14 @@ describe('kernel generators', () => {
     expect(w).not.toContain('c20');
     expect(count(w, /var a\d: subgroup_matrix_left/g)).toBe(2);
     expect(count(w, /var b\d: subgroup_matrix_right/g)).toBe(3);
-    // load_c, multiply-accumulate, store_full, store_edge: once per accumulator
+    // load_c, store_full, store_edge: once per accumulator; multiply-accumulate once per accumulator in each of the
+    // four product blocks (checked and FL loops, each with the BO and the all-right-blocks order)
     expect(count(w, /= load_c\(/g)).toBe(6);
-    expect(count(w, /subgroupMatrixMultiplyAccumulate\(/g)).toBe(6);
+    expect(count(w, /subgroupMatrixMultiplyAccumulate\(/g)).toBe(24);
+    expect(count(w, /c12 = subgroupMatrixMultiplyAccumulate\(a1, b0, c12\)/g)).toBe(2);
+    expect(count(w, /c12 = subgroupMatrixMultiplyAccumulate\(a1, b2, c12\)/g)).toBe(2);
+    expect(w).toContain('if (FJ > 2u) { b0 = load_right(s, sc + 32u, tb); { c02 = subgroupMatrixMultiplyAccumulate(a0, b0, c02); } if (FI > 1u) { c12 = subgroupMatrixMultiplyAccumulate(a1, b0, c12); } }');
+    expect(count(w, /let checked = false;/g)).toBe(1);
     expect(w).toContain('if (FI > 1u && FJ > 2u) { store_edge(c12, offC, r0 + 16u, c0 + 32u, sg, lane); }');
     expect(w).toContain('written out for FI <= 2, FJ <= 3');
     // the untouched parts are the same text
