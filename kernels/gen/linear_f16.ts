@@ -100,7 +100,7 @@ function loadAccumulators(o: LinearF16Options): string[] {
 
 function products(o: LinearF16Options): string[] {
   // BO: one right block at a time (FI products each), so that only one b register set is live; otherwise all FJ
-  // right blocks are loaded first (measurement knob, issue 16).
+  // right blocks are loaded first (LMWB_F16_BONE=0, kept for comparison: BENCHMARKS.md, "GEMM round 6").
   const oneB = range(o.maxFJ).map((j) => `        ${guarded(0, j, [`b0 = load_right(s, sc + ${BLOCK * j}u, tb);`,
     ...range(o.maxFI).map((i) => guarded(i, 0, `${acc(i, j, o)} = subgroupMatrixMultiplyAccumulate(a${i}, b0, ${acc(i, j, o)});`))].join(' '))}`);
   return [
