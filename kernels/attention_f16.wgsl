@@ -8,7 +8,8 @@
 // operand streams through workgroup memory in blocks of BK rows (keys, or queries in backward_key). Per block a
 // subgroup computes its 16×BK score tile S (and dP) with subgroup matrices, stores it (f32) to workgroup memory,
 // where its 32 lanes do the elementwise softmax work — lane (2r + h) owns row r of the tile and the columns
-// c ≡ h (mod 2) — and write P (or dS) back as f16 for the next product. 16-wide chunks above the causal diagonal
+// [h·BK/2, (h+1)·BK/2), four at a time (vec4 reads of S, four-half writes) — and write P (or dS) back as f16 for
+// the next product. 16-wide chunks above the causal diagonal
 // are skipped in the products; lanes mask every element (causal and t < T), so skipped chunks are never read.
 //   forward (two passes over the key blocks, no rescaling of O):
 //     pass 1: each lane keeps a running (max, sum) over its columns; the two lanes of a row combine them into L
@@ -156,6 +157,30 @@ fn put_rows(x: Rows, off: u32, li: u32) {
   }
 }
 
+// backward_key's row statistics (L, D) of the streamed queries i0 .. i0+BK−1, prefetched with their rows (NX per
+// thread), and put at F[X_OFF + e], F[X_OFF + BK + e].
+const NX: u32 = (BK + WG - 1u) / WG;
+alias Stats = array<vec2<f32>, NX>;
+
+fn fetch_stats(rows: u32, i0: u32, li: u32) -> Stats {
+  var x: Stats;
+  for (var v = 0u; v < NX; v++) {
+    let t = min(i0 + li + v * WG, p.T - 1u);
+    x[v] = vec2<f32>(lse[rows + t], dsum[rows + t]);
+  }
+  return x;
+}
+
+fn put_stats(x: Stats, li: u32) {
+  for (var v = 0u; v < NX; v++) {
+    let e = li + v * WG;
+    if (e < BK) {
+      F[X_OFF + e] = x[v].x;
+      F[X_OFF + BK + e] = x[v].y;
+    }
+  }
+}
+
 // X·Yᵀ for one subgroup: its 16 rows of X (H at xOff) times the BK rows of Y (H at yOff), transposed, into the
 // 16×BK f32 tile at fOff; only 16-column chunks j in [jlo, jhi) are computed.
 @diagnostic(off, chromium.subgroup_matrix_uniformity)
@@ -200,6 +225,23 @@ fn visible_chunks(r0: u32, k0: u32) -> u32 {
   let end = min(r0 + 16u, p.T);
   if (end <= k0) { return 0u; }
   return min(NJ, (end - k0 + 15u) / 16u);
+}
+
+// F[e .. e+3] (e a multiple of 4: the elementwise phases' columns start at multiples of 4 in rows of SS = BK + 4).
+fn f4(e: u32) -> vec4<f32> {
+  return vec4<f32>(F[e], F[e + 1u], F[e + 2u], F[e + 3u]);
+}
+// x as four halves at H[e .. e+3].
+fn put4(e: u32, x: vec4<f32>) {
+  let h = vec4<f16>(x);
+  H[e] = h.x;
+  H[e + 1u] = h.y;
+  H[e + 2u] = h.z;
+  H[e + 3u] = h.w;
+}
+// Which of the keys t0 .. t0+3 query `row` sees (causal, and row < T).
+fn seen4(t0: u32, row: u32) -> vec4<bool> {
+  return (vec4<u32>(t0) + vec4<u32>(0u, 1u, 2u, 3u) <= vec4<u32>(row)) & vec4<bool>(row < p.T);
 }
 
 // Moves a result through the subgroup's S tile: afterwards F[S_OFF + s·16·SS ..] holds it for the lanes of s.
@@ -293,16 +335,16 @@ fn forward(wg: vec3u, li: u32, sg: u32) {
     products(qOff, C_OFF, sOff, 0u, visible_chunks(r0, k0));
     workgroupBarrier();
     var mb = m;
-    for (var i = 0u; i < BK / 2u; i++) {
-      let c = 2u * i + hh;
-      let ok = k0 + c <= row && row < p.T;
-      mb = max(mb, select(NEG_BIG, F[sTile + c] * p.scale, ok));
+    for (var i = 0u; i < BK / 8u; i++) {
+      let c = hh * (BK / 2u) + 4u * i;
+      let sv = select(vec4<f32>(NEG_BIG), f4(sTile + c) * p.scale, seen4(k0 + c, row));
+      mb = max(mb, max(max(sv.x, sv.y), max(sv.z, sv.w)));
     }
     var lb = l * exp(m - mb);
-    for (var i = 0u; i < BK / 2u; i++) {
-      let c = 2u * i + hh;
-      let ok = k0 + c <= row && row < p.T;
-      lb += select(0.0, exp(F[sTile + c] * p.scale - mb), ok);
+    for (var i = 0u; i < BK / 8u; i++) {
+      let c = hh * (BK / 2u) + 4u * i;
+      let e = select(vec4<f32>(0.0), exp(f4(sTile + c) * p.scale - mb), seen4(k0 + c, row));
+      lb += (e.x + e.y) + (e.z + e.w);
     }
     m = mb;
     l = lb;
@@ -340,10 +382,9 @@ fn forward(wg: vec3u, li: u32, sg: u32) {
     let nj = visible_chunks(r0, k0);
     products(qOff, C_OFF, sOff, 0u, nj);
     workgroupBarrier();
-    for (var i = 0u; i < BK / 2u; i++) {
-      let c = 2u * i + hh;
-      let ok = k0 + c <= row && row < p.T;
-      H[pTile + c] = f16(select(0.0, exp(F[sTile + c] * p.scale - L), ok));
+    for (var i = 0u; i < BK / 8u; i++) {
+      let c = hh * (BK / 2u) + 4u * i;
+      put4(pTile + c, select(vec4<f32>(0.0), exp(f4(sTile + c) * p.scale - L), seen4(k0 + c, row)));
     }
     workgroupBarrier();
     for (var j = 0u; j < nj; j++) {
@@ -428,11 +469,11 @@ fn backward_query(wg: vec3u, li: u32, sg: u32) {
     products(A_OFF + sg * 16u * SH, C_OFF, S_OFF + sg * 16u * SS, 0u, nj);
     products(B_OFF + sg * 16u * SH, D_OFF, DP_OFF + sg * 16u * SS, 0u, nj);
     workgroupBarrier();
-    for (var i = 0u; i < BK / 2u; i++) {
-      let c = 2u * i + hh;
-      let ok = k0 + c <= row && row < p.T;
-      let pe = select(0.0, exp(F[sTile + c] * p.scale - Lr), ok);
-      H[dsTile + c] = f16(select(0.0, pe * (F[dpTile + c] - Dr), ok));
+    for (var i = 0u; i < BK / 8u; i++) {
+      let c = hh * (BK / 2u) + 4u * i;
+      let ok = seen4(k0 + c, row);
+      let pe = select(vec4<f32>(0.0), exp(f4(sTile + c) * p.scale - Lr), ok);
+      put4(dsTile + c, select(vec4<f32>(0.0), pe * (f4(dpTile + c) - Dr), ok));
     }
     workgroupBarrier();
     for (var j = 0u; j < nj; j++) {
@@ -499,18 +540,16 @@ fn backward_key(wg: vec3u, li: u32, sg: u32) {
   let iStart = (j0 / BK) * BK;
   var qr = fetch_rows(0u, base, iStart, li);
   var dr = fetch_rows(3u, base, iStart, li);
+  var xr = fetch_stats(rows, iStart, li);
   for (var i0 = iStart; i0 < p.T; i0 += BK) {
     workgroupBarrier();
     put_rows(qr, C_OFF, li);
     put_rows(dr, D_OFF, li);
+    put_stats(xr, li);
     if (i0 + BK < p.T) {
       qr = fetch_rows(0u, base, i0 + BK, li);
       dr = fetch_rows(3u, base, i0 + BK, li);
-    }
-    for (var e = li; e < BK; e += WG) {
-      let t = min(i0 + e, p.T - 1u);
-      F[X_OFF + e] = lse[rows + t];
-      F[X_OFF + BK + e] = dsum[rows + t];
+      xr = fetch_stats(rows, i0 + BK, li);
     }
     workgroupBarrier();
     // query chunk j (queries i0+16j ..) is seen by some key of this subgroup iff i0 + 16j + 15 >= key0
@@ -519,13 +558,13 @@ fn backward_key(wg: vec3u, li: u32, sg: u32) {
     products(A_OFF + sg * 16u * SH, C_OFF, S_OFF + sg * 16u * SS, jlo, jhi);
     products(B_OFF + sg * 16u * SH, D_OFF, DP_OFF + sg * 16u * SS, jlo, jhi);
     workgroupBarrier();
-    for (var i = 0u; i < BK / 2u; i++) {
-      let c = 2u * i + hh;
-      let t = i0 + c;
-      let ok = t >= key && t < p.T;
-      let pe = select(0.0, exp(F[sTile + c] * p.scale - F[X_OFF + c]), ok);
-      H[pTile + c] = f16(pe);
-      H[dsTile + c] = f16(select(0.0, pe * (F[dpTile + c] - F[X_OFF + BK + c]), ok));
+    for (var i = 0u; i < BK / 8u; i++) {
+      let c = hh * (BK / 2u) + 4u * i;
+      let t = vec4<u32>(i0 + c) + vec4<u32>(0u, 1u, 2u, 3u);
+      let ok = (t >= vec4<u32>(key)) & (t < vec4<u32>(p.T));
+      let pe = select(vec4<f32>(0.0), exp(f4(sTile + c) * p.scale - f4(X_OFF + c)), ok);
+      put4(pTile + c, pe);
+      put4(dsTile + c, select(vec4<f32>(0.0), pe * (f4(dpTile + c) - f4(X_OFF + BK + c)), ok));
     }
     workgroupBarrier();
     for (var j = jlo; j < jhi; j++) {

@@ -13,6 +13,7 @@ const entries: Record<string, string> = {
   'matmul-bench': 'src-main/bench/matmul-bench.ts',
   'generate-bench': 'src-main/bench/generate-bench.ts',
   'gemm-probe': 'src-main/bench/gemm-probe.ts',
+  'attention-probe': 'src-main/bench/attention-probe.ts',
   'train-events': 'src-main/bench/train-events.ts',
 };
 const args = process.argv.slice(2);

@@ -80,6 +80,7 @@ const STRIPS: Strip[] = [
   ['nothing; variant: store index rounded to 8 (alignment hint)', alignHint],
   ['nothing; variant: strides read from Params (CLD off, as before GEMM round 4 and with LMWB_F16_CONST_LD=0)', [], { CLD: false, LDA: 0, LDB: 0, LDC: 0 }],
   ['nothing; variant: sizes and offsets as constants too', constSizes],
+  ['nothing; variant: FL alone (the default kernel)', [], { FL: true }],
   ['nothing (the real kernel, again)', []],
 ];
 

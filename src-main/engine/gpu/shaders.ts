@@ -12,11 +12,21 @@ export function findKernelsDir(): string {
 }
 
 const sourceCache = new Map<string, string>();
+// Benches that time edited copies of a kernel (src-main/bench/attention-probe.ts) put their text here.
+const overrides = new Map<string, string>();
+let overrideGeneration = 0;
+
+/** Benches only: use `text` in place of kernels/FILE.wgsl from now on (undefined restores the file). */
+export function overrideKernelText(file: string, text: string | undefined): void {
+  if (text === undefined) overrides.delete(file);
+  else overrides.set(file, text);
+  overrideGeneration++;
+}
 
 export type Defines = Record<string, number | boolean>;
 
 export function kernelSource(file: string, defines: Defines = {}): string {
-  let src = sourceCache.get(file);
+  let src = overrides.get(file) ?? sourceCache.get(file);
   if (src === undefined) {
     // `// include: NAME` lines pull in kernels/include/NAME.wgsl (shared helpers; WGSL has no includes of its own).
     src = readFileSync(join(findKernelsDir(), `${file}.wgsl`), 'utf8').replace(/^\/\/ include: ([\w-]+)\s*$/gm, (_m, name: string) =>
@@ -46,7 +56,7 @@ const pipelineCache = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
 export function pipeline(device: GPUDevice, file: string, entry: string, defines: Defines = {}): GPUComputePipeline {
   let cache = pipelineCache.get(device);
   if (!cache) pipelineCache.set(device, (cache = new Map()));
-  const key = `${file}:${entry}:${JSON.stringify(defines)}`;
+  const key = `${file}:${entry}:${JSON.stringify(defines)}${overrides.has(file) ? `:override ${overrideGeneration}` : ''}`;
   let p = cache.get(key);
   if (!p) {
     const module = device.createShaderModule({ code: kernelSource(file, defines), label: `${file}.wgsl` });
