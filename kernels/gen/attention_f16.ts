@@ -30,6 +30,75 @@ function unroll(o: AttentionF16Options, indent: string, stmt: string, guarded: b
   }).join('\n');
 }
 
+/** backward_key, and (ds) backward_key_ds: the same pass that also writes its dSᵀ tiles to dst for backward_dq. */
+function backwardKey(o: AttentionF16Options, ds: boolean): string {
+  return `@diagnostic(off, chromium.subgroup_matrix_uniformity)
+fn backward_key${ds ? '_ds' : ''}(wg: vec3u, li: u32, sg: u32) {
+  let h = wg.x;
+  let b = wg.y;
+  let j0 = wg.z * BQ; // first key of this workgroup (longest blocks, the first ones, first)
+  let base = b * p.sB + h * p.sH;
+  let rows = (b * p.H + h) * p.T;
+  let s = li / 32u;
+  let lane = li % 32u;
+  let r = lane >> 1u;
+  let hh = lane & 1u;
+  let key = j0 + s * 16u + r;
+  let sTile = S_OFF + s * 16u * SS + r * SS;
+  let dpTile = DP_OFF + s * 16u * SS + r * SS;
+  let pTile = P_OFF + s * 16u * SP + r * SP;
+  let dsTile = DS_OFF + s * 16u * SP + r * SP;
+  let key0 = j0 + sg * 16u; // first key of subgroup sg
+
+  load_tile(1u, base, j0, BQ, A_OFF, li);
+  load_tile(2u, base, j0, BQ, B_OFF, li);
+${unroll(o, '  ', 'var av$n: Acc;', false)}
+${unroll(o, '  ', 'var ak$n: Acc;', false)}
+  var lp: Left;
+  var ls: Left;
+  let iStart = (j0 / BK) * BK;
+  var qr = fetch_rows(0u, base, iStart, li);
+  var dr = fetch_rows(3u, base, iStart, li);
+  var xr = fetch_stats(rows, iStart, li);
+  for (var i0 = iStart; i0 < p.T; i0 += BK) {
+    workgroupBarrier();
+    put_rows(qr, C_OFF, li);
+    put_rows(dr, D_OFF, li);
+    put_stats(xr, li);
+    if (i0 + BK < p.T) {
+      qr = fetch_rows(0u, base, i0 + BK, li);
+      dr = fetch_rows(3u, base, i0 + BK, li);
+      xr = fetch_stats(rows, i0 + BK, li);
+    }
+    workgroupBarrier();
+    // query chunk j (queries i0+16j ..) is seen by some key of this subgroup iff i0 + 16j + 15 >= key0
+    let jlo = select(0u, (key0 - i0) / 16u, key0 > i0);
+    let jhi = min(NJ, (p.T - i0 + 15u) / 16u);
+    products(A_OFF + sg * 16u * SH, C_OFF, S_OFF + sg * 16u * SS, jlo, jhi);
+    products(B_OFF + sg * 16u * SH, D_OFF, DP_OFF + sg * 16u * SS, jlo, jhi);
+    workgroupBarrier();
+    for (var i = 0u; i < BK / 8u; i++) {
+      let c = hh * (BK / 2u) + 4u * i;
+      let t = vec4<u32>(i0 + c) + vec4<u32>(0u, 1u, 2u, 3u);
+      let ok = (t >= vec4<u32>(key)) & (t < vec4<u32>(p.T));
+      let pe = select(vec4<f32>(0.0), exp(f4(sTile + c) * p.scale - f4(X_OFF + c)), ok);
+      put4(pTile + c, pe);
+      put4(dsTile + c, select(vec4<f32>(0.0), pe * (f4(dpTile + c) - f4(X_OFF + BK + c)), ok));
+    }
+    workgroupBarrier();
+${ds ? '    write_ds(rows, j0 + s * 16u, i0, DS_OFF + s * 16u * SP, lane);\n' : ''}    for (var j = jlo; j < jhi; j++) {
+      lp = load_left(P_OFF + sg * 16u * SP + j * 16u, SP);
+      ls = load_left(DS_OFF + sg * 16u * SP + j * 16u, SP);
+      let yq = C_OFF + j * 16u * SH;
+      let yd = D_OFF + j * 16u * SH;
+${unroll(o, '      ', 'av$n = subgroupMatrixMultiplyAccumulate(lp, load_right(yd + $ou, SH), av$n); ak$n = subgroupMatrixMultiplyAccumulate(ls, load_right(yq + $ou, SH), ak$n);', true)}
+    }
+  }
+${unroll(o, '  ', 'emit_dv(av$n, $nu, sg, li, base, j0, 1.0); emit_dk(ak$n, $nu, sg, li, base, j0, p.scale);', true)}
+}
+`;
+}
+
 /** The kernel's full text. */
 export function generateAttentionF16(o: AttentionF16Options = ATTENTION_F16_DEFAULTS): string {
   if (!Number.isInteger(o.maxNC) || o.maxNC < 1) throw new Error(`attention_f16 generator: maxNC must be a positive integer (got ${o.maxNC})`);
@@ -53,12 +122,17 @@ export function generateAttentionF16(o: AttentionF16Options = ATTENTION_F16_DEFA
 //     P = exp(S·scale − L), dS = P∘(dO·Vᵀ − D), dq = scale · Σ dS·K
 //   backward_key (one workgroup per key block, loops over query blocks, reads the D written by backward_query):
 //     Pᵀ = exp(K·Qᵀ·scale − L), dSᵀ = Pᵀ∘(V·dOᵀ − D), dv = Σ Pᵀ·dO, dk = scale · Σ dSᵀ·Q
+//   or, where T is a multiple of 16 and the host gives a [B·H, T, T] f16 scratch dst (attention-f16.ts), three
+//   passes in place of backward_query: dsum (D = rowsum(dO∘O), one thread per row), backward_key_ds (backward_key
+//   that also writes its dSᵀ tiles to dst as f16) and backward_dq (one workgroup per query block, loops over key
+//   blocks: dq = scale · Σ dS·K with dS read back from dst, no exps and no score products).
 // The next streamed block is fetched from global memory into registers while the current one is multiplied.
 // No atomics: every output element is written by exactly one lane, so results are deterministic.
 // Workgroup memory is one f16 array H (row tiles, P/dS tiles) and one f32 array F (S/dP tiles, row statistics),
 // laid out per pass below. Results leave through the subgroup's S tile (16×16 at a time), written by lanes as
 // vec4s with bounds checks.
-// PASS selects the workgroup-memory layout: 0 forward, 1 backward_query, 2 backward_key; DK and BK are multiples of 16.
+// PASS selects the workgroup-memory layout: 0 forward, 1 backward_query, 2 backward_key (and _ds), 3 backward_dq
+// (and dsum); DK and BK are multiples of 16.
 // This file is generated by kernels/gen/attention_f16.ts (edit that, then \`npm run gen:kernels\`), with the code per
 // 16 channels written out for NC <= ${o.maxNC} (DK <= ${BLOCK * o.maxNC}); the const conditions drop the unused ones at compile time.
 // defines: DK NSG BK PASS
@@ -80,6 +154,8 @@ struct Params { B: u32, H: u32, T: u32, sB: u32, sH: u32, sT: u32, scale: f32, p
 @group(0) @binding(8) var<storage, read_write> dq: array<vec4<f32>>;
 @group(0) @binding(9) var<storage, read_write> dk: array<vec4<f32>>;
 @group(0) @binding(10) var<storage, read_write> dv: array<vec4<f32>>;
+// dSᵀ of every (b, h) as f16, eight per vec4<u32>: element (key, query) at ((b·H + h)·T + key)·T + query.
+@group(0) @binding(11) var<storage, read_write> dst: array<vec4<u32>>;
 
 const WG: u32 = NSG * 32u;
 const BQ: u32 = NSG * 16u;  // rows owned by a workgroup
@@ -88,15 +164,17 @@ const NJ: u32 = BK / 16u;   // 16-wide chunks of a streamed block
 const SH: u32 = DK + 8u;    // f16 row stride of the row tiles (16-byte multiple, staggers banks)
 const SS: u32 = BK + 4u;    // f32 row stride of the S/dP tiles
 const SP: u32 = BK + 8u;    // f16 row stride of the P/dS tiles
+const SQ: u32 = BQ + 8u;    // f16 row stride of backward_dq's dSᵀ block (BK keys × BQ queries)
 const NEG_BIG: f32 = -3.0e38;
 
-// H: tile A (BQ rows: q | q | k), tile B (BQ rows: - | dO | v), tiles C, D (BK rows: k, v | k, v | q, dO),
-// then NSG 16×BK tiles of P and of dS.
+// H: tile A (BQ rows: q | q | k | -), tile B (BQ rows: - | dO | v | -), tiles C, D (BK rows: k, v | k, v | q, dO |
+// k, then BK rows of SQ: dSᵀ), then NSG 16×BK tiles of P and of dS.
 const A_OFF: u32 = 0u;
-const B_OFF: u32 = A_OFF + BQ * SH;
-const C_OFF: u32 = B_OFF + select(0u, BQ * SH, PASS != 0u);
+const B_OFF: u32 = A_OFF + select(BQ * SH, 0u, PASS == 3u);
+const C_OFF: u32 = B_OFF + select(0u, BQ * SH, PASS == 1u || PASS == 2u);
 const D_OFF: u32 = C_OFF + BK * SH;
-const P_OFF: u32 = D_OFF + BK * SH;
+const G_OFF: u32 = D_OFF; // backward_dq's dSᵀ block
+const P_OFF: u32 = D_OFF + select(BK * SH, BK * SQ, PASS == 3u);
 const DS_OFF: u32 = P_OFF + select(0u, NSG * 16u * SP, PASS == 2u);
 // (+ BK: a 16×16 block at column j of the last row tile spans offset + 16·stride if bounds are checked per whole
 // stride, past the tile's end by up to BK − 16; the padding keeps such a check from clipping real data)
@@ -123,6 +201,11 @@ fn load_left(off: u32, stride: u32) -> Left {
 @diagnostic(off, chromium.subgroup_matrix_uniformity)
 fn load_right(off: u32, stride: u32) -> Right {
   return subgroupMatrixLoad<Right, row_major>(&H, off, stride);
+}
+// The transpose of the block at \`off\` as a left operand: element (m, kk) at off + kk·stride + m.
+@diagnostic(off, chromium.subgroup_matrix_uniformity)
+fn load_left_t(off: u32, stride: u32) -> Left {
+  return subgroupMatrixLoad<Left, col_major>(&H, off, stride);
 }
 // The transpose of the block at \`off\`: element (kk, n) at off + n·stride + kk (a tile of rows used as Xᵀ).
 @diagnostic(off, chromium.subgroup_matrix_uniformity)
@@ -471,71 +554,108 @@ ${unroll(o, '      ', 'a$n = subgroupMatrixMultiplyAccumulate(ls, load_right(y +
 ${unroll(o, '  ', 'emit_dq(a$n, $nu, sg, li, base, q0, p.scale);', true)}
 }
 
-@diagnostic(off, chromium.subgroup_matrix_uniformity)
-fn backward_key(wg: vec3u, li: u32, sg: u32) {
-  let h = wg.x;
-  let b = wg.y;
-  let j0 = wg.z * BQ; // first key of this workgroup (longest blocks, the first ones, first)
-  let base = b * p.sB + h * p.sH;
-  let rows = (b * p.H + h) * p.T;
-  let s = li / 32u;
-  let lane = li % 32u;
-  let r = lane >> 1u;
-  let hh = lane & 1u;
-  let key = j0 + s * 16u + r;
-  let sTile = S_OFF + s * 16u * SS + r * SS;
-  let dpTile = DP_OFF + s * 16u * SS + r * SS;
-  let pTile = P_OFF + s * 16u * SP + r * SP;
-  let dsTile = DS_OFF + s * 16u * SP + r * SP;
-  let key0 = j0 + sg * 16u; // first key of subgroup sg
-
-  load_tile(1u, base, j0, BQ, A_OFF, li);
-  load_tile(2u, base, j0, BQ, B_OFF, li);
-${unroll(o, '  ', 'var av$n: Acc;', false)}
-${unroll(o, '  ', 'var ak$n: Acc;', false)}
-  var lp: Left;
-  var ls: Left;
-  let iStart = (j0 / BK) * BK;
-  var qr = fetch_rows(0u, base, iStart, li);
-  var dr = fetch_rows(3u, base, iStart, li);
-  var xr = fetch_stats(rows, iStart, li);
-  for (var i0 = iStart; i0 < p.T; i0 += BK) {
-    workgroupBarrier();
-    put_rows(qr, C_OFF, li);
-    put_rows(dr, D_OFF, li);
-    put_stats(xr, li);
-    if (i0 + BK < p.T) {
-      qr = fetch_rows(0u, base, i0 + BK, li);
-      dr = fetch_rows(3u, base, i0 + BK, li);
-      xr = fetch_stats(rows, i0 + BK, li);
-    }
-    workgroupBarrier();
-    // query chunk j (queries i0+16j ..) is seen by some key of this subgroup iff i0 + 16j + 15 >= key0
-    let jlo = select(0u, (key0 - i0) / 16u, key0 > i0);
-    let jhi = min(NJ, (p.T - i0 + 15u) / 16u);
-    products(A_OFF + sg * 16u * SH, C_OFF, S_OFF + sg * 16u * SS, jlo, jhi);
-    products(B_OFF + sg * 16u * SH, D_OFF, DP_OFF + sg * 16u * SS, jlo, jhi);
-    workgroupBarrier();
-    for (var i = 0u; i < BK / 8u; i++) {
-      let c = hh * (BK / 2u) + 4u * i;
-      let t = vec4<u32>(i0 + c) + vec4<u32>(0u, 1u, 2u, 3u);
-      let ok = (t >= vec4<u32>(key)) & (t < vec4<u32>(p.T));
-      let pe = select(vec4<f32>(0.0), exp(f4(sTile + c) * p.scale - f4(X_OFF + c)), ok);
-      put4(pTile + c, pe);
-      put4(dsTile + c, select(vec4<f32>(0.0), pe * (f4(dpTile + c) - f4(X_OFF + BK + c)), ok));
-    }
-    workgroupBarrier();
-    for (var j = jlo; j < jhi; j++) {
-      lp = load_left(P_OFF + sg * 16u * SP + j * 16u, SP);
-      ls = load_left(DS_OFF + sg * 16u * SP + j * 16u, SP);
-      let yq = C_OFF + j * 16u * SH;
-      let yd = D_OFF + j * 16u * SH;
-${unroll(o, '      ', 'av$n = subgroupMatrixMultiplyAccumulate(lp, load_right(yd + $ou, SH), av$n); ak$n = subgroupMatrixMultiplyAccumulate(ls, load_right(yq + $ou, SH), ak$n);', true)}
-    }
-  }
-${unroll(o, '  ', 'emit_dv(av$n, $nu, sg, li, base, j0, 1.0); emit_dk(ak$n, $nu, sg, li, base, j0, p.scale);', true)}
+${backwardKey(o, false)}
+${backwardKey(o, true)}
+// ---- backward through dst (attention-f16.ts: T a multiple of 16, a [B·H, T, T] f16 scratch) ----
+// dsum: D = rowsum(dO∘O) in f32 from the f32 tensors, one thread per row (the same sums as backward_query's).
+fn dsum_rows(wg: vec3u, li: u32) {
+  let t = wg.z * WG + li;
+  if (t >= p.T) { return; }
+  let e = (wg.y * p.sB + wg.x * p.sH + t * p.sT) / 4u;
+  var d = 0.0;
+  for (var c = 0u; c < DK / 4u; c++) { d += dot(dout[e + c], o[e + c]); }
+  dsum[(wg.y * p.H + wg.x) * p.T + t] = d;
 }
 
+// Two halves of H as one u32 (the bits as they are).
+fn pack_h(e: u32) -> u32 {
+  return bitcast<u32>(vec2<f16>(H[e], H[e + 1u]));
+}
+
+// backward_key_ds: the 16×BK tile of dSᵀ at H[tile ..] (rows: keys key0 .., columns: queries i0 ..) into dst,
+// eight halves per lane store.
+fn write_ds(rows: u32, key0: u32, i0: u32, tile: u32, lane: u32) {
+  for (var it = lane; it < 2u * BK; it += 32u) {
+    let rr = it / (BK / 8u);
+    let c = (it % (BK / 8u)) * 8u;
+    let e = tile + rr * SP + c;
+    if (key0 + rr < p.T && i0 + c < p.T) {
+      dst[((rows + key0 + rr) * p.T + i0 + c) / 8u] = vec4<u32>(pack_h(e), pack_h(e + 2u), pack_h(e + 4u), pack_h(e + 6u));
+    }
+  }
+}
+
+// backward_dq's streamed dSᵀ block (keys k0 .. k0+BK−1, queries q0 .. q0+BQ−1), prefetched like the rows: NG
+// vec4s (eight halves each) per thread, zeros past T.
+const NG: u32 = (BK * BQ / 8u + WG - 1u) / WG;
+alias DsRows = array<vec4<u32>, NG>;
+
+fn fetch_ds(rows: u32, k0: u32, q0: u32, li: u32) -> DsRows {
+  var x: DsRows;
+  for (var v = 0u; v < NG; v++) {
+    let it = li + v * WG;
+    let r = it / (BQ / 8u);
+    let c = (it % (BQ / 8u)) * 8u;
+    x[v] = vec4<u32>(0u);
+    if (it < BK * (BQ / 8u) && k0 + r < p.T && q0 + c < p.T) { x[v] = dst[((rows + k0 + r) * p.T + q0 + c) / 8u]; }
+  }
+  return x;
+}
+
+fn put_ds(x: DsRows, li: u32) {
+  for (var v = 0u; v < NG; v++) {
+    let it = li + v * WG;
+    if (it < BK * (BQ / 8u)) {
+      let e = G_OFF + (it / (BQ / 8u)) * SQ + (it % (BQ / 8u)) * 8u;
+      let h0 = bitcast<vec2<f16>>(x[v].x);
+      let h1 = bitcast<vec2<f16>>(x[v].y);
+      let h2 = bitcast<vec2<f16>>(x[v].z);
+      let h3 = bitcast<vec2<f16>>(x[v].w);
+      H[e] = h0.x;
+      H[e + 1u] = h0.y;
+      H[e + 2u] = h1.x;
+      H[e + 3u] = h1.y;
+      H[e + 4u] = h2.x;
+      H[e + 5u] = h2.y;
+      H[e + 6u] = h3.x;
+      H[e + 7u] = h3.y;
+    }
+  }
+}
+
+// dq = scale · Σ dS·K for one query block, dS read back from dst (written by backward_key_ds just before).
+@diagnostic(off, chromium.subgroup_matrix_uniformity)
+fn backward_dq(wg: vec3u, li: u32, sg: u32) {
+  let h = wg.x;
+  let b = wg.y;
+  let q0 = (((p.T + BQ - 1u) / BQ) - 1u - wg.z) * BQ; // longest (last) query blocks first
+  let base = b * p.sB + h * p.sH;
+  let rows = (b * p.H + h) * p.T;
+  let r0 = q0 + sg * 16u;
+  let kvEnd = min(p.T, q0 + BQ);
+${unroll(o, '  ', 'var a$n: Acc;', false)}
+  var lg: Left;
+  var kr = fetch_rows(1u, base, 0u, li);
+  var gr = fetch_ds(rows, 0u, q0, li);
+  for (var k0 = 0u; k0 < kvEnd; k0 += BK) {
+    workgroupBarrier();
+    put_rows(kr, C_OFF, li);
+    put_ds(gr, li);
+    workgroupBarrier();
+    if (k0 + BK < kvEnd) {
+      kr = fetch_rows(1u, base, k0 + BK, li);
+      gr = fetch_ds(rows, k0 + BK, q0, li);
+    }
+    let nj = visible_chunks(r0, k0);
+    for (var j = 0u; j < nj; j++) {
+      // dS rows r0 .. (queries) × keys k0 + 16j ..: the transpose of dSᵀ's block
+      lg = load_left_t(G_OFF + j * 16u * SQ + sg * 16u, SQ);
+      let y = C_OFF + j * 16u * SH;
+${unroll(o, '      ', 'a$n = subgroupMatrixMultiplyAccumulate(lg, load_right(y + $ou, SH), a$n);', true)}
+    }
+  }
+${unroll(o, '  ', 'emit_dq(a$n, $nu, sg, li, base, q0, p.scale);', true)}
+}
 // Grid: (H, B, blocks of BQ rows). subgroup_id drives the matrix phases; the elementwise phases use li / 32.
 @compute @workgroup_size(WG) @subgroup_size(32) @diagnostic(off, chromium.subgroup_matrix_uniformity)
 fn attention_forward(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32, @builtin(subgroup_id) sg: u32) {
@@ -550,6 +670,22 @@ fn attention_backward_query(@builtin(workgroup_id) wg: vec3u, @builtin(local_inv
 @compute @workgroup_size(WG) @subgroup_size(32) @diagnostic(off, chromium.subgroup_matrix_uniformity)
 fn attention_backward_key(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32, @builtin(subgroup_id) sg: u32) {
   backward_key(wg, li, sg);
+}
+
+@compute @workgroup_size(WG) @subgroup_size(32) @diagnostic(off, chromium.subgroup_matrix_uniformity)
+fn attention_backward_key_ds(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32, @builtin(subgroup_id) sg: u32) {
+  backward_key_ds(wg, li, sg);
+}
+
+@compute @workgroup_size(WG) @subgroup_size(32) @diagnostic(off, chromium.subgroup_matrix_uniformity)
+fn attention_backward_dq(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32, @builtin(subgroup_id) sg: u32) {
+  backward_dq(wg, li, sg);
+}
+
+// Grid: (H, B, blocks of WG rows).
+@compute @workgroup_size(WG)
+fn attention_dsum(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
+  dsum_rows(wg, li);
 }
 `;
 }

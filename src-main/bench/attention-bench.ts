@@ -17,7 +17,7 @@ import {
   attentionForward, attentionBackward, projectionLayout, setAttentionTilesForBench, attentionTiles,
   type AttentionShape, type AttentionTiles,
 } from '../engine/kernels/attention';
-import { f16AttentionTile, setF16AttentionTiles, type AttentionPass, type F16AttentionTile } from '../engine/kernels/attention-f16';
+import { dsScratchElements, f16AttentionTile, setF16AttentionTiles, type AttentionPass, type F16AttentionTile } from '../engine/kernels/attention-f16';
 import { rngFor, normal } from '../engine/rng';
 
 const { values: a } = parseArgs({
@@ -37,7 +37,8 @@ const runF16 = a.backend !== 'f32' && hasF16;
 if (a.backend !== 'f32' && !hasF16) process.stdout.write('f16 attention: this adapter has no subgroup matrices; f16 skipped\n');
 
 interface Problem { s: AttentionShape; n: number; q: Tensor; k: Tensor; v: Tensor; dout: Tensor }
-interface Outputs { out: Tensor; lse: Tensor; dq: Tensor; dk: Tensor; dv: Tensor; dsum: Tensor }
+/** dsT: the f16 dS scratch the f16 backward takes dq from where T is a multiple of 16 (absent: backward_query). */
+interface Outputs { out: Tensor; lse: Tensor; dq: Tensor; dk: Tensor; dv: Tensor; dsum: Tensor; dsT?: Tensor }
 
 function problem(s: AttentionShape, seed: number): Problem {
   const n = s.B * s.H * s.T * s.dk;
@@ -53,7 +54,8 @@ function problem(s: AttentionShape, seed: number): Problem {
 function outputs(p: Problem, label: string): Outputs {
   const rows = p.s.B * p.s.H * p.s.T;
   const mk = (name: string, n: number) => createTensor(d, [n], `${label}.${name}`);
-  return { out: mk('out', p.n), lse: mk('lse', rows), dq: mk('dq', p.n), dk: mk('dk', p.n), dv: mk('dv', p.n), dsum: mk('dsum', rows) };
+  const ds = process.env.LMWB_ATTN_DS !== '0' && p.s.T % 16 === 0 ? { dsT: createTensor(d, [dsScratchElements(p.s)], `${label}.dsT`, 'f16') } : {};
+  return { out: mk('out', p.n), lse: mk('lse', rows), dq: mk('dq', p.n), dk: mk('dk', p.n), dv: mk('dv', p.n), dsum: mk('dsum', rows), ...ds };
 }
 
 function record(p: Problem, o: Outputs, backend: KernelChoice['attention']): { fwd: Program; bwd: Program } {
@@ -61,7 +63,7 @@ function record(p: Problem, o: Outputs, backend: KernelChoice['attention']): { f
   const fwd = new Program(d, kernels);
   attentionForward(fwd, p.s, p.q, p.k, p.v, o.out, o.lse);
   const bwd = new Program(d, kernels);
-  attentionBackward(bwd, p.s, p.q, p.k, p.v, o.out, o.lse, p.dout, { dq: o.dq, dk: o.dk, dv: o.dv, dsum: o.dsum });
+  attentionBackward(bwd, p.s, p.q, p.k, p.v, o.out, o.lse, p.dout, { dq: o.dq, dk: o.dk, dv: o.dv, dsum: o.dsum, dsT: o.dsT });
   return { fwd, bwd };
 }
 
@@ -118,7 +120,7 @@ async function compare(x: Outputs, ref: Outputs): Promise<Errors> {
 const pass = (e: Errors) => (Object.keys(LIMITS) as Array<keyof typeof LIMITS>).every((k) => e[k] < LIMITS[k]);
 const fmtErr = (e: Errors) => `out ${e.out.toExponential(2)} lse ${e.lse.toExponential(2)} dq ${e.dq.toExponential(2)} dk ${e.dk.toExponential(2)} dv ${e.dv.toExponential(2)}`;
 const tileStr = (t: F16AttentionTile | undefined) => (t ? `${t.NSG}x${t.BK}` : 'none');
-const f16Tiles = (dkk: number) => (['forward', 'backward_query', 'backward_key'] as const).map((p) => `${p} ${tileStr(f16AttentionTile(d, p, dkk))}`).join(', ');
+const f16Tiles = (dkk: number) => (['forward', 'backward_query', 'backward_key', 'backward_dq'] as const).map((p) => `${p} ${tileStr(f16AttentionTile(d, p, dkk))}`).join(', ');
 const destroy = (...ts: Tensor[]) => ts.forEach((t) => t.buffer.destroy());
 let failures = 0;
 
@@ -164,7 +166,7 @@ if (runF16 && a['f16-sweep']) {
   const bwdTiles: F16AttentionTile[] = [{ NSG: 4, BK: 32 }, { NSG: 4, BK: 16 }, { NSG: 2, BK: 32 }, { NSG: 2, BK: 16 }, { NSG: 2, BK: 64 }, { NSG: 1, BK: 32 }, { NSG: 1, BK: 64 }];
   const sweep: Array<Partial<Record<AttentionPass, F16AttentionTile>>> = [
     ...fwdTiles.map((t) => ({ forward: t })),
-    ...bwdTiles.map((t) => ({ backward_query: t, backward_key: t })),
+    ...bwdTiles.map((t) => ({ backward_query: t, backward_key: t, backward_dq: t })),
   ];
   for (const tiles of sweep) {
     try {
@@ -194,6 +196,11 @@ if (runF16 && a.check && !a['no-check']) {
     { B: 2, H: 2, T: 77, dk: 48, bhtd: true },
     { B: 1, H: 2, T: 90, dk: 16, tiles: { forward: { NSG: 1, BK: 64 }, backward_query: { NSG: 1, BK: 32 }, backward_key: { NSG: 1, BK: 64 } } },
     { B: 1, H: 2, T: 130, dk: 32, tiles: { forward: { NSG: 2, BK: 16 }, backward_query: { NSG: 4, BK: 16 }, backward_key: { NSG: 2, BK: 64 } } },
+    // T a multiple of 16: dq through the dS scratch (dsum, backward_key_ds, backward_dq), with several tiles
+    { B: 2, H: 3, T: 48, dk: 16 },
+    { B: 2, H: 2, T: 96, dk: 64, bhtd: true, tiles: { backward_key: { NSG: 1, BK: 32 }, backward_dq: { NSG: 4, BK: 16 } } },
+    { B: 1, H: 2, T: 128, dk: 128, tiles: { backward_key: { NSG: 2, BK: 16 }, backward_dq: { NSG: 1, BK: 32 } } },
+    { B: 1, H: 2, T: 160, dk: 32, tiles: { backward_key: { NSG: 4, BK: 32 }, backward_dq: { NSG: 4, BK: 32 } } },
   ];
   for (const c of cases) {
     const sh: AttentionShape = c.bhtd
@@ -212,9 +219,10 @@ if (runF16 && a.check && !a['no-check']) {
       for (const p of [p32.fwd, p32.bwd, p16.fwd, p16.bwd]) p.submit();
       await gpu.sync();
       const e = await compare(r16, r32);
-      const ok = pass(e) && kinds === 3;
+      const want = r16.dsT ? 4 : 3; // forward, then backward_query and backward_key, or dsum, backward_key and backward_dq
+      const ok = pass(e) && kinds === want;
       if (!ok) failures++;
-      process.stdout.write(`  check ${name}: ${fmtErr(e)}${kinds === 3 ? '' : ' (f32 fallback ran)'} ${ok ? 'PASS' : 'FAIL'}\n`);
+      process.stdout.write(`  check ${name}${r16.dsT ? ' (dq through dS)' : ''}: ${fmtErr(e)}${kinds === want ? '' : ` (${kinds} f16 attention dispatches, ${want} expected)`} ${ok ? 'PASS' : 'FAIL'}\n`);
     } catch (e) {
       failures++;
       process.stdout.write(`  check ${name}: error: ${(e as Error).message.split('\n')[0]} FAIL\n`);

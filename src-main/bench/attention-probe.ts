@@ -4,7 +4,8 @@
 // CS336 shape. Where the time goes is read as the difference between rows. Stripped copies compute garbage by
 // design; rows whose name starts with "nothing" or "variant" are checked against the real kernel's outputs.
 // Each substitution must match the generated text, or the probe stops (it cannot silently time the real kernel).
-//   node dist/attention-probe.mjs   (bundled; env B=128 H=16 T=256 DK=32, TILES='pass:NSG,BK;…' to force tiles)
+//   node dist/attention-probe.mjs   (bundled; env B=128 H=16 T=256 DK=32, TILES='pass:NSG,BK;…' to force tiles,
+//   DS=0 for the backward without the dS scratch (backward_query), REAL=1 for the real kernel's row only)
 import { generateAttentionF16 } from '../../kernels/gen/attention_f16';
 import { describeGpu, hasF16TensorCores, openGpu } from '../engine/gpu/device';
 import { f32Kernels, Program } from '../engine/gpu/program';
@@ -12,7 +13,7 @@ import { profileProgram } from '../engine/gpu/profiler';
 import { overrideKernelText } from '../engine/gpu/shaders';
 import { createTensor, download, upload, type Tensor } from '../engine/gpu/tensor';
 import { attentionBackward, attentionForward, projectionLayout } from '../engine/kernels/attention';
-import { setF16AttentionTiles, type AttentionPass, type F16AttentionTile } from '../engine/kernels/attention-f16';
+import { dsScratchElements, setF16AttentionTiles, type AttentionPass, type F16AttentionTile } from '../engine/kernels/attention-f16';
 import { normal, rngFor } from '../engine/rng';
 
 const env = (k: string, dflt: number): number => (process.env[k] ? Number(process.env[k]) : dflt);
@@ -24,11 +25,12 @@ type Strip = [string, Sub[]];
 
 // A uniform the compiler cannot decide (B > 0): a loop or block guarded by it never runs, but stays in the program.
 const never = ' && p.B == 0u';
-const STRIPS: Strip[] = [
+const ALL_STRIPS: Strip[] = [
   ['nothing (the real kernel)', []],
   ['streamed global loads (fetch_rows returns register values)', [[
     'if (it < BK * (DK / 4u) && t < p.T) { x[v] = fetch4(which, (base + t * p.sT + (it % (DK / 4u)) * 4u) / 4u); }',
-    'x[v] = vec4<f32>(f32(t), f32(it), f32(which), 1.0);']]],
+    // (the loads stay in the program behind a condition that is never true, so that every binding stays in use)
+    'x[v] = vec4<f32>(f32(t), f32(it), f32(which), 1.0);\n    if (p.B == 0u) { x[v] = fetch4(which, it); }']]],
   ['streamed loads and their workgroup stores (put_rows)', [[
     'for (var v = 0u; v < NV; v++) {\n    let it = li + v * WG;\n    if (it < BK * (DK / 4u)) {',
     `for (var v = 0u; v < NV; v++) {\n    let it = li + v * WG;\n    if (it < BK * (DK / 4u)${never}) {`]]],
@@ -45,6 +47,9 @@ const STRIPS: Strip[] = [
   ['the result stores (emit_*)', [[/fn emit_(\w+)\((.*)\) \{\n {2}stage\(m, sg\);/g, `fn emit_$1($2) {\n  if (p.B != 0u) { return; }\n  stage(m, sg);`]]],
   ['nothing (the real kernel, again)', []],
 ];
+
+const STRIPS = process.env.REAL === '1' ? ALL_STRIPS.slice(0, 1) : ALL_STRIPS;
+const PASSES = ['forward', 'backward_query', 'dsum', 'backward_key', 'backward_dq'];
 
 function strip(src: string, subs: Sub[], what: string): string {
   let out = src;
@@ -85,19 +90,20 @@ async function main(): Promise<void> {
   const [q, k, v, dout] = ['q', 'k', 'v', 'dout'].map((l) => mk(l, n, true));
   const [out, dq, dk, dv] = ['out', 'dq', 'dk', 'dv'].map((l) => mk(l, n, false));
   const [lse, dsum] = ['lse', 'dsum'].map((l) => mk(l, rows, false));
+  const dsT = process.env.DS === '0' ? undefined : createTensor(d, [dsScratchElements({ B, H, T })], 'dsT', 'f16');
   const kernels = { ...f32Kernels(d), attention: 'f16' as const };
   let ref: Float32Array[] | undefined;
-  process.stdout.write('| taken out | forward ms | backward_query ms | backward_key ms | total ms | max abs diff vs the real kernel (checked rows) |\n|---|---|---|---|---|---|\n');
+  process.stdout.write(`| taken out | ${PASSES.map((x) => `${x} ms`).join(' | ')} | total ms | max abs diff vs the real kernel (checked rows) |\n|${'---|'.repeat(PASSES.length + 3)}\n`);
   for (const [i, [what]] of STRIPS.entries()) {
     overrideKernelText('attention_f16', texts[i]);
     d.pushErrorScope('validation');
     const prog = new Program(d, kernels);
     attentionForward(prog, s, q, k, v, out, lse);
-    attentionBackward(prog, s, q, k, v, out, lse, dout, { dq, dk, dv, dsum });
+    attentionBackward(prog, s, q, k, v, out, lse, dout, { dq, dk, dv, dsum, dsT });
     prog.submit();
     await gpu.sync();
     const error = await d.popErrorScope();
-    if (error) { process.stdout.write(`| ${what} | error: ${error.message.split('\n')[0].slice(0, 200)} | | | | |\n`); prog.destroy(); continue; }
+    if (error) { process.stdout.write(`| ${what} | error: ${error.message.split('\n')[0].slice(0, 200)} |\n`); prog.destroy(); continue; }
     let diff = '';
     if (what.startsWith('nothing') || what.startsWith('variant')) {
       const got = await Promise.all([out, lse, dq, dk, dv].map((t) => download(d, t)));
@@ -108,8 +114,8 @@ async function main(): Promise<void> {
     for (const w0 = performance.now(); performance.now() - w0 < 300;) { prog.submit(); await gpu.sync(); }
     const r = await profileProgram(d, prog, 10);
     const ms = (label: string): number => r.kernels.filter((x) => x.label.includes(label)).reduce((a, x) => a + x.ms, 0);
-    const [f, bq, bk] = [ms(':forward'), ms(':backward_query'), ms(':backward_key')];
-    process.stdout.write(`| ${what} | ${f.toFixed(3)} | ${bq.toFixed(3)} | ${bk.toFixed(3)} | ${(f + bq + bk).toFixed(3)} | ${diff} |\n`);
+    const times = PASSES.map((x) => ms(`:${x}`));
+    process.stdout.write(`| ${what} | ${times.map((x) => x.toFixed(3)).join(' | ')} | ${times.reduce((a, x) => a + x, 0).toFixed(3)} | ${diff} |\n`);
     prog.destroy();
   }
   overrideKernelText('attention_f16', undefined);

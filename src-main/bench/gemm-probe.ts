@@ -96,7 +96,7 @@ function strip(src: string, subs: Array<[string | RegExp, string]>, what: string
 
 /** The kernel's defines for tile t (f16 operands, aligned, the leading dimensions as constants), with `over` on top. */
 function definesFor(t: F16Tile, over: Defines = {}): Defines {
-  return { ...t, VA: true, VB: true, HA: true, HB: true, CLD: true, LDA: K, LDB, LDC: N, ...NO_BLOCKS, ...loopDefines(), FL: false, ...over };
+  return { ...t, VA: true, VB: true, HA: true, HB: true, CLD: true, LDA: K, LDB, LDC: N, ...NO_BLOCKS, ...loopDefines(), FL: false, RES: false, ...over };
 }
 
 async function main(): Promise<void> {
@@ -137,7 +137,7 @@ async function main(): Promise<void> {
       const errs = (await mod.getCompilationInfo()).messages.filter((m) => m.type === 'error');
       if (errs.length) { await d.popErrorScope(); process.stdout.write(`| ${t.TM}x${t.TN} ${t.SR}x${t.SC} KS${t.KS} PAD${t.PAD} | ${what} | WGSL error: ${errs[0].message} | | |\n`); continue; }
       const pipe = d.createComputePipeline({ layout: 'auto', compute: { module: mod, entryPoint: ENTRY } });
-      const bg = d.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries: [P, A.buffer, B.buffer, C.buffer].map((buffer, binding) => ({ binding, resource: { buffer } })) });
+      const bg = d.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries: [P, A.buffer, B.buffer, C.buffer, A.buffer].map((buffer, binding) => ({ binding, resource: { buffer } })) });
       const run = (n: number): void => {
         const e = d.createCommandEncoder(); const pass = e.beginComputePass(); pass.setPipeline(pipe); pass.setBindGroup(0, bg);
         for (let i = 0; i < n; i++) pass.dispatchWorkgroups(N / t.TN, M / t.TM, 1);

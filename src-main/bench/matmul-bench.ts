@@ -78,7 +78,7 @@ async function main(): Promise<void> {
   if (hasF16) {
     // Surface WGSL compile messages of the default variant up front.
     const t = chooseTile(ROWS, 512, 512);
-    const mod = gpu.device.createShaderModule({ code: kernelSource('linear_f16', { ...t, VA: true, VB: true, HA: true, HB: false, CLD: false, LDA: 0, LDB: 0, LDC: 0, ...NO_BLOCKS, ...loopDefines() }) });
+    const mod = gpu.device.createShaderModule({ code: kernelSource('linear_f16', { ...t, VA: true, VB: true, HA: true, HB: false, CLD: false, LDA: 0, LDB: 0, LDC: 0, ...NO_BLOCKS, ...loopDefines(), RES: false }) });
     const info = await mod.getCompilationInfo();
     for (const m of info.messages) process.stdout.write(`linear_f16.wgsl ${m.type} ${m.lineNum}:${m.linePos} ${m.message}\n`);
     const dmod = gpu.device.createShaderModule({ code: kernelSource('linear_f16_direct', { TM: 128, TN: 128, SR: 2, SC: 2, FI: 4, FJ: 4 }) });

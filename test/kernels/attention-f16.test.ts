@@ -24,7 +24,7 @@ import {
   attentionBackward, attentionForward, projectionLayout, type AttentionShape,
 } from '../../src-main/engine/kernels/attention';
 import { emulateAttentionF16 as emulate } from './emulated-subgroup-matrix';
-import { f16AttentionTile, setF16AttentionTiles, type AttentionPass, type F16AttentionTile } from '../../src-main/engine/kernels/attention-f16';
+import { dsScratchElements, f16AttentionTile, setF16AttentionTiles, type AttentionPass, type F16AttentionTile } from '../../src-main/engine/kernels/attention-f16';
 
 /** Programs recorded with the f16 attention kernels (real or emulated subgroup matrices: not feature-checked). */
 const f16Attention = (d: GPUDevice): KernelChoice => ({ ...f32Kernels(d), attention: 'f16' });
@@ -114,7 +114,8 @@ function errors(gpu: Float32Array, ref: Float64Array, floor = 0): { rel: number;
   return { rel: d / Math.max(maxAbs(ref), floor, 1e-30), abs: d };
 }
 
-export interface AttnCase { B: number; H: number; T: number; dk: number; layout: 'projection' | 'bhtd'; tiles?: Partial<Record<AttentionPass, F16AttentionTile>> }
+/** ds: give the backward the f16 dS scratch (dq from backward_key's dS: dsum, backward_key_ds, backward_dq). */
+export interface AttnCase { B: number; H: number; T: number; dk: number; layout: 'projection' | 'bhtd'; tiles?: Partial<Record<AttentionPass, F16AttentionTile>>; ds?: boolean }
 
 async function runCase(gpu: Gpu, c: AttnCase): Promise<Record<'out' | 'lse' | 'dq' | 'dk' | 'dv', number>> {
   const s: AttentionShape = c.layout === 'projection'
@@ -133,15 +134,19 @@ async function runCase(gpu: Gpu, c: AttnCase): Promise<Record<'out' | 'lse' | 'd
   const out = mk('out'), dq = mk('dq'), dk = mk('dk'), dv = mk('dv');
   const lse = createTensor(d, [c.B * c.H * c.T], 'lse');
   const dsum = createTensor(d, [c.B * c.H * c.T], 'dsum');
+  const dsT = c.ds ? createTensor(d, [dsScratchElements(c)], 'dsT', 'f16') : undefined;
   setF16AttentionTiles(c.tiles ?? {});
   try {
     const prog = new Program(d, f16Attention(d));
     attentionForward(prog, s, q, k, v, out, lse);
-    attentionBackward(prog, s, q, k, v, out, lse, dout, { dq, dk, dv, dsum });
+    attentionBackward(prog, s, q, k, v, out, lse, dout, { dq, dk, dv, dsum, dsT });
     prog.submit();
     await gpu.sync();
-    // the f16 pipelines must actually have been recorded (not the f32 fallback)
-    expect(prog.steps.filter((st) => st.kind === 'dispatch' && st.label.startsWith('attention_f16')).length).toBe(3);
+    // the f16 pipelines must actually have been recorded (not the f32 fallback), through dS where asked
+    const labels = prog.steps.flatMap((st) => (st.kind === 'dispatch' && st.label.startsWith('attention_f16') ? [st.label] : []));
+    expect(labels).toEqual(c.ds
+      ? ['attention_f16:forward', 'attention_f16:dsum', 'attention_f16:backward_key', 'attention_f16:backward_dq']
+      : ['attention_f16:forward', 'attention_f16:backward_query', 'attention_f16:backward_key']);
   } finally {
     setF16AttentionTiles({});
   }
@@ -155,7 +160,7 @@ async function runCase(gpu: Gpu, c: AttnCase): Promise<Record<'out' | 'lse' | 'd
     dk: errors(await download(d, dk), ref.dk, gScale).rel,
     dv: errors(await download(d, dv), ref.dv).rel,
   };
-  for (const t of [q, k, v, dout, out, dq, dk, dv, lse, dsum]) t.buffer.destroy();
+  for (const t of [q, k, v, dout, out, dq, dk, dv, lse, dsum, ...(dsT ? [dsT] : [])]) t.buffer.destroy();
   return res;
 }
 
@@ -208,9 +213,14 @@ const cases: AttnCase[] = [
   { B: 1, H: 1, T: 90, dk: 16, layout: 'projection', tiles: { forward: { NSG: 1, BK: 64 }, backward_query: { NSG: 1, BK: 32 }, backward_key: { NSG: 1, BK: 64 } } },
   { B: 1, H: 2, T: 83, dk: 32, layout: 'projection', tiles: { forward: { NSG: 2, BK: 16 }, backward_query: { NSG: 2, BK: 16 }, backward_key: { NSG: 2, BK: 16 } } },
   { B: 1, H: 1, T: 130, dk: 16, layout: 'bhtd', tiles: { forward: { NSG: 4, BK: 32 }, backward_query: { NSG: 4, BK: 16 }, backward_key: { NSG: 1, BK: 32 } } },
+  // dq through the dS scratch (T a multiple of 16): default tiles, and backward_key / backward_dq blocks that
+  // straddle each other's (keys of a 16-row workgroup against 32-key blocks, 64 queries against 16-key blocks)
+  { B: 2, H: 2, T: 48, dk: 32, layout: 'projection', ds: true },
+  { B: 1, H: 2, T: 96, dk: 16, layout: 'bhtd', ds: true, tiles: { backward_key: { NSG: 1, BK: 32 }, backward_dq: { NSG: 4, BK: 16 } } },
   // real hardware only: the CS336 head shape at full length, and the largest head dim
   ...(hasMatrices ? [
     { B: 2, H: 4, T: 256, dk: 32, layout: 'projection' },
+    { B: 2, H: 4, T: 256, dk: 32, layout: 'projection', ds: true },
     { B: 1, H: 2, T: 200, dk: 128, layout: 'projection' },
   ] satisfies AttnCase[] : []),
 ];
@@ -225,7 +235,7 @@ describe.skipIf(!hasF16)(`attention f16 (${mode})`, () => {
   }
   it('picks tiles that fit the adapter for every supported head dim', () => {
     for (const dk of [16, 32, 64, 128]) {
-      for (const pass of ['forward', 'backward_query', 'backward_key'] as const) expect(f16AttentionTile(gpu.device, pass, dk)).toBeDefined();
+      for (const pass of ['forward', 'backward_query', 'backward_key', 'backward_dq'] as const) expect(f16AttentionTile(gpu.device, pass, dk)).toBeDefined();
     }
   });
   it('falls back to the f32 kernel for head dims it does not take', () => {

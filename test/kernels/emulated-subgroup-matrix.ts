@@ -23,6 +23,11 @@ fn sm_load_C(col: bool, off: u32, stride: u32) -> SAcc {
   for (var t = 0u; t < 8u; t++) { let e = emu_lane + 32u * t; m.v[t] = C[off + (e / 16u) * stride + e % 16u]; }
   return m;
 }
+fn sm_load_R(col: bool, off: u32, stride: u32) -> SAcc {
+  var m: SAcc;
+  for (var t = 0u; t < 8u; t++) { let e = emu_lane + 32u * t; m.v[t] = R[off + (e / 16u) * stride + e % 16u]; }
+  return m;
+}
 fn sm_store_C(off: u32, m: SAcc, stride: u32) {
   for (var t = 0u; t < 8u; t++) { let e = emu_lane + 32u * t; C[off + (e / 16u) * stride + e % 16u] = m.v[t]; }
 }
@@ -57,7 +62,7 @@ export function emulateLinearF16(src: string): string {
     .replace(/@builtin\(subgroup_id\) sgi: u32, @builtin\(subgroup_invocation_id\) lane: u32/g, '@builtin(local_invocation_id) lid3: vec3u')
     .replace(/gemm\(wg, li, sgi, lane,/g, 'gemm(wg, li, li / 32u, li % 32u,')
     .replace(/subgroupMatrixLoad<subgroup_matrix_(?:left|right)<f16, 16, 16>, (row|col)_major>\(&(?:As|Bs), /g, (_m, l) => `sm_ref(${l === 'col'}, `)
-    .replace(/subgroupMatrixLoad<subgroup_matrix_result<f32, 16, 16>, row_major>\(&C, /g, 'sm_load_C(false, ')
+    .replace(/subgroupMatrixLoad<subgroup_matrix_result<f32, 16, 16>, row_major>\(&(C|R), /g, (_m, b) => `sm_load_${b}(false, `)
     .replace(/subgroupMatrixStore<row_major>\(&(C|St), /g, (_m, b) => `sm_store_${b}(`)
     .replace(/subgroupMatrixMultiplyAccumulate\(/g, 'sm_mma(')
     .replace(/subgroupMatrixScalarMultiply\(/g, 'sm_scale(')
@@ -128,6 +133,7 @@ var<private> emu_lane: u32;
 fn load_left(off: u32, stride: u32) -> Left { return Left(off, stride, 0u); }
 fn load_right(off: u32, stride: u32) -> Right { return Left(off, stride, 0u); }
 fn load_right_t(off: u32, stride: u32) -> Right { return Left(off, stride, 1u); }
+fn load_left_t(off: u32, stride: u32) -> Left { return Left(off, stride, 1u); }
 fn store_acc(m: Acc, off: u32, stride: u32) {
   for (var t = 0u; t < 8u + p.pad; t++) { let e = emu_lane + 32u * t; F[off + (e / 16u) * stride + e % 16u] = m.v[t]; }
 }

@@ -61,6 +61,29 @@ describe.skipIf(!ok)('linear f16 kernel logic, leading dimensions as constants (
   }
 });
 
+// RES: the residual add fused into a forward GEMM (y = r + x·Wᵀ), interior and edge tiles, a row range, the
+// leading dimensions as constants (as the model's output projections run).
+const resCases: Case[] = [
+  { op: 'forward', rows: 70, inF: 33, outF: 65, xRows: 90, xRow: 11, yRows: 80, yRow: 5, half: true, residual: true },
+];
+
+describe.skipIf(!ok)('linear f16 kernel logic, residual add fused (RES; emulated subgroup matrices)', () => {
+  for (const c of resCases) {
+    it(`tile 32x64 1x2: ${c.op} rows ${c.rows} in ${c.inF} out ${c.outF}, f16 operands, y = r + x·Wᵀ`, async () => {
+      setF16TileForTests(tiles[0]);
+      delete process.env.LMWB_F16_CONST_LD;
+      process.env.LMWB_F16_RESIDUAL = '1';
+      try {
+        const r = await checkCase(gpu, c, f16Linear);
+        expect(r.relErr).toBeLessThan(5e-3);
+      } finally {
+        process.env.LMWB_F16_CONST_LD = '0';
+        delete process.env.LMWB_F16_RESIDUAL;
+      }
+    });
+  }
+});
+
 describe.skipIf(!ok)('linear f16 kernel logic (emulated subgroup matrices)', () => {
   for (const t of tiles) {
     for (const c of cases) {

@@ -2,7 +2,7 @@
 import { f32Kernels, Program, type KernelChoice } from '../../src-main/engine/gpu/program';
 import { createTensor, download, upload, type Tensor } from '../../src-main/engine/gpu/tensor';
 import type { Gpu } from '../../src-main/engine/gpu/device';
-import { linearBackwardInput, linearBackwardWeight, linearForward } from '../../src-main/engine/kernels/linear';
+import { linearBackwardInput, linearBackwardWeight, linearForward, linearForwardResidual } from '../../src-main/engine/kernels/linear';
 import { castF16 } from '../../src-main/engine/kernels/cast';
 import { xorshiftUniform as rand } from '../../src-main/engine/rng';
 
@@ -20,6 +20,8 @@ export interface Case {
   yScale?: number;
   /** Operands as f16 copies (cast.wgsl), as mixed-precision training passes them: x, W and y all f16. */
   half?: boolean;
+  /** Forward only: y = r + x·Wᵀ in one GEMM (linearForwardResidual, which must take it), r a tensor laid out like y. */
+  residual?: boolean;
 }
 
 /**
@@ -49,7 +51,11 @@ export async function checkCase(gpu: Gpu, c: Case, kernels: KernelChoice = f32Ke
   const [hx, hW, hy] = [tx, tW, ty].map(halfCopy);
   const acc = c.accumulate ?? false;
   const s = { rows, inFeatures: inF, outFeatures: outF, xRow, yRow };
-  if (c.op === 'forward') linearForward(prog, s, hx, hW, ty, acc, 'fwd');
+  const tr = c.residual ? createTensor(d, [yRows, outF], 'r') : undefined;
+  if (tr) {
+    upload(d, tr, init);
+    if (c.op !== 'forward' || acc || !linearForwardResidual(prog, s, hx, hW, ty, tr, 'fwd')) throw new Error('the fused residual GEMM was not recorded');
+  } else if (c.op === 'forward') linearForward(prog, s, hx, hW, ty, acc, 'fwd');
   else if (c.op === 'backward_input') linearBackwardInput(prog, s, hy, hW, tx, acc, 'bwd_in');
   else linearBackwardWeight(prog, s, hy, hx, out, acc, 'bwd_w');
   prog.submit();
@@ -62,7 +68,7 @@ export async function checkCase(gpu: Gpu, c: Case, kernels: KernelChoice = f32Ke
     for (let r = 0; r < rows; r++) for (let n = 0; n < outF; n++) {
       let sum = 0;
       for (let k = 0; k < inF; k++) sum += x[(xRow + r) * inF + k] * W[n * inF + k];
-      const o2 = (yRow + r) * outF + n; ref[o2] = (acc ? ref[o2] : 0) + sum;
+      const o2 = (yRow + r) * outF + n; ref[o2] = (acc || c.residual ? ref[o2] : 0) + sum;
     }
   } else if (c.op === 'backward_input') {
     for (let r = 0; r < rows; r++) for (let n = 0; n < inF; n++) {
@@ -82,7 +88,7 @@ export async function checkCase(gpu: Gpu, c: Case, kernels: KernelChoice = f32Ke
     maxErr = Math.max(maxErr, Math.abs(got[i] - ref[i]));
     maxRef = Math.max(maxRef, Math.abs(ref[i]));
   }
-  for (const t of new Set([tx, tW, ty, hx, hW, hy])) t.buffer.destroy();
+  for (const t of new Set([tx, tW, ty, hx, hW, hy, ...(tr ? [tr] : [])])) t.buffer.destroy();
   if (c.op === 'backward_weight') out.buffer.destroy();
   return { relErr: maxErr / (maxRef || 1), maxRef };
 }

@@ -4,15 +4,19 @@
 //   forward          one workgroup per (h, b, block of 16·NSG queries): lse and out
 //   backward_query   one workgroup per (h, b, query block): dsum = rowsum(dout∘out), dq
 //   backward_key     one workgroup per (h, b, block of 16·NSG keys): dk, dv (reads the dsum written just before)
+// or, with the dS scratch (AttentionGrads.dsT, where T is a multiple of 16; BENCHMARKS.md "GEMM round 7"):
+//   dsum             one thread per row: dsum = rowsum(dout∘out)
+//   backward_key_ds  backward_key, also writing dSᵀ to dsT as f16
+//   backward_dq      one workgroup per (h, b, query block): dq = scale · dS·k, dS read from dsT (no exps, no scores)
 import type { Program } from '../gpu/program';
-import { bind, type Tensor } from '../gpu/tensor';
+import { bind, numel, type Tensor } from '../gpu/tensor';
 import type { AttentionGrads, AttentionShape } from './attention';
 
 /** Head dims the f16 kernels take: multiples of 16 (whole subgroup matrices) up to 128. */
 export const F16_MAX_HEAD_DIM = 128;
 
-export type AttentionPass = 'forward' | 'backward_query' | 'backward_key';
-const PASS_ID: Record<AttentionPass, number> = { forward: 0, backward_query: 1, backward_key: 2 };
+export type AttentionPass = 'forward' | 'backward_query' | 'backward_key' | 'backward_dq';
+const PASS_ID: Record<AttentionPass, number> = { forward: 0, backward_query: 1, backward_key: 2, backward_dq: 3 };
 
 /** NSG subgroups of 32 lanes per workgroup (16·NSG rows of the workgroup's own block); BK rows per streamed block. */
 export interface F16AttentionTile { NSG: number; BK: number }
@@ -25,7 +29,8 @@ export function f16AttentionWorkgroupBytes(pass: AttentionPass, dk: number, t: F
   const SH = dk + 8;
   const SS = t.BK + 4;
   const SP = t.BK + 8;
-  const hLen = BQ * SH + (id !== 0 ? BQ * SH : 0) + 2 * t.BK * SH + (id === 2 ? 2 : 1) * t.NSG * 16 * SP + t.BK;
+  const SQ = BQ + 8;
+  const hLen = (id === 3 ? 0 : BQ * SH) + (id === 1 || id === 2 ? BQ * SH : 0) + t.BK * SH + (id === 3 ? t.BK * SQ : t.BK * SH) + (id === 2 ? 2 : 1) * t.NSG * 16 * SP + t.BK;
   const fLen = (id !== 0 ? 2 : 1) * t.NSG * 16 * SS + (id === 0 ? 2 * WG : id === 1 ? BQ : 2 * t.BK) + t.BK;
   const round16 = (n: number) => Math.ceil(n / 16) * 16;
   return round16(2 * hLen) + round16(4 * fLen);
@@ -43,6 +48,7 @@ const PREFERRED: Record<AttentionPass, F16AttentionTile[]> = {
   forward: [{ NSG: 8, BK: 32 }, { NSG: 4, BK: 16 }, { NSG: 2, BK: 16 }, { NSG: 1, BK: 16 }],
   backward_query: [{ NSG: 2, BK: 16 }, { NSG: 1, BK: 16 }],
   backward_key: [{ NSG: 2, BK: 16 }, { NSG: 1, BK: 16 }],
+  backward_dq: [{ NSG: 2, BK: 16 }, { NSG: 1, BK: 16 }],
 };
 
 let tileOverride: Partial<Record<AttentionPass, F16AttentionTile>> = {};
@@ -72,6 +78,20 @@ export function f16AttentionShapeSupported(device: GPUDevice, s: AttentionShape)
   if (s.dk % 16 !== 0 || s.dk > F16_MAX_HEAD_DIM || s.dk === 0) return false;
   if (s.sB % 4 !== 0 || s.sH % 4 !== 0 || s.sT % 4 !== 0) return false;
   return (['forward', 'backward_query', 'backward_key'] as const).every((p) => f16AttentionTile(device, p, s.dk) !== undefined);
+}
+
+/** Elements of the dS scratch (f16) for this shape: B·H·T·T. */
+export function dsScratchElements(s: { B: number; H: number; T: number }): number {
+  return s.B * s.H * s.T * s.T;
+}
+
+/**
+ * Whether the backward takes dq from the dS scratch: T a multiple of 16 (whole 16×16 blocks and 16-byte rows of
+ * dS), a big enough f16 scratch, and a backward_dq tile that fits. LMWB_ATTN_DS=0 turns it off (comparisons).
+ */
+function dsPath(device: GPUDevice, s: AttentionShape, dsT: Tensor | undefined): dsT is Tensor {
+  return dsT !== undefined && process.env.LMWB_ATTN_DS !== '0' && s.T % 16 === 0 && dsT.dtype === 'f16' &&
+    numel(dsT.shape) >= dsScratchElements(s) && f16AttentionTile(device, 'backward_dq', s.dk) !== undefined;
 }
 
 function tileOf(device: GPUDevice, pass: AttentionPass, dk: number): F16AttentionTile {
@@ -108,6 +128,23 @@ export function attentionBackwardF16(prog: Program, s: AttentionShape, q: Tensor
   const u = attentionParams(prog, s);
   const tq = tileOf(prog.device, 'backward_query', s.dk);
   const tk = tileOf(prog.device, 'backward_key', s.dk);
+  if (dsPath(prog.device, s, g.dsT)) {
+    const tg = tileOf(prog.device, 'backward_dq', s.dk);
+    const dg = defines('backward_dq', s.dk, tg);
+    prog.dispatch({
+      file: 'attention_f16', entry: 'attention_dsum', defines: dg, label: 'attention_f16:dsum',
+      bindings: [u, undefined, undefined, undefined, bind(out), undefined, bind(dout), bind(g.dsum)], workgroups: [s.H, s.B, Math.ceil(s.T / (32 * tg.NSG))],
+    });
+    prog.dispatch({
+      file: 'attention_f16', entry: 'attention_backward_key_ds', defines: defines('backward_key', s.dk, tk), label: 'attention_f16:backward_key',
+      bindings: [u, bind(q), bind(k), bind(v), undefined, bind(lse), bind(dout), bind(g.dsum), undefined, bind(g.dk), bind(g.dv), bind(g.dsT)], workgroups: grid(s, tk),
+    });
+    prog.dispatch({
+      file: 'attention_f16', entry: 'attention_backward_dq', defines: dg, label: 'attention_f16:backward_dq',
+      bindings: [u, bind(q), bind(k), bind(v), undefined, undefined, bind(dout), undefined, bind(g.dq), undefined, undefined, bind(g.dsT)], workgroups: grid(s, tg),
+    });
+    return;
+  }
   prog.dispatch({
     file: 'attention_f16', entry: 'attention_backward_query', defines: defines('backward_query', s.dk, tq), label: 'attention_f16:backward_query',
     bindings: [u, bind(q), bind(k), bind(v), bind(out), bind(lse), bind(dout), bind(g.dsum), bind(g.dq)], workgroups: grid(s, tq),

@@ -62,7 +62,13 @@ export function attentionForward(prog: Program, s: AttentionShape, q: Tensor, k:
   });
 }
 
-export interface AttentionGrads { dq: Tensor; dk: Tensor; dv: Tensor; /** scratch [B,H,T] */ dsum: Tensor }
+export interface AttentionGrads {
+  dq: Tensor; dk: Tensor; dv: Tensor;
+  /** scratch [B,H,T] */
+  dsum: Tensor;
+  /** Optional f16 scratch [B·H·T·T] (f16 kernels, T a multiple of 16): dq from the dS that backward_key writes there (attention-f16.ts). */
+  dsT?: Tensor;
+}
 
 export function attentionBackward(prog: Program, s: AttentionShape, q: Tensor, k: Tensor, v: Tensor, out: Tensor, lse: Tensor, dout: Tensor, g: AttentionGrads): void {
   if (useF16(prog, s)) {

@@ -24,6 +24,11 @@ export interface Gemm {
   aBlocks?: Blocks;
   /** C's columns in blocks of `size`, block j at j·stride elements (forward into q, k, v). Not with split-K. */
   cBlocks?: Blocks;
+  /**
+   * C = residual + A·B (linear_forward only, laid out like C; not with accumulate, C blocks or split-K: ask
+   * residualFits first): the residual add fused into the GEMM (RES in linear_f16.wgsl).
+   */
+  residual?: Tensor;
 }
 
 /** A coordinate split into blocks of `size` elements, block j starting `stride` elements after block 0. */
@@ -209,7 +214,7 @@ export function gemmF16(prog: Program, g: Gemm, o: F16Options = {}): void {
   const HA = g.A.dtype === 'f16';
   const HB = g.B.dtype === 'f16';
   if (g.C.dtype !== 'f32') throw new Error(`linear f16: the output ${g.C.label} must be f32`);
-  if (HA && HB && o.tile === undefined && testTile === undefined && !g.aBlocks && !g.cBlocks) {
+  if (HA && HB && o.tile === undefined && testTile === undefined && !g.aBlocks && !g.cBlocks && !g.residual) {
     const dt = o.direct === undefined ? (directEnabled() ? chooseDirectTile(M, N, K) : undefined) : o.direct || undefined;
     if (dt) {
       if (!directFits(dt, M, N, K)) throw new Error(`linear f16: direct tile ${dt.TM}x${dt.TN} does not cover ${M}x${N}x${K}`);
@@ -220,6 +225,9 @@ export function gemmF16(prog: Program, g: Gemm, o: F16Options = {}): void {
   const t = o.tile ?? testTile ?? chooseTile(M, N, K, g.entry, HA || HB);
   const split = g.cBlocks ? { splits: 1, kChunk: Math.max(K, 1) } : o.splits !== undefined ? forcedSplit(K, t.KS, o.splits) : chooseSplits(t, M, N, K);
   checkBlocks(g, t, HA);
+  if (g.residual && (g.entry !== 'linear_forward' || g.accumulate || g.cBlocks || split.splits > 1)) {
+    throw new Error(`linear f16 ${g.label}: a fused residual needs a forward GEMM without accumulate, C blocks or split-K (residualFits)`);
+  }
   const base = {
     ...t,
     VA: alignedTo(HA ? 8 : 4, ta ? M : K, g.lda, offA),
@@ -228,6 +236,7 @@ export function gemmF16(prog: Program, g: Gemm, o: F16Options = {}): void {
     HB,
     KBA: g.aBlocks?.size ?? 0, BSA: g.aBlocks?.stride ?? 0, NBC: g.cBlocks?.size ?? 0, BSC: g.cBlocks?.stride ?? 0,
     ...loopDefines(),
+    RES: !!g.residual,
   };
   // The output's leading dimension is the partials' N under split-K.
   recordGemm(prog, g, 'linear_f16', (ldc) => ({ ...base, ...leadingDims(g.lda, g.ldb, ldc) }), split, [Math.ceil(N / t.TN), Math.ceil(M / t.TM)], '');
@@ -252,6 +261,16 @@ function blocksProblem(g: Gemm, t: F16Tile, HA: boolean): string | undefined {
 function checkBlocks(g: Gemm, t: F16Tile, HA: boolean): void {
   const why = blocksProblem(g, t, HA);
   if (why) throw new Error(`linear f16 ${g.label}: ${why}`);
+}
+
+/**
+ * Whether gemmF16 can fuse a residual add into this forward GEMM (Gemm.residual): the tensor-core GEMM without a K
+ * split (the partial sums would each add it), and not turned off with LMWB_F16_RESIDUAL=0 (comparisons).
+ */
+export function residualFits(g: Gemm): boolean {
+  if (process.env.LMWB_F16_RESIDUAL === '0' || g.entry !== 'linear_forward' || g.accumulate || g.cBlocks) return false;
+  const half = g.A.dtype === 'f16' || g.B.dtype === 'f16';
+  return chooseSplits(testTile ?? chooseTile(g.M, g.N, g.K, g.entry, half), g.M, g.N, g.K).splits === 1;
 }
 
 /** Whether gemmF16 takes this GEMM's blocks with the tile it would choose (fused GEMMs fall back to one per block otherwise). */
@@ -288,10 +307,12 @@ function recordGemm(prog: Program, g: Gemm, file: string, defines: (ldc: number)
     ['u32', g.offA ?? 0], ['u32', g.offB ?? 0], ['u32', offC], ['u32', accumulate ? 1 : 0],
     ['u32', split.kChunk], ['u32', splitStride], ['f32', 1], ['f32', 1],
   ], `${g.label} params`);
+  // linear_f16.wgsl's GEMMs also bind R (binding 4): the residual of a fused residual add, else A as a stand-in.
+  const r = file === 'linear_f16' ? [g.residual ? bindOut(g.residual) : bindVec4(g.A)] : [];
   if (split.splits === 1) {
     prog.dispatch({
       file, entry: g.entry, defines: defines(g.ldc), label: tag ? `${g.label} (${tag})` : g.label,
-      bindings: [params(g.ldc, g.offC ?? 0, !!g.accumulate, 0), bindVec4(g.A), bindVec4(g.B), bindOut(g.C)], workgroups: grid,
+      bindings: [params(g.ldc, g.offC ?? 0, !!g.accumulate, 0), bindVec4(g.A), bindVec4(g.B), bindOut(g.C), ...r], workgroups: grid,
     });
     return;
   }
@@ -300,7 +321,7 @@ function recordGemm(prog: Program, g: Gemm, file: string, defines: (ldc: number)
   const scratchT: Tensor = { buffer: buf, byteOffset: 0, shape: [split.splits, M, N], dtype: 'f32', label: 'split-K scratch' };
   prog.dispatch({
     file, entry: g.entry, defines: defines(N), label: `${g.label} (${tag ? `${tag}, ` : ''}split-K ${split.splits})`,
-    bindings: [params(N, 0, false, part), bindVec4(g.A), bindVec4(g.B), bindOut(scratchT)], workgroups: grid,
+    bindings: [params(N, 0, false, part), bindVec4(g.A), bindVec4(g.B), bindOut(scratchT), ...r], workgroups: grid,
   });
   splitkReduce(prog, g, scratchT, split.splits, part);
 }
@@ -320,7 +341,7 @@ function splitkReduce(prog: Program, g: Gemm, scratchT: Tensor, splits: number, 
   const groups = Math.ceil(part / (by4 ? 4 : 1) / 256);
   const gx = Math.min(groups, 65535);
   // The reduce reads Params only (its ldc is the output's), so one pipeline serves every shape.
-  const defines = { ...tile(64, 128, 2, 2), VA: true, VB: true, HA: false, HB: false, CLD: false, LDA: 0, LDB: 0, LDC: 0, ...NO_BLOCKS, FL: false, BO: false };
+  const defines = { ...tile(64, 128, 2, 2), VA: true, VB: true, HA: false, HB: false, CLD: false, LDA: 0, LDB: 0, LDC: 0, ...NO_BLOCKS, FL: false, BO: false, RES: false };
   prog.dispatch({
     file: 'linear_f16', entry: by4 ? 'linear_splitk_reduce4' : 'linear_splitk_reduce', defines, label: `${g.label} (split-K reduce)`,
     bindings: [rparams, bindVec4(scratchT), undefined, bindOut(g.C)], workgroups: [gx, Math.ceil(groups / gx)],

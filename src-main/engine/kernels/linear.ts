@@ -5,7 +5,7 @@
 //          products, f32 accumulation (see linear-f16.ts).
 import type { Program } from '../gpu/program';
 import { bind, byteLength, type Tensor } from '../gpu/tensor';
-import { f16BlocksFit, gemmF16, type Gemm } from './linear-f16';
+import { f16BlocksFit, gemmF16, residualFits, type Gemm } from './linear-f16';
 
 const TILE = 64;
 
@@ -65,6 +65,21 @@ export function linearForward(prog: Program, s: LinearShape, x: Tensor, W: Tenso
     lda: s.inFeatures, ldb: s.inFeatures, ldc: s.outFeatures, offA: (s.xRow ?? 0) * s.inFeatures, offC: (s.yRow ?? 0) * s.outFeatures,
     accumulate, label,
   });
+}
+
+/**
+ * y[rows,out] = residual + x · Wᵀ in one GEMM where the tensor-core kernels take it (linear-f16.ts residualFits);
+ * false (nothing recorded) otherwise: the caller adds the residual itself.
+ */
+export function linearForwardResidual(prog: Program, s: LinearShape, x: Tensor, W: Tensor, y: Tensor, residual: Tensor, label = 'linear_forward'): boolean {
+  const g: Gemm = {
+    entry: 'linear_forward', A: x, B: W, C: y, M: s.rows, N: s.outFeatures, K: s.inFeatures,
+    lda: s.inFeatures, ldb: s.inFeatures, ldc: s.outFeatures, offA: (s.xRow ?? 0) * s.inFeatures, offC: (s.yRow ?? 0) * s.outFeatures,
+    residual, label: `${label} + residual`,
+  };
+  if (prog.kernels.linear !== 'f16' || !f16Fits(g) || !residualFits(g)) return false;
+  gemmF16(prog, g);
+  return true;
 }
 
 /** dx[rows,in] (+)= dy[rows,out] · W[out,in] */

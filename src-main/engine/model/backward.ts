@@ -75,7 +75,7 @@ export function recordBackward(p: Program, m: ModelParts, plan: Allocated<Traini
     const dProjOp = stream16 ?? gradOperand(p, dProj, bw.dOut16);
     linearBackwardInput(p, lin(BT, d, d), dProjOp, w.gemmWeight(`${L}attn.output_proj.weight`), bw.dAttnOut);
     linearBackwardWeight(p, lin(BT, d, d), dProjOp, keptOperand(A.out), w.grad(`${L}attn.output_proj.weight`));
-    attentionBackward(p, att, A.q, A.k, A.v, A.out.value!, A.lse, bw.dAttnOut, { dq: bw.dq, dk: bw.dk, dv: bw.dv, dsum: bw.dsum });
+    attentionBackward(p, att, A.q, A.k, A.v, A.out.value!, A.lse, bw.dAttnOut, { dq: bw.dq, dk: bw.dk, dv: bw.dv, dsum: bw.dsum, dsT: bw.dsT });
     // Mixed precision: RoPE's backward writes dq's and dk's f16 copies itself (into the one f16 scratch, each just
     // before its GEMMs), in place of the rotation in f32 and a cast.
     const ropeHalf = plan.rope && bw.dOut16 && att.sB % 2 === 0 && att.sH % 2 === 0 && att.sT % 2 === 0 ? plan.rope : undefined;

@@ -1,9 +1,10 @@
 // The pieces of the forward and backward that depend on the model's variant, written once: a GEMM operand (cast
 // to its f16 copy or used as is, as the plan says) and a residual sublayer's entry and exit (where the RMSNorm sits:
-// pre, post or none), forward and backward.
+// pre, post or none), forward and backward, with the output projection that the residual add may be fused into.
 import type { Program } from '../gpu/program';
 import type { Tensor } from '../gpu/tensor';
 import { castF16 } from '../kernels/cast';
+import { linearForward, linearForwardResidual, type LinearShape } from '../kernels/linear';
 import { residualForward } from '../kernels/residual';
 import { rmsnormBackwardInput, rmsnormBackwardWeight, rmsnormForward, rmsnormForwardHalf, type RmsNormArgs } from '../kernels/rmsnorm';
 import type { Operand, Sublayer, SublayerGrads } from './plan';
@@ -34,16 +35,26 @@ export function enterSublayer(p: Program, w: ParameterBuffers, norm: RmsNormArgs
   return makeOperand(p, s.branchIn);
 }
 
-/** After the branch: the residual add into the output (post: into the sum, then the norm into the output). */
-export function leaveSublayer(p: Program, w: ParameterBuffers, norm: RmsNormArgs, s: Sublayer<Tensor>, branchOut: Tensor): void {
+/**
+ * The branch's output projection and the residual add, for rows [r0, r0 + rows) of the sublayer (`view` gives a
+ * [BT, d] tensor's view of them; the whole tensor for one chunk): input + x·Wᵀ into the residual sum (post) or the
+ * output, in one GEMM where the tensor-core kernels take it (linearForwardResidual), else the GEMM into `branchOut`
+ * and then the add. After the last chunk, finishSublayer.
+ */
+export function projectAndAdd(p: Program, s: Sublayer<Tensor>, view: (t: Tensor) => Tensor, shape: LinearShape, x: Tensor, W: Tensor, branchOut: Tensor, label?: string): void {
   const r = s.residual;
-  const n = norm.rows * norm.D;
-  if (r.kind === 'post') {
-    residualForward(p, n, s.input, branchOut, r.sum);
-    rmsnormForward(p, norm, r.sum, w.weight(r.weight), s.output, r.rstd);
-  } else {
-    residualForward(p, n, s.input, branchOut, s.output);
-  }
+  const target = view(r.kind === 'post' ? r.sum : s.output);
+  const input = view(s.input);
+  if (target.buffer !== input.buffer && linearForwardResidual(p, shape, x, W, target, input, label)) return;
+  const out = view(branchOut);
+  linearForward(p, shape, x, W, out, false, label);
+  residualForward(p, shape.rows * shape.outFeatures, input, out, target);
+}
+
+/** After the branch (projectAndAdd for all its rows): post-norm's norm of the sum into the output. */
+export function finishSublayer(p: Program, w: ParameterBuffers, norm: RmsNormArgs, s: Sublayer<Tensor>): void {
+  const r = s.residual;
+  if (r.kind === 'post') rmsnormForward(p, norm, r.sum, w.weight(r.weight), s.output, r.rstd);
 }
 
 /** Backward of the exit: returns the tensor holding d loss/d branch output (post: through the norm into g.in). */

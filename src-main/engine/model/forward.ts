@@ -6,7 +6,7 @@ import { bytesPerElement, type Tensor } from '../gpu/tensor';
 import { type ModelConfig, headDim } from './config';
 import { ffnChunkRows, qkvStride, type Allocated, type BackwardPlan, type ForwardPlan, type LayerPlan, type TensorSpec } from './plan';
 import type { ParameterBuffers } from './weights';
-import { enterSublayer, leaveSublayer, makeOperand } from './blocks';
+import { enterSublayer, finishSublayer, makeOperand, projectAndAdd } from './blocks';
 import { linearForward, linearForwardFused, linearBackwardInput, linearBackwardWeight, type LinearShape } from '../kernels/linear';
 import { embeddingForward } from '../kernels/embedding';
 import { rope } from '../kernels/rope';
@@ -105,8 +105,8 @@ function recordLayer(p: Program, m: ModelParts, plan: Allocated<ForwardPlan<Tens
     rope(p, att, A.k, plan.rope.positions, plan.rope.cos, plan.rope.sin, false);
   }
   attentionForward(p, att, A.q, A.k, A.v, A.out.value!, A.lse);
-  linearForward(p, lin(BT, d, d), makeOperand(p, A.out), w.gemmWeight(`${L}attn.output_proj.weight`), A.proj);
-  leaveSublayer(p, w, norm, A, A.proj);
+  projectAndAdd(p, A, (t) => t, lin(BT, d, d), makeOperand(p, A.out), w.gemmWeight(`${L}attn.output_proj.weight`), A.proj);
+  finishSublayer(p, w, norm, A);
   // FFN sublayer.
   const F = layer.ffn;
   const fin = enterSublayer(p, w, norm, F);
@@ -126,9 +126,9 @@ function recordLayer(p: Program, m: ModelParts, plan: Allocated<ForwardPlan<Tens
     } else {
       siluForward(p, n, a, hidden.value!);
     }
-    linearForward(p, lin(rows, c.d_ff, d), makeOperand(p, hidden), w.gemmWeight(`${L}ffn.w2.weight`), v(F.proj));
+    projectAndAdd(p, F, v, lin(rows, c.d_ff, d), makeOperand(p, hidden), w.gemmWeight(`${L}ffn.w2.weight`), F.proj);
   }
-  leaveSublayer(p, w, norm, F, F.proj);
+  finishSublayer(p, w, norm, F);
 }
 
 /**

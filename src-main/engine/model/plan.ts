@@ -137,6 +137,8 @@ export interface BackwardPlan<T> {
   dqkv16?: { all: T; blocks: [T, T, T] };
   dHidden: T;
   dsum: T;
+  /** Mixed precision, T a multiple of 16: the attention backward's f16 dS scratch [B·H·T·T], reused layer by layer (kernels/attention-f16.ts). */
+  dsT?: T;
   normPartial?: T;
   /** The embedding backward's grouping of the batch by token id (kernels/embedding.ts). */
   segments: { order: T; chunkStart: T; chunkDest: T; longId: T; longSlot: T; meta: T; partial: T };
@@ -315,6 +317,8 @@ export function planTraining(c: ModelConfig, o: PlanOptions): Planned<TrainingPl
     dqkv16: half && 3 * qkvStride(BT, d) * 2 <= o.maxBindingBytes ? dqkv16(specs, BT, d) : undefined,
     dHidden: chunkedRows(add('dh', [BT, f]), ffnRows),
     dsum: add('dsum', [o.batchSize * c.num_heads * o.seqLen]),
+    dsT: half && o.seqLen % 16 === 0 && o.batchSize * c.num_heads * o.seqLen * o.seqLen * 2 <= o.maxBindingBytes
+      ? add('dsT', [o.batchSize * c.num_heads * o.seqLen * o.seqLen], 'f16') : undefined,
     normPartial: c.norm !== 'none' ? add('norm_partial', [Math.ceil(BT / 128) * d]) : undefined,
     segments: {
       order: add('seg_order', [BT], 'u32'), chunkStart: add('seg_chunk_start', [cap.chunks + 1], 'u32'), chunkDest: add('seg_chunk_dest', [cap.chunks], 'u32'),
