@@ -77,22 +77,26 @@ describe.skipIf(!!why)('the queue on a real Slurm cluster', () => {
     expect(existsSync(join(ws, 'runs'))).toBe(false);
 
     // kill -9 of the trainer inside its job, after its checkpoint at step 40 (each run is waited for as soon as it
-    // is queued: a tiny run lasts seconds, a CLI start on this box about as long).
+    // is queued: a tiny run lasts seconds, a CLI start on this box about as long). Checkpoints are written behind
+    // the training steps (checkpoint-writer.ts), and on a loaded 2-core box the first one, which starts the writer
+    // thread, has been seen to land more than 12 steps late: each wait below also waits for the file (written to a
+    // temporary name and renamed, so there when complete).
+    const ckpt40 = (dir: string): boolean => existsSync(join(dir, 'checkpoints', 'step_0000040.safetensors'));
     const crash = add('crash');
-    await waitStatus(crash.dir, (s) => s.state === 'running' && (s.step ?? 0) >= 50 && !!s.pid, 150_000, 'crash at step 50');
+    await waitStatus(crash.dir, (s) => s.state === 'running' && (s.step ?? 0) >= 50 && !!s.pid && ckpt40(crash.dir), 150_000, 'crash at step 50, checkpoint 40 written');
     const killed = readStatus(crash.dir)!;
     expect(killed.step!).toBeLessThan(STEPS);
     process.kill(killed.pid!, 'SIGKILL');
 
     // USR1 to the batch shell (Slurm's warning before the time limit): checkpoint, requeue, resume.
     const usr1 = add('usr1');
-    await waitStatus(usr1.dir, (s) => s.state === 'running' && (s.step ?? 0) >= 50, 150_000, 'usr1 at step 50');
+    await waitStatus(usr1.dir, (s) => s.state === 'running' && (s.step ?? 0) >= 50 && ckpt40(usr1.dir), 150_000, 'usr1 at step 50, checkpoint 40 written');
     const sig = spawnSync('scancel', ['--batch', '--signal=USR1', usr1.job], { env: c.env, encoding: 'utf8' });
     expect(sig.status, sig.stderr).toBe(0);
 
     // Slurm's own requeue of a running job (what pre-emption does): the job is terminated and started again.
     const sreq = add('sreq');
-    await waitStatus(sreq.dir, (s) => s.state === 'running' && (s.step ?? 0) >= 50, 150_000, 'sreq at step 50');
+    await waitStatus(sreq.dir, (s) => s.state === 'running' && (s.step ?? 0) >= 50 && ckpt40(sreq.dir), 150_000, 'sreq at step 50, checkpoint 40 written');
     const rq = spawnSync('scontrol', ['requeue', sreq.job], { env: c.env, encoding: 'utf8' });
     expect(rq.status, rq.stderr).toBe(0);
 
