@@ -15,11 +15,11 @@ import { createTensor, download, upload, type Tensor } from '../engine/gpu/tenso
 import { attentionBackward, attentionForward, projectionLayout } from '../engine/kernels/attention';
 import { dsScratchElements, setF16AttentionTiles, type AttentionPass, type F16AttentionTile } from '../engine/kernels/attention-f16';
 import { normal, rngFor } from '../engine/rng';
+import { stripKernel, type Sub } from './kernel-strip';
 
 const env = (k: string, dflt: number): number => (process.env[k] ? Number(process.env[k]) : dflt);
 const [B, H, T, DK] = [env('B', 128), env('H', 16), env('T', 256), env('DK', 32)];
 
-type Sub = [string | RegExp, string];
 /** [what it takes out, substitutions]. */
 type Strip = [string, Sub[]];
 
@@ -51,15 +51,7 @@ const ALL_STRIPS: Strip[] = [
 const STRIPS = process.env.REAL === '1' ? ALL_STRIPS.slice(0, 1) : ALL_STRIPS;
 const PASSES = ['forward', 'backward_query', 'dsum', 'backward_key', 'backward_dq'];
 
-function strip(src: string, subs: Sub[], what: string): string {
-  let out = src;
-  for (const [from, to] of subs) {
-    const hit = typeof from === 'string' ? out.includes(from) : new RegExp(from.source, from.flags.replace('g', '')).test(out);
-    if (!hit) throw new Error(`attention-probe: the text to strip for "${what}" is not in the generated kernel (${String(from).slice(0, 80)}…); update the probe`);
-    out = typeof from === 'string' ? out.replace(from, to) : out.replace(from, to);
-  }
-  return out;
-}
+const strip = (src: string, subs: Sub[], what: string): string => stripKernel(src, subs, what, 'attention-probe');
 
 // TILES='forward:8,32;backward_query:2,16;backward_key:2,16' (a pass left out keeps its default).
 const tiles: Partial<Record<AttentionPass, F16AttentionTile>> = {};

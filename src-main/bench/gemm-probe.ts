@@ -14,6 +14,7 @@ import { createTensor, download, readBytes, upload } from '../engine/gpu/tensor'
 import { castF16 } from '../engine/kernels/cast';
 import { loopDefines, NO_BLOCKS, parseTile, type F16Tile } from '../engine/kernels/linear-f16';
 import { xorshiftUniform } from '../engine/rng';
+import { stripKernel, type Sub } from './kernel-strip';
 
 const env = (k: string, d: number): number => (process.env[k] ? Number(process.env[k]) : d);
 const M = env('M', 32768);
@@ -29,36 +30,36 @@ const TILES = (process.env.TILES ?? '128,128,2,2,32;128,128,2,2,32,16;128,128,2,
 const WARM_MS = env('WARM_MS', 400);
 
 /** A stripped copy: [what it removes, [generated text, replacement] pairs, defines to override]. */
-type Strip = [string, Array<[string | RegExp, string]>, Defines?];
+type Strip = [string, Sub[], Defines?];
 
-const noGlobal: Array<[string | RegExp, string]> = [
+const noGlobal: Sub[] = [
   // Register values that depend on the K step, so that the stores stay live but nothing is read from memory.
   [/fn fetch_a\(it: u32, row0: u32, k0: u32, kEnd: u32, ta: bool, checked: bool\) -> vec4f \{\n(?:.*\n){3}\}/,
     'fn fetch_a(it: u32, row0: u32, k0: u32, kEnd: u32, ta: bool, checked: bool) -> vec4f {\n  if (p.accumulate == 12345u) { return A[it]; }\n  return vec4f(bitcast<f32>(it ^ k0), bitcast<f32>(row0), 0.0, 0.0);\n}'],
   [/fn fetch_b\(it: u32, col0: u32, k0: u32, kEnd: u32, tb: bool, checked: bool\) -> vec4f \{\n(?:.*\n){3}\}/,
     'fn fetch_b(it: u32, col0: u32, k0: u32, kEnd: u32, tb: bool, checked: bool) -> vec4f {\n  if (p.accumulate == 12345u) { return B[it]; }\n  return vec4f(bitcast<f32>(it ^ k0), bitcast<f32>(col0), 0.0, 0.0);\n}'],
 ];
-const onePerEight: Array<[string | RegExp, string]> = ['A', 'B'].map((X) => [
+const onePerEight: Sub[] = ['A', 'B'].map((X) => [
   `${X}s[o] = h0.x; ${X}s[o + 1u] = h0.y; ${X}s[o + 2u] = h1.x; ${X}s[o + 3u] = h1.y;\n    ${X}s[o + 4u] = h2.x; ${X}s[o + 5u] = h2.y; ${X}s[o + 6u] = h3.x; ${X}s[o + 7u] = h3.y;`,
   `${X}s[o] = h0.x + h1.y + h2.x + h3.y;`,
 ]);
-const noPut: Array<[string | RegExp, string]> = [
+const noPut: Sub[] = [
   ['      for (var v = 0u; v < NA; v++) { put_a(li + v * WG, ra[v], ta); }\n      for (var v = 0u; v < NB; v++) { put_b(li + v * WG, rb[v], tb); }\n', ''],
 ];
-const noBarrier: Array<[string | RegExp, string]> = [
+const noBarrier: Sub[] = [
   ['      if (k0 >= kEnd) { break; }\n      workgroupBarrier();\n', '      if (k0 >= kEnd) { break; }\n'],
   ['      for (var v = 0u; v < NB; v++) { put_b(li + v * WG, rb[v], tb); }\n      workgroupBarrier();\n', '      for (var v = 0u; v < NB; v++) { put_b(li + v * WG, rb[v], tb); }\n'],
 ];
-const noBarrierNoPut: Array<[string | RegExp, string]> = [
+const noBarrierNoPut: Sub[] = [
   ['      if (k0 >= kEnd) { break; }\n      workgroupBarrier();\n      for (var v = 0u; v < NA; v++) { put_a(li + v * WG, ra[v], ta); }\n      for (var v = 0u; v < NB; v++) { put_b(li + v * WG, rb[v], tb); }\n      workgroupBarrier();\n',
     '      if (k0 >= kEnd) { break; }\n'],
 ];
 
-const alignHint: Array<[string | RegExp, string]> = [
+const alignHint: Sub[] = [
   ['  let o = t.x * select(ASTR_N, ASTR_T, ta) + t.y;', '  let o = ((t.x * select(ASTR_N, ASTR_T, ta) + t.y) >> 3u) << 3u;'],
   ['  let o = t.x * select(BSTR_N, BSTR_T, tb) + t.y;', '  let o = ((t.x * select(BSTR_N, BSTR_T, tb) + t.y) >> 3u) << 3u;'],
 ];
-const noOutput: Array<[string | RegExp, string]> = [
+const noOutput: Sub[] = [
   // The result store skipped behind a condition the compiler cannot decide (M is a uniform), so the products stay live.
   [/fn store_full\((.*)\) \{\n {2}subgroupMatrixStore/, 'fn store_full($1) {\n  if (p.M != 0u) { return; }\n  subgroupMatrixStore'],
 ];
@@ -66,7 +67,7 @@ const noOutput: Array<[string | RegExp, string]> = [
 // Not strips: the same kernel with its strides read from Params (as before the leading dimensions became
 // constants), or with all its sizes written in as constants too, to see what the compiler gains from knowing them.
 const LDB = ENTRY === 'linear_forward' ? K : N;
-const constSizes: Array<[string | RegExp, string]> = [[/p\.M\b/g, `${M}u`], [/p\.N\b/g, `${N}u`], [/p\.K\b/g, `${K}u`], [/p\.kChunk/g, `${K}u`], [/p\.off[ABC]\b/g, '0u']];
+const constSizes: Sub[] = [[/p\.M\b/g, `${M}u`], [/p\.N\b/g, `${N}u`], [/p\.K\b/g, `${K}u`], [/p\.kChunk/g, `${K}u`], [/p\.off[ABC]\b/g, '0u']];
 
 const STRIPS: Strip[] = [
   ['nothing (the real kernel)', []],
@@ -84,15 +85,7 @@ const STRIPS: Strip[] = [
   ['nothing (the real kernel, again)', []],
 ];
 
-function strip(src: string, subs: Array<[string | RegExp, string]>, what: string): string {
-  let out = src;
-  for (const [from, to] of subs) {
-    const hit = typeof from === 'string' ? out.includes(from) : from.test(out);
-    if (!hit) throw new Error(`gemm-probe: the text to strip for "${what}" is not in the generated kernel (${String(from).slice(0, 80)}…); update the probe`);
-    out = out.replace(from, to);
-  }
-  return out;
-}
+const strip = (src: string, subs: Sub[], what: string): string => stripKernel(src, subs, what, 'gemm-probe');
 
 /** The kernel's defines for tile t (f16 operands, aligned, the leading dimensions as constants), with `over` on top. */
 function definesFor(t: F16Tile, over: Defines = {}): Defines {

@@ -126,7 +126,6 @@ export function attentionForwardF16(prog: Program, s: AttentionShape, q: Tensor,
 /** dq, dk, dv from the forward's out and lse; g.dsum receives rowsum(dout∘out). */
 export function attentionBackwardF16(prog: Program, s: AttentionShape, q: Tensor, k: Tensor, v: Tensor, out: Tensor, lse: Tensor, dout: Tensor, g: AttentionGrads): void {
   const u = attentionParams(prog, s);
-  const tq = tileOf(prog.device, 'backward_query', s.dk);
   const tk = tileOf(prog.device, 'backward_key', s.dk);
   if (dsPath(prog.device, s, g.dsT)) {
     const tg = tileOf(prog.device, 'backward_dq', s.dk);
@@ -145,6 +144,7 @@ export function attentionBackwardF16(prog: Program, s: AttentionShape, q: Tensor
     });
     return;
   }
+  const tq = tileOf(prog.device, 'backward_query', s.dk);
   prog.dispatch({
     file: 'attention_f16', entry: 'attention_backward_query', defines: defines('backward_query', s.dk, tq), label: 'attention_f16:backward_query',
     bindings: [u, bind(q), bind(k), bind(v), bind(out), bind(lse), bind(dout), bind(g.dsum), bind(g.dq)], workgroups: grid(s, tq),

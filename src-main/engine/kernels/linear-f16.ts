@@ -239,7 +239,9 @@ export function gemmF16(prog: Program, g: Gemm, o: F16Options = {}): void {
     RES: !!g.residual,
   };
   // The output's leading dimension is the partials' N under split-K.
-  recordGemm(prog, g, 'linear_f16', (ldc) => ({ ...base, ...leadingDims(g.lda, g.ldb, ldc) }), split, [Math.ceil(N / t.TN), Math.ceil(M / t.TM)], '');
+  // linear_f16.wgsl's GEMMs also bind R (binding 4): the residual of a fused residual add, else A as a stand-in.
+  const r = g.residual ? bindOut(g.residual) : bindVec4(g.A);
+  recordGemm(prog, g, 'linear_f16', (ldc) => ({ ...base, ...leadingDims(g.lda, g.ldb, ldc) }), split, [Math.ceil(N / t.TN), Math.ceil(M / t.TM)], '', [r]);
 }
 
 /** Why the GEMM's blocks do not fit its tile (a K step, an A tile or a 16-column block would straddle one), or undefined. */
@@ -289,15 +291,15 @@ function forcedSplit(K: number, KS: number, splits: number): { splits: number; k
 function gemmF16Direct(prog: Program, g: Gemm, t: DirectTile, forcedSplits?: number): void {
   const split = forcedSplits !== undefined ? forcedSplit(g.K, 16, forcedSplits) : chooseSplits({ ...t, KS: 16, PAD: 0 }, g.M, g.N, g.K);
   const defines = { TM: t.TM, TN: t.TN, SR: t.SR, SC: t.SC, FI: t.FI, FJ: t.FJ };
-  recordGemm(prog, g, 'linear_f16_direct', () => defines, split, [g.N / t.TN, g.M / t.TM], 'direct');
+  recordGemm(prog, g, 'linear_f16_direct', () => defines, split, [g.N / t.TN, g.M / t.TM], 'direct', []);
 }
 
 /**
  * One GEMM of linear_f16.wgsl or linear_f16_direct.wgsl (one Params layout): straight into C, or with split-K the
  * partial products into scratch[z][M][N] and then one pass that adds them into C. `defines(ldc)` gives the kernel's
- * defines for an output of leading dimension ldc; `tag` goes into the labels.
+ * defines for an output of leading dimension ldc; `tag` goes into the labels; `extra`: bindings after C (binding 4 on).
  */
-function recordGemm(prog: Program, g: Gemm, file: string, defines: (ldc: number) => Defines, split: { splits: number; kChunk: number }, tiles: [number, number], tag: string): void {
+function recordGemm(prog: Program, g: Gemm, file: string, defines: (ldc: number) => Defines, split: { splits: number; kChunk: number }, tiles: [number, number], tag: string, extra: GPUBufferBinding[]): void {
   const { M, N, K } = g;
   const grid: [number, number, number] = [...tiles, split.splits];
   // The last two fields are an operand scale and its inverse that linear_f16.wgsl still declares; always 1 (loss
@@ -307,12 +309,10 @@ function recordGemm(prog: Program, g: Gemm, file: string, defines: (ldc: number)
     ['u32', g.offA ?? 0], ['u32', g.offB ?? 0], ['u32', offC], ['u32', accumulate ? 1 : 0],
     ['u32', split.kChunk], ['u32', splitStride], ['f32', 1], ['f32', 1],
   ], `${g.label} params`);
-  // linear_f16.wgsl's GEMMs also bind R (binding 4): the residual of a fused residual add, else A as a stand-in.
-  const r = file === 'linear_f16' ? [g.residual ? bindOut(g.residual) : bindVec4(g.A)] : [];
   if (split.splits === 1) {
     prog.dispatch({
       file, entry: g.entry, defines: defines(g.ldc), label: tag ? `${g.label} (${tag})` : g.label,
-      bindings: [params(g.ldc, g.offC ?? 0, !!g.accumulate, 0), bindVec4(g.A), bindVec4(g.B), bindOut(g.C), ...r], workgroups: grid,
+      bindings: [params(g.ldc, g.offC ?? 0, !!g.accumulate, 0), bindVec4(g.A), bindVec4(g.B), bindOut(g.C), ...extra], workgroups: grid,
     });
     return;
   }
@@ -321,7 +321,7 @@ function recordGemm(prog: Program, g: Gemm, file: string, defines: (ldc: number)
   const scratchT: Tensor = { buffer: buf, byteOffset: 0, shape: [split.splits, M, N], dtype: 'f32', label: 'split-K scratch' };
   prog.dispatch({
     file, entry: g.entry, defines: defines(N), label: `${g.label} (${tag ? `${tag}, ` : ''}split-K ${split.splits})`,
-    bindings: [params(N, 0, false, part), bindVec4(g.A), bindVec4(g.B), bindOut(scratchT), ...r], workgroups: grid,
+    bindings: [params(N, 0, false, part), bindVec4(g.A), bindVec4(g.B), bindOut(scratchT), ...extra], workgroups: grid,
   });
   splitkReduce(prog, g, scratchT, split.splits, part);
 }

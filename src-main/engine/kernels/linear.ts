@@ -58,13 +58,15 @@ export interface LinearShape {
   yRow?: number;
 }
 
+const forwardGemm = (s: LinearShape, x: Tensor, W: Tensor, y: Tensor, accumulate: boolean, label: string): Gemm => ({
+  entry: 'linear_forward', A: x, B: W, C: y, M: s.rows, N: s.outFeatures, K: s.inFeatures,
+  lda: s.inFeatures, ldb: s.inFeatures, ldc: s.outFeatures, offA: (s.xRow ?? 0) * s.inFeatures, offC: (s.yRow ?? 0) * s.outFeatures,
+  accumulate, label,
+});
+
 /** y[rows,out] (+)= x[rows,in] · W[out,in]ᵀ */
 export function linearForward(prog: Program, s: LinearShape, x: Tensor, W: Tensor, y: Tensor, accumulate = false, label = 'linear_forward'): void {
-  gemm(prog, {
-    entry: 'linear_forward', A: x, B: W, C: y, M: s.rows, N: s.outFeatures, K: s.inFeatures,
-    lda: s.inFeatures, ldb: s.inFeatures, ldc: s.outFeatures, offA: (s.xRow ?? 0) * s.inFeatures, offC: (s.yRow ?? 0) * s.outFeatures,
-    accumulate, label,
-  });
+  gemm(prog, forwardGemm(s, x, W, y, accumulate, label));
 }
 
 /**
@@ -72,11 +74,7 @@ export function linearForward(prog: Program, s: LinearShape, x: Tensor, W: Tenso
  * false (nothing recorded) otherwise: the caller adds the residual itself.
  */
 export function linearForwardResidual(prog: Program, s: LinearShape, x: Tensor, W: Tensor, y: Tensor, residual: Tensor, label = 'linear_forward'): boolean {
-  const g: Gemm = {
-    entry: 'linear_forward', A: x, B: W, C: y, M: s.rows, N: s.outFeatures, K: s.inFeatures,
-    lda: s.inFeatures, ldb: s.inFeatures, ldc: s.outFeatures, offA: (s.xRow ?? 0) * s.inFeatures, offC: (s.yRow ?? 0) * s.outFeatures,
-    residual, label: `${label} + residual`,
-  };
+  const g: Gemm = { ...forwardGemm(s, x, W, y, false, `${label} + residual`), residual };
   if (prog.kernels.linear !== 'f16' || !f16Fits(g) || !residualFits(g)) return false;
   gemmF16(prog, g);
   return true;

@@ -6,6 +6,7 @@
 // allocated, so a batch that cannot fit is refused up front with the figures; allocatePlan turns it into tensors.
 import type { ModelConfig } from './config';
 import { headDim } from './config';
+import { dsScratchElements } from '../kernels/attention-f16';
 import { embeddingCapacity } from '../kernels/embedding';
 import { bytesPerElement, createTensor, numel, type DType, type Tensor } from '../gpu/tensor';
 
@@ -304,6 +305,7 @@ export function planTraining(c: ModelConfig, o: PlanOptions): Planned<TrainingPl
   const chunk = fwd.logits.shape;
   const cap = embeddingCapacity(BT);
   const ffnRows = ffnChunkRows(f, BT, o.maxBindingBytes);
+  const dsShape = { B: o.batchSize, H: c.num_heads, T: o.seqLen };
   const backward: BackwardPlan<TensorSpec> = {
     dHeadIn,
     dStream,
@@ -317,8 +319,7 @@ export function planTraining(c: ModelConfig, o: PlanOptions): Planned<TrainingPl
     dqkv16: half && 3 * qkvStride(BT, d) * 2 <= o.maxBindingBytes ? dqkv16(specs, BT, d) : undefined,
     dHidden: chunkedRows(add('dh', [BT, f]), ffnRows),
     dsum: add('dsum', [o.batchSize * c.num_heads * o.seqLen]),
-    dsT: half && o.seqLen % 16 === 0 && o.batchSize * c.num_heads * o.seqLen * o.seqLen * 2 <= o.maxBindingBytes
-      ? add('dsT', [o.batchSize * c.num_heads * o.seqLen * o.seqLen], 'f16') : undefined,
+    dsT: half && o.seqLen % 16 === 0 && dsScratchElements(dsShape) * 2 <= o.maxBindingBytes ? add('dsT', [dsScratchElements(dsShape)], 'f16') : undefined,
     normPartial: c.norm !== 'none' ? add('norm_partial', [Math.ceil(BT / 128) * d]) : undefined,
     segments: {
       order: add('seg_order', [BT], 'u32'), chunkStart: add('seg_chunk_start', [cap.chunks + 1], 'u32'), chunkDest: add('seg_chunk_dest', [cap.chunks], 'u32'),
