@@ -4,7 +4,7 @@
 // is queued (the backend refuses it too); a dataset prepared with the real CLI is picked through
 // `#/new?dataset=NAME` and trains; a sweep of two points is queued as one group. Screenshots: e2e/artifacts/.
 import { execFile } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -199,8 +199,9 @@ describe.skipIf(!!missing)('New run form and Sweeps over lmwb serve (real backen
     const before = new Set(runFolders(serve));
     await page.getByTestId('sweep-queue').click();
     const ids = await until('the sweep runs', () => {
+      // A run folder is complete once its status.json is there (the store writes it last): wait for both.
       const fresh = runFolders(serve).filter((r) => !before.has(r));
-      return fresh.length === 2 ? fresh : undefined;
+      return fresh.length === 2 && fresh.every((r) => existsSync(join(serve.workspace, 'runs', r, 'status.json'))) ? fresh : undefined;
     }, 30_000);
     for (const id of ids) {
       const meta = JSON.parse(readFileSync(join(serve.workspace, 'runs', id, 'meta.json'), 'utf8')) as { group: string; sweep: { name: string; keys: Record<string, number> } };
