@@ -54,8 +54,9 @@ fn ldc() -> u32 { return select(p.ldc, LDC, CLD); }
 // Block-concatenated operands (fused GEMMs over tensors that sit in one buffer, e.g. q, k and v): with KBA > 0,
 // A's inner coordinate i (k for linear_backward_input, m for linear_backward_weight) is split into blocks of KBA,
 // block j starting BSA elements after block 0; with NBC > 0, C's column c likewise into blocks of NBC, BSC apart.
-// A K step, an A tile row range and a C tile never straddle a block (the host checks), so the computed products
-// are those of one GEMM over the concatenation.
+// Each mapping is per element, so a tile or a K step may straddle two blocks; one vector load (8 halves or 4
+// floats) and one 16-column result block never do (the host checks), so the computed products are those of one
+// GEMM over the concatenation.
 fn inner_a(i: u32) -> u32 {
   if (KBA == 0u) { return i; }
   return (i / max(KBA, 1u)) * BSA + i % max(KBA, 1u);

@@ -18,7 +18,7 @@
  */
 import { UserError } from '../util/errors';
 import { preset as trainerPreset, PRESET_NAMES } from '../engine/train/presets';
-import { planTraining, bytesOf, parameterBytes } from '../engine/model/plan';
+import { planTraining, bytesOf, defaultLogitsChunkBytes, parameterBytes } from '../engine/model/plan';
 import { parseModelConfig } from '../engine/model/config';
 import { layoutParameters, parameterSpecs } from '../engine/model/parameters';
 import { getKey } from './configs';
@@ -131,7 +131,7 @@ export interface DeviceLimits {
 export function planAccepts(model: Record<string, unknown>, batch: number, limits: DeviceLimits): boolean {
   const cfg = parseModelConfig(model, 'model');
   const plan = planTraining(cfg, {
-    batchSize: batch, seqLen: cfg.context_length, logitsChunkBytes: 256 * 1024 * 1024, maxBindingBytes: limits.maxStorageBufferBindingSize,
+    batchSize: batch, seqLen: cfg.context_length, logitsChunkBytes: defaultLogitsChunkBytes(), maxBindingBytes: limits.maxStorageBufferBindingSize,
     halfOperands: limits.mixed ?? false,
   }).buffers;
   if (plan.some((p) => bytesOf(p) > (p.rowChunks ? (limits.maxBufferSize ?? Infinity) : limits.maxStorageBufferBindingSize))) return false;

@@ -11,6 +11,8 @@ if (!real) process.env.LMWB_KERNELS_DIR = emulatedKernelsDir();
 // Emulated, the GEMMs read their leading dimensions from Params: written in as constants (the default), llvmpipe
 // takes minutes over some of these pipelines (linear-f16-emulated.test.ts runs that path on three cases).
 if (!real) process.env.LMWB_F16_CONST_LD = '0';
+// Emulated, w1 and w3 stay two GEMMs (the fused w1|w3 pipelines take llvmpipe's LLVM many minutes; fused-ffn.test.ts).
+if (!real) process.env.LMWB_FUSE_FFN = '0';
 process.env.XDG_RUNTIME_DIR ??= '/tmp';
 
 const { openGpu } = await import('../../src-main/engine/gpu/device');

@@ -5,7 +5,7 @@ import type { Program } from '../gpu/program';
 import type { Tensor } from '../gpu/tensor';
 import { qkvStride, type Allocated, type TensorSpec, type TrainingPlan } from './plan';
 import { enterSublayerBackward, gradOperand, keptOperand, leaveSublayerBackward } from './blocks';
-import { QKV, attentionShape, chunkView, ffnChunks, fuseQkv, lin, normArgs, rowsOf, type ModelParts } from './forward';
+import { QKV, W13, attentionShape, chunkView, ffnChunks, fuseQkv, lin, normArgs, rowsOf, type ModelParts } from './forward';
 import { linearBackwardInput, linearBackwardInputFused, linearBackwardInputFusedFits, linearBackwardWeight, linearBackwardWeightFused } from '../kernels/linear';
 import { rmsnormBackwardInput, rmsnormBackwardWeight } from '../kernels/rmsnorm';
 import { embeddingBackward } from '../kernels/embedding';
@@ -60,6 +60,19 @@ export function recordBackward(p: Program, m: ModelParts, plan: Allocated<Traini
         if (F.activation === 'swiglu') swigluBackward(p, rows * f, a, b!, dHidden);
         else siluBackward(p, rows * f, a, dHidden);
         daOp = gradOperand(p, a, bw.dHidden16 && v(bw.dHidden16));
+      }
+      // w1 and w3 as one GEMM each (K = 2·d_ff into the branch input's gradient, M = 2·d_ff into the adjacent weight
+      // gradients) where da and db are the blocks of one f16 buffer (plan.ts dab16) and the weights adjacent.
+      const names = W13.map((n) => `${L}ffn.${n}.weight`);
+      const abW = bw.dab16 && rows === BT && dbOp ? w.gemmWeightRun(names) : undefined;
+      const gW = abW && w.gradRun(names);
+      const ffnShape = { rows: BT, inFeatures: d, outFeatures: f, blocks: 2, stride: qkvStride(BT, f) };
+      if (abW && gW && linearBackwardInputFused(p, ffnShape, bw.dab16!, abW, g.ffn.branchIn, g.ffn.accumulateBranchIn, 'linear_backward_input w1|w3')) {
+        if (!linearBackwardWeightFused(p, ffnShape, bw.dab16!, fin, gW, false, 'linear_backward_weight w1|w3')) {
+          linearBackwardWeight(p, lin(rows, d, f), daOp, v(fin), w.grad(names[0]), later);
+          linearBackwardWeight(p, lin(rows, d, f), dbOp!, v(fin), w.grad(names[1]), later);
+        }
+        continue;
       }
       linearBackwardInput(p, lin(rows, d, f), daOp, w.gemmWeight(`${L}ffn.w1.weight`), v(g.ffn.branchIn), g.ffn.accumulateBranchIn);
       linearBackwardWeight(p, lin(rows, d, f), daOp, v(fin), w.grad(`${L}ffn.w1.weight`), later);

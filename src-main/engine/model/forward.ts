@@ -39,6 +39,8 @@ export const lin = (rows: number, inFeatures: number, outFeatures: number): Line
 export const normArgs = (m: ModelParts) => ({ rows: rowsOf(m), D: m.cfg.d_model, eps: m.cfg.rmsnorm_eps });
 /** The attention projections that fused GEMMs treat as one, in parameter order. */
 export const QKV = ['q_proj', 'k_proj', 'v_proj'] as const;
+/** The FFN's input projections that fused GEMMs treat as one (stored adjacent: parameters.ts storageOrder). */
+export const W13 = ['w1', 'w3'] as const;
 
 /**
  * Whether the q/k/v projections run as one GEMM where they can (forward, backward_input and, unless
@@ -116,10 +118,13 @@ function recordLayer(p: Program, m: ModelParts, plan: Allocated<ForwardPlan<Tens
     const a = v(F.a);
     const b = F.b && v(F.b);
     const hidden = { value: F.hidden.value && v(F.hidden.value), gemm: v(F.hidden.gemm) };
-    linearForward(p, lin(rows, d, c.d_ff), v(fin), w.gemmWeight(`${L}ffn.w1.weight`), a);
     const n = rows * c.d_ff;
+    // w1 and w3 as one GEMM into a|b where they are blocks of one buffer and their weights adjacent (mixed precision).
+    const abW = F.ab && rows === BT ? w.gemmWeightRun(W13.map((n) => `${L}ffn.${n}.weight`)) : undefined;
+    const fused = !!abW && linearForwardFused(p, { rows: BT, inFeatures: d, outFeatures: c.d_ff, blocks: 2, stride: qkvStride(BT, c.d_ff) }, fin, abW, F.ab!, 'linear_forward w1|w3');
+    if (!fused) linearForward(p, lin(rows, d, c.d_ff), v(fin), w.gemmWeight(`${L}ffn.w1.weight`), a);
     if (F.activation === 'swiglu') {
-      linearForward(p, lin(rows, d, c.d_ff), v(fin), w.gemmWeight(`${L}ffn.w3.weight`), b!);
+      if (!fused) linearForward(p, lin(rows, d, c.d_ff), v(fin), w.gemmWeight(`${L}ffn.w3.weight`), b!);
       // Without an f32 hidden in the plan the gate writes w2's f16 operand directly (fused cast).
       if (hidden.value) swigluForward(p, n, a, b!, hidden.value);
       else swigluForwardHalf(p, n, a, b!, hidden.gemm);

@@ -1,5 +1,5 @@
 // The model's parameters in CS336 order and names, laid out in one flat buffer (each tensor at a 512-byte
-// boundary so it can be bound alone), and their initialisation.
+// boundary so it can be bound alone; w3 stored right after w1), and their initialisation.
 import type { ModelConfig } from './config';
 import { rngFor, STREAM_INIT, truncatedNormal } from '../rng';
 
@@ -45,16 +45,35 @@ export interface ParamLayout {
   count: number;
 }
 
+/**
+ * The order the parameters are stored in the flat buffer: CS336's, except that each layer's `ffn.w3` follows its
+ * `ffn.w1` (so that w1 and w3 are one [2·d_ff, d_model] GEMM operand, and their gradients one output: forward.ts,
+ * backward.ts). Names, initialisation streams and checkpoints keep CS336's order (the slots' order).
+ */
+function storageOrder(specs: ParamSpec[]): ParamSpec[] {
+  const w3 = new Set(specs.filter((s) => s.name.endsWith('.ffn.w3.weight')).map((s) => s.name));
+  const out: ParamSpec[] = [];
+  for (const s of specs) {
+    if (w3.has(s.name)) continue;
+    out.push(s);
+    const partner = s.name.endsWith('.ffn.w1.weight') ? specs.find((t) => t.name === s.name.replace(/\.w1\.weight$/, '.w3.weight')) : undefined;
+    if (partner) out.push(partner);
+  }
+  for (const s of specs) if (w3.has(s.name) && !out.includes(s)) out.push(s);
+  return out;
+}
+
 export function layoutParameters(specs: ParamSpec[]): ParamLayout {
-  const slots: ParamSlot[] = [];
+  const offsets = new Map<string, number>();
   let offset = 0;
   let count = 0;
-  for (const s of specs) {
+  for (const s of storageOrder(specs)) {
     const n = s.shape.reduce((a, b) => a * b, 1);
-    slots.push({ ...s, offset, numel: n });
+    offsets.set(s.name, offset);
     offset += Math.ceil(n / SLOT_ALIGN_FLOATS) * SLOT_ALIGN_FLOATS;
     count += n;
   }
+  const slots: ParamSlot[] = specs.map((s) => ({ ...s, offset: offsets.get(s.name)!, numel: s.shape.reduce((a, b) => a * b, 1) }));
   return { slots, byName: new Map(slots.map((s) => [s.name, s])), totalFloats: offset, count };
 }
 

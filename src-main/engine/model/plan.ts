@@ -80,6 +80,8 @@ export interface FfnSublayer<T> extends Sublayer<T> {
   a: T;
   /** x·W3ᵀ (SwiGLU only). */
   b?: T;
+  /** Mixed precision + SwiGLU, one row chunk: the one buffer that a and b are views of, qkvStride(BT, d_ff) apart (one fused GEMM writes them). */
+  ab?: T;
   /** The activation's output, as w2's operand (mixed + SwiGLU: only its f16 form, written by the gate). */
   hidden: Operand<T>;
   proj: T;
@@ -136,6 +138,8 @@ export interface BackwardPlan<T> {
   dq: T; dk: T; dv: T;
   /** Mixed precision: f16 copies of dq, dk, dv in one buffer, qkvStride elements apart (the fused GEMMs' operand), and views of its blocks. */
   dqkv16?: { all: T; blocks: [T, T, T] };
+  /** Mixed precision + SwiGLU, one row chunk: dHidden16 and dHidden16b as the blocks of this one f16 buffer (the fused w1|w3 GEMMs' operand). */
+  dab16?: T;
   dHidden: T;
   dsum: T;
   /** Mixed precision, T a multiple of 16: the attention backward's f16 dS scratch [B·H·T·T], reused layer by layer (kernels/attention-f16.ts). */
@@ -161,6 +165,18 @@ export interface PlanOptions {
   captureLogits?: boolean;
   /** Mixed precision: f16 copies of the GEMM operands. */
   halfOperands: boolean;
+}
+
+/**
+ * The default budget for one chunk of f32 logits (the LM head and the loss run over row chunks of at most this
+ * many bytes): 1.5 GiB, the whole batch of the CS336 model at batch 128 (1.31 GB; PyTorch's eager step holds all
+ * logits too), in chunks beyond that. Fewer, larger chunks keep the LM head's GEMMs wide: at batch 128 on the H200
+ * one chunk saves 0.6 ms of GEMM time a step against 256 MiB chunks, for 1.5 GB more memory (BENCHMARKS.md, round 8).
+ * LMWB_LOGITS_CHUNK_MB sets another (small GPUs: less memory for the same batch).
+ */
+export function defaultLogitsChunkBytes(): number {
+  const mb = Number(process.env.LMWB_LOGITS_CHUNK_MB);
+  return (mb > 0 ? mb : 1536) * 2 ** 20;
 }
 
 export function logitsChunkRows(c: ModelConfig, rows: number, chunkBytes: number, maxBindingBytes: number): number {
@@ -211,6 +227,7 @@ function planForward(c: ModelConfig, o: PlanOptions, specs: SpecList, shareLayer
   const ffnRows = ffnChunkRows(f, BT, o.maxBindingBytes);
   // q, k, v as blocks of one buffer only where that buffer fits one binding (the fused GEMM binds it whole).
   const fuseQkv = half && 3 * qkvStride(BT, d) * 4 <= o.maxBindingBytes;
+  const fuseFfn = ffnFusable(c, o);
   const operand = (value: TensorSpec, half16: () => TensorSpec): Operand<TensorSpec> => ({ value, gemm: half ? half16() : value });
   const normsWriteHalf = half && d % 2 === 0;
   const x = Array.from({ length: c.num_layers + 1 }, (_, l) => add(`x${l}`, [BT, d]));
@@ -247,9 +264,12 @@ function planForward(c: ModelConfig, o: PlanOptions, specs: SpecList, shareLayer
     // Mixed precision with SwiGLU: the gate writes only the f16 operand of w2 (no f32 hidden).
     const wide = (name: string, dtype: DType = 'f32') => chunkedRows(own(name, [BT, f], dtype), ffnRows);
     const hidden: Operand<TensorSpec> = half && swiglu ? { gemm: wide('h16', 'f16') } : operand(wide('h'), () => wide('h16', 'f16'));
+    // Mixed precision + SwiGLU in one row chunk: a and b as the two blocks of one buffer, written by one GEMM.
+    const ab = fuseFfn ? own('ab', [2 * qkvStride(BT, f)]) : undefined;
+    const abPart = (j: number, name: string) => (ab ? specs.view(ab, j * qkvStride(BT, f), [BT, f], `${p}${name}`) : wide(name));
     const ffn: FfnSublayer<TensorSpec> = {
       ...sublayer(2, mid, x[l + 1]),
-      activation: c.ffn, a: wide('a'), b: swiglu ? wide('b') : undefined, hidden, proj,
+      activation: c.ffn, a: abPart(0, 'a'), b: swiglu ? abPart(1, 'b') : undefined, ab, hidden, proj,
     };
     layers.push({ attn, ffn });
   }
@@ -306,13 +326,15 @@ export function planTraining(c: ModelConfig, o: PlanOptions): Planned<TrainingPl
   const cap = embeddingCapacity(BT);
   const ffnRows = ffnChunkRows(f, BT, o.maxBindingBytes);
   const dsShape = { B: o.batchSize, H: c.num_heads, T: o.seqLen };
+  const dab16 = ffnFusable(c, o) ? add('dab16', [2 * qkvStride(BT, f)], 'f16') : undefined;
   const backward: BackwardPlan<TensorSpec> = {
     dHeadIn,
     dStream,
     layers: fwd.layers.map(() => ({ attn: grads('attn'), ffn: grads('ffn') })),
     dOut16: half ? add('gd16', [BT, d], 'f16') : undefined,
-    dHidden16: half ? chunkedRows(add('gf16', [BT, f], 'f16'), ffnRows) : undefined,
-    dHidden16b: half && c.ffn === 'swiglu' ? chunkedRows(add('gf16b', [BT, f], 'f16'), ffnRows) : undefined,
+    dHidden16: dab16 ? specs.view(dab16, 0, [BT, f], 'gf16') : half ? chunkedRows(add('gf16', [BT, f], 'f16'), ffnRows) : undefined,
+    dHidden16b: dab16 ? specs.view(dab16, qkvStride(BT, f), [BT, f], 'gf16b') : half && c.ffn === 'swiglu' ? chunkedRows(add('gf16b', [BT, f], 'f16'), ffnRows) : undefined,
+    dab16,
     dLogits16: half ? add('logits16', chunk, 'f16') : undefined,
     dAttnOut: add('dO', [BT, d]),
     dq: add('dq', [BT, d]), dk: add('dk', [BT, d]), dv: add('dv', [BT, d]),
@@ -331,11 +353,21 @@ export function planTraining(c: ModelConfig, o: PlanOptions): Planned<TrainingPl
 }
 
 /**
- * Elements from one block of a q/k/v buffer (AttentionSublayer.qkv, BackwardPlan.dqkv16) to the next: BT·d rounded
- * up to 128, so that every block starts 256-byte aligned (a storage binding's offset) in f32 and in f16.
+ * Elements from one block of a q/k/v buffer (AttentionSublayer.qkv, BackwardPlan.dqkv16) to the next, or (with d =
+ * d_ff) of the FFN's a|b (FfnSublayer.ab, BackwardPlan.dab16): BT·d rounded up to 128, so that every block starts
+ * 256-byte aligned (a storage binding's offset) in f32 and in f16.
  */
 export function qkvStride(BT: number, d: number): number {
   return Math.ceil((BT * d) / 128) * 128;
+}
+
+/**
+ * Whether the FFN's w1 and w3 run as one GEMM each way: mixed precision, SwiGLU, the sublayer in one row chunk and
+ * the f32 a|b buffer within one binding (the fused GEMM binds it whole); LMWB_FUSE_FFN=0 turns it off (comparisons).
+ */
+export function ffnFusable(c: ModelConfig, o: Pick<PlanOptions, 'batchSize' | 'seqLen' | 'maxBindingBytes' | 'halfOperands'>): boolean {
+  const BT = o.batchSize * o.seqLen;
+  return process.env.LMWB_FUSE_FFN !== '0' && !!o.halfOperands && c.ffn === 'swiglu' && ffnChunkRows(c.d_ff, BT, o.maxBindingBytes) >= BT && 2 * qkvStride(BT, c.d_ff) * 4 <= o.maxBindingBytes;
 }
 
 /** Marks a [rows, d_ff] buffer as bound `rows` at a time when that is less than all of it. */

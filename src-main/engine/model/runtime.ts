@@ -14,7 +14,7 @@ import { createTensor, download, upload, type Tensor } from '../gpu/tensor';
 import { type ModelConfig, headDim } from './config';
 import { parameterSpecs, layoutParameters, type ParamLayout } from './parameters';
 import {
-  allocatePlan, bytesOf, logitsChunkRows, parameterBytes, planForwardOnly, planTraining,
+  allocatePlan, bytesOf, defaultLogitsChunkBytes, logitsChunkRows, parameterBytes, planForwardOnly, planTraining,
   type Allocated, type ForwardPlan, type Planned, type TensorSpec, type TrainingPlan,
 } from './plan';
 import { ParameterBuffers, fmtMiB } from './weights';
@@ -33,7 +33,7 @@ export interface ForwardRuntimeOptions {
   seqLen: number;
   /** Keep a copy of all logits (readLogits; costs batch·seq·vocab floats). */
   captureLogits?: boolean;
-  /** Bytes of logits computed at a time (the LM head runs over row chunks); default 256 MiB. */
+  /** Bytes of logits computed at a time (the LM head runs over row chunks); default defaultLogitsChunkBytes() (plan.ts). */
   logitsChunkBytes?: number;
   /**
    * Tests: plan for a binding limit below the device's maxStorageBufferBindingSize, so that the paths for batches
@@ -101,7 +101,7 @@ class Core<P extends ForwardPlan<TensorSpec>> {
     if (halfOperands && this.kernels.linear !== 'f16') throw new Error('mixed precision reads f16 GEMM operands: it needs the f16 linear kernels');
     this.layout = layoutParameters(parameterSpecs(cfg));
     const maxBinding = this.maxBinding();
-    const chunkBytes = opts.logitsChunkBytes ?? 256 * 1024 * 1024;
+    const chunkBytes = opts.logitsChunkBytes ?? defaultLogitsChunkBytes();
     this.chunkRows = logitsChunkRows(cfg, this.BT, chunkBytes, maxBinding);
     const planned = plan({ batchSize: B, seqLen: T, logitsChunkBytes: chunkBytes, maxBindingBytes: maxBinding, captureLogits: opts.captureLogits, halfOperands });
     const paramBytes = parameterBytes(this.layout.totalFloats, training, halfOperands);
