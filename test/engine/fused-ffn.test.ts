@@ -5,8 +5,11 @@
 // each vector and 16-column block on its own). The forward computes every element as the unfused one does, so the
 // loss and the row losses must be bit for bit the same; the backward sums da·W1 + db·W3 in one K loop and splits
 // the fused weight gradient's K its own way, so gradients and updated parameters agree closely, not exactly.
-// Slow on llvmpipe with a cold Mesa shader cache: LLVM 15's coroutine pass takes minutes over some of the emulated
-// GEMM pipelines (measured here: 21 min for the file, nearly all in the first case; seconds with a warm cache).
+// The GPU comparison is opt-in (LMWB_SLOW_TESTS=1): on llvmpipe with a cold Mesa shader cache, as in CI, LLVM 15's
+// coroutine pass takes minutes over each of these emulated GEMM pipelines (21 minutes for this file on the 2-core
+// development machine, nearly all in the first case; seconds once the cache is warm). The same fused path runs on
+// the H200 in the mixed reference case, the side-by-side check and the 2,000-step parity run (BENCHMARKS.md, GEMM
+// round 8). The layout test always runs.
 import { afterAll, describe, expect, it } from 'vitest';
 import { emulatedKernelsDir } from '../kernels/emulated-subgroup-matrix';
 import { maxRelErr, stepResults } from './step-results';
@@ -67,7 +70,8 @@ describe('the parameter layout', () => {
   });
 });
 
-describe.skipIf(!ok)('fused w1|w3 GEMMs (emulated subgroup matrices)', () => {
+const slow = process.env.LMWB_SLOW_TESTS === '1';
+describe.skipIf(!ok || !slow)(`fused w1|w3 GEMMs (emulated subgroup matrices)${slow ? '' : ': skipped, set LMWB_SLOW_TESTS=1 (about 20 minutes on llvmpipe with a cold shader cache)'}`, () => {
   let plain: Awaited<ReturnType<typeof run>>;
 
   it('unfused: one GEMM per projection', async () => {
