@@ -224,7 +224,7 @@ export function gemmF16(prog: Program, g: Gemm, o: F16Options = {}): void {
   }
   const t = o.tile ?? testTile ?? chooseTile(M, N, K, g.entry, HA || HB);
   const split = g.cBlocks ? { splits: 1, kChunk: Math.max(K, 1) } : o.splits !== undefined ? forcedSplit(K, t.KS, o.splits) : chooseSplits(t, M, N, K);
-  checkBlocks(g, HA);
+  checkBlocks(g, t, HA);
   if (g.residual && (g.entry !== 'linear_forward' || g.accumulate || g.cBlocks || split.splits > 1)) {
     throw new Error(`linear f16 ${g.label}: a fused residual needs a forward GEMM without accumulate, C blocks or split-K (residualFits)`);
   }
@@ -248,9 +248,11 @@ export function gemmF16(prog: Program, g: Gemm, o: F16Options = {}): void {
  * Why the GEMM's blocks do not fit (or undefined). The kernel maps every vector it loads and every 16-column result
  * block it stores through the blocks on its own (inner_a, col_c), so a tile or a K step may straddle two blocks (w1|w3
  * at d_ff 1344 with 128-wide tiles); what may not straddle is one vector load (A blocks: multiples of the vector
- * width) and one 16-column store (C blocks: multiples of 16).
+ * width) and one 16-column store (C blocks: multiples of 16). C blocks narrower than the tile stay unfused (one
+ * GEMM per block, as before straddling was allowed: a tile over three or more blocks buys little, and the emulated
+ * tests' pipelines, slow to compile on llvmpipe, stay those they were timed with).
  */
-function blocksProblem(g: Gemm, HA: boolean): string | undefined {
+function blocksProblem(g: Gemm, t: F16Tile, HA: boolean): string | undefined {
   if (g.aBlocks) {
     const { size, stride } = g.aBlocks;
     if (g.entry === 'linear_forward') return 'A blocks are for backward_input and backward_weight';
@@ -260,13 +262,13 @@ function blocksProblem(g: Gemm, HA: boolean): string | undefined {
   if (g.cBlocks) {
     const { size, stride } = g.cBlocks;
     if (g.entry !== 'linear_forward') return 'C blocks are for forward';
-    if (size <= 0 || size % 16 !== 0 || stride % 4 !== 0) return `C blocks of ${size} (stride ${stride}) must be multiples of the 16-column result block`;
+    if (size < t.TN || size % 16 !== 0 || stride % 4 !== 0) return `C blocks of ${size} (stride ${stride}) must be multiples of the 16-column result block and at least the tile width ${t.TN}`;
   }
   return undefined;
 }
 
-function checkBlocks(g: Gemm, HA: boolean): void {
-  const why = blocksProblem(g, HA);
+function checkBlocks(g: Gemm, t: F16Tile, HA: boolean): void {
+  const why = blocksProblem(g, t, HA);
   if (why) throw new Error(`linear f16 ${g.label}: ${why}`);
 }
 
@@ -280,9 +282,10 @@ export function residualFits(g: Gemm): boolean {
   return chooseSplits(testTile ?? chooseTile(g.M, g.N, g.K, g.entry, half), g.M, g.N, g.K).splits === 1;
 }
 
-/** Whether gemmF16 takes this GEMM's blocks (fused GEMMs fall back to one per block otherwise). */
+/** Whether gemmF16 takes this GEMM's blocks with the tile it would choose (fused GEMMs fall back to one per block otherwise). */
 export function f16BlocksFit(g: Gemm): boolean {
-  return blocksProblem(g, g.A.dtype === 'f16') === undefined;
+  const half = g.A.dtype === 'f16' || g.B.dtype === 'f16';
+  return blocksProblem(g, testTile ?? chooseTile(g.M, g.N, g.K, g.entry, half), g.A.dtype === 'f16') === undefined;
 }
 
 /** A K split forced by a benchmark: `splits` ranges of whole K steps (1 or fewer: no split). */
