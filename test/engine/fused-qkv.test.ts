@@ -72,5 +72,5 @@ describe.skipIf(!ok)('fused q/k/v GEMMs (emulated subgroup matrices)', () => {
     expect(Buffer.from(f.rows.buffer).equals(Buffer.from(plain.rows.buffer))).toBe(true);
     expect(maxRelErr(f.grads, plain.grads)).toBeLessThan(2e-3);
     expect(maxRelErr(f.params, plain.params)).toBeLessThan(1e-4);
-  });
+  }, 900_000); // llvmpipe, cold Mesa shader cache: over 300 s for one of these on the 2-core development machine
 });

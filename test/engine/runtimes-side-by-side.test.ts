@@ -96,7 +96,7 @@ describe.skipIf(!ok)(`f32 and mixed runtimes on one device (${real ? 'real' : 'e
     a.grads.forEach((g, i) => { maxErr = Math.max(maxErr, Math.abs(m.grads[i] / scale - g)); maxRef = Math.max(maxRef, Math.abs(g)); });
     expect(maxErr / maxRef).toBeLessThan(2e-2);
     expect(same(a.grads, m.grads)).toBe(false);
-  }, 600_000);
+  }, 1_200_000); // llvmpipe, cold Mesa shader cache: 873 s for the file once on the 2-core development machine
 
   for (const order of [['f32', 'mixed'], ['mixed', 'f32']] as const) {
     it(`built ${order[0]} then ${order[1]}: both give what they give alone`, async () => {
