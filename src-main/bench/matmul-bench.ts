@@ -186,7 +186,7 @@ async function main(): Promise<void> {
             ms = Math.min(ms, (performance.now() - t0) / reps);
           }
           const dt = v.tile ?? chooseTile(g0.M, g0.N, g0.K, g0.entry, !!v.half);
-          const extra = direct ? ` [${direct.TM}×${direct.TN} ${direct.SR}×${direct.SC}sg, splits ${chooseSplits({ ...direct, KS: 16, PAD: 0 }, g0.M, g0.N, g0.K).splits}]` : v.backend === 'f16' && !v.tile ? ` [${dt.TM}×${dt.TN} ${dt.SR}×${dt.SC}sg KS${dt.KS}, splits ${chooseSplits(dt, g0.M, g0.N, g0.K).splits}]` : '';
+          const extra = direct ? ` [${direct.TM}×${direct.TN} ${direct.SR}×${direct.SC}sg, splits ${chooseSplits({ ...direct, KS: 16, PAD: 0 }, g0.M, g0.N, g0.K, g0.entry).splits}]` : v.backend === 'f16' && !v.tile ? ` [${dt.TM}×${dt.TN} ${dt.SR}×${dt.SC}sg KS${dt.KS}, splits ${chooseSplits(dt, g0.M, g0.N, g0.K, g0.entry).splits}]` : '';
           line = `| ${l.name} | ${op} | ${g0.M}×${g0.N}×${g0.K} | ${v.name}${extra} | ${ms.toFixed(3)} | ${(flops / ms / 1e9).toFixed(flops / ms / 1e9 < 1 ? 4 : 1)} | ${(maxErr / maxRef).toExponential(2)} |`;
         } catch (e) {
           line = `| ${l.name} | ${op} | ${g0.M}×${g0.N}×${g0.K} | ${v.name} | error | ${(e as Error).message.slice(0, 300).replace(/\n/g, ' ')} | |`;

@@ -77,14 +77,23 @@ export function chooseTile(M: number, _N: number, _K: number, entry: GemmEntry =
   return entry === 'linear_backward_weight' ? tile(256, 128, 8, 2) : tile(256, 128, 4, 2);
 }
 
-/** Enough workgroups to fill the GPU (2 per SM of a 132-SM H100): below this, K is split. */
-const TARGET_WORKGROUPS = 264;
-const MIN_K_PER_SPLIT = 256;
+/**
+ * Split-K: K is split until the GPU has enough workgroups: 2 per SM of a 132-SM H100/H200 (264) for forward and
+ * backward_input, 4 per SM (528) for backward_weight, whose GEMMs have few output tiles and a long K (32768 rows at
+ * batch 128). On the H200 the step's five weight-gradient GEMMs and their reduces went from 7.4 to 6.3 ms of GPU
+ * time with 528 in place of 264 (BENCHMARKS.md, "GEMM round 9"; 1056 was slower again: more partial sums to add).
+ * At least MIN_K_PER_SPLIT of K per split. LMWB_F16_SPLIT_TARGET, LMWB_F16_SPLIT_TARGET_BW and LMWB_F16_SPLIT_MIN_K
+ * set others (benchmarks).
+ */
+const TARGET_WORKGROUPS = Number(process.env.LMWB_F16_SPLIT_TARGET ?? 264);
+const TARGET_WORKGROUPS_BW = Number(process.env.LMWB_F16_SPLIT_TARGET_BW ?? 528);
+const MIN_K_PER_SPLIT = Number(process.env.LMWB_F16_SPLIT_MIN_K ?? 256);
 const MAX_SCRATCH_BYTES = 128 * 2 ** 20;
 
-export function chooseSplits(t: F16Tile, M: number, N: number, K: number): { splits: number; kChunk: number } {
+export function chooseSplits(t: F16Tile, M: number, N: number, K: number, entry: GemmEntry = 'linear_forward'): { splits: number; kChunk: number } {
   const tiles = Math.ceil(M / t.TM) * Math.ceil(N / t.TN);
-  let splits = Math.max(1, Math.min(Math.ceil(TARGET_WORKGROUPS / tiles), Math.floor(K / MIN_K_PER_SPLIT), Math.floor(MAX_SCRATCH_BYTES / (M * N * 4))));
+  const target = entry === 'linear_backward_weight' ? TARGET_WORKGROUPS_BW : TARGET_WORKGROUPS;
+  let splits = Math.max(1, Math.min(Math.ceil(target / tiles), Math.floor(K / MIN_K_PER_SPLIT), Math.floor(MAX_SCRATCH_BYTES / (M * N * 4))));
   const kChunk = alignUp(Math.ceil(K / splits), t.KS);
   splits = Math.ceil(K / kChunk);
   return splits > 1 ? { splits, kChunk } : { splits: 1, kChunk: Math.max(K, 1) };
@@ -223,7 +232,7 @@ export function gemmF16(prog: Program, g: Gemm, o: F16Options = {}): void {
     }
   }
   const t = o.tile ?? testTile ?? chooseTile(M, N, K, g.entry, HA || HB);
-  const split = g.cBlocks ? { splits: 1, kChunk: Math.max(K, 1) } : o.splits !== undefined ? forcedSplit(K, t.KS, o.splits) : chooseSplits(t, M, N, K);
+  const split = g.cBlocks ? { splits: 1, kChunk: Math.max(K, 1) } : o.splits !== undefined ? forcedSplit(K, t.KS, o.splits) : chooseSplits(t, M, N, K, g.entry);
   checkBlocks(g, t, HA);
   if (g.residual && (g.entry !== 'linear_forward' || g.accumulate || g.cBlocks || split.splits > 1)) {
     throw new Error(`linear f16 ${g.label}: a fused residual needs a forward GEMM without accumulate, C blocks or split-K (residualFits)`);
@@ -296,7 +305,7 @@ function forcedSplit(K: number, KS: number, splits: number): { splits: number; k
 
 /** linear_f16_direct.wgsl: both operands f16, C covered exactly by the tile grid (split-K as in gemmF16). */
 function gemmF16Direct(prog: Program, g: Gemm, t: DirectTile, forcedSplits?: number): void {
-  const split = forcedSplits !== undefined ? forcedSplit(g.K, 16, forcedSplits) : chooseSplits({ ...t, KS: 16, PAD: 0 }, g.M, g.N, g.K);
+  const split = forcedSplits !== undefined ? forcedSplit(g.K, 16, forcedSplits) : chooseSplits({ ...t, KS: 16, PAD: 0 }, g.M, g.N, g.K, g.entry);
   const defines = { TM: t.TM, TN: t.TN, SR: t.SR, SC: t.SC, FI: t.FI, FJ: t.FJ };
   recordGemm(prog, g, 'linear_f16_direct', () => defines, split, [g.N / t.TN, g.M / t.TM], 'direct', []);
 }
