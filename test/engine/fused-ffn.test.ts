@@ -11,48 +11,15 @@
 // the H200 in the mixed reference case, the side-by-side check and the 2,000-step parity run (BENCHMARKS.md, GEMM
 // round 8). The layout test always runs.
 import { afterAll, describe, expect, it } from 'vitest';
-import { emulatedKernelsDir } from '../kernels/emulated-subgroup-matrix';
-import { maxRelErr, stepResults } from './step-results';
+import { maxRelErr } from './step-results';
+import { hasF16 as ok, tearDown, tinyModel } from './emulated-step';
+import { parameterSpecs } from '../../src-main/engine/model/parameters';
+import { rngFor, STREAM_INIT, truncatedNormal } from '../../src-main/engine/rng';
 
-process.env.LMWB_KERNELS_DIR = emulatedKernelsDir();
-process.env.LMWB_F16_CONST_LD = '0'; // llvmpipe compiles the emulated GEMMs with constant strides very slowly
-process.env.XDG_RUNTIME_DIR ??= '/tmp';
+afterAll(() => tearDown(['LMWB_FUSE_FFN']));
 
-const { openGpu } = await import('../../src-main/engine/gpu/device');
-const { f32Kernels } = await import('../../src-main/engine/gpu/program');
-const { parseModelConfig } = await import('../../src-main/engine/model/config');
-const { initParameters, layoutParameters, parameterSpecs } = await import('../../src-main/engine/model/parameters');
-const { TrainingRuntime } = await import('../../src-main/engine/model/runtime');
-const { setF16TileForTests, tile } = await import('../../src-main/engine/kernels/linear-f16');
-const { rngFor, STREAM_INIT, truncatedNormal } = await import('../../src-main/engine/rng');
-
-const gpu = await openGpu();
-const ok = gpu.info.features.includes('shader-f16');
-afterAll(() => {
-  setF16TileForTests(undefined);
-  delete process.env.LMWB_FUSE_FFN;
-  gpu.destroy();
-});
-setF16TileForTests(tile(32, 64, 1, 2));
-
-const cfg = parseModelConfig({ vocab_size: 64, context_length: 16, d_model: 64, num_layers: 1, num_heads: 4, d_ff: 80 });
-const B = 2;
-const T = 16;
-const ids = Uint32Array.from({ length: B * T }, (_, i) => (i * 7 + 3) % 64);
-const targets = Uint32Array.from({ length: B * T }, (_, i) => (i * 5 + 1) % 64);
-const layout = layoutParameters(parameterSpecs(cfg));
-const init = initParameters(layout, 5);
-const kernels = { ...f32Kernels(gpu.device), linear: 'f16' as const, attention: 'f16' as const };
-
-async function run(fuse: boolean) {
-  process.env.LMWB_FUSE_FFN = fuse ? '1' : '0';
-  const rt = new TrainingRuntime(gpu, cfg, { batchSize: B, seqLen: T, maxGradNorm: 1, precision: 'mixed', kernels });
-  try {
-    return await stepResults(rt, init, ids, targets);
-  } finally {
-    rt.destroy();
-  }
-}
+const { cfg, layout, init, run: runWith } = tinyModel(80);
+const run = (fuse: boolean) => runWith({ LMWB_FUSE_FFN: fuse ? '1' : '0' });
 
 describe('the parameter layout', () => {
   it('stores w3 right after w1 and keeps CS336 order for names (checkpoints) and initialisation', () => {

@@ -3,7 +3,7 @@
 // Parameter gradients accumulate into the flat gradient buffer (zeroed at the start of the step).
 import type { Program } from '../gpu/program';
 import type { Tensor } from '../gpu/tensor';
-import { qkvStride, type Allocated, type TensorSpec, type TrainingPlan } from './plan';
+import { blocksShape, type Allocated, type TensorSpec, type TrainingPlan } from './plan';
 import { enterSublayerBackward, gradOperand, keptOperand, leaveSublayerBackward } from './blocks';
 import { QKV, W13, attentionShape, chunkView, ffnChunks, fuseQkv, lin, normArgs, rowsOf, type ModelParts } from './forward';
 import { linearBackwardInput, linearBackwardInputFused, linearBackwardInputFusedFits, linearBackwardWeight, linearBackwardWeightFused } from '../kernels/linear';
@@ -62,11 +62,12 @@ export function recordBackward(p: Program, m: ModelParts, plan: Allocated<Traini
         daOp = gradOperand(p, a, bw.dHidden16 && v(bw.dHidden16));
       }
       // w1 and w3 as one GEMM each (K = 2·d_ff into the branch input's gradient, M = 2·d_ff into the adjacent weight
-      // gradients) where da and db are the blocks of one f16 buffer (plan.ts dab16) and the weights adjacent.
+      // gradients) where da and db are the blocks of one f16 buffer (plan.ts dab16: only where the sublayer is one
+      // row chunk) and the weights adjacent.
       const names = W13.map((n) => `${L}ffn.${n}.weight`);
-      const abW = bw.dab16 && rows === BT && dbOp ? w.gemmWeightRun(names) : undefined;
+      const abW = bw.dab16 && dbOp ? w.gemmWeightRun(names) : undefined;
       const gW = abW && w.gradRun(names);
-      const ffnShape = { rows: BT, inFeatures: d, outFeatures: f, blocks: 2, stride: qkvStride(BT, f) };
+      const ffnShape = blocksShape(BT, d, f, 2);
       if (abW && gW && linearBackwardInputFused(p, ffnShape, bw.dab16!, abW, g.ffn.branchIn, g.ffn.accumulateBranchIn, 'linear_backward_input w1|w3')) {
         if (!linearBackwardWeightFused(p, ffnShape, bw.dab16!, fin, gW, false, 'linear_backward_weight w1|w3')) {
           linearBackwardWeight(p, lin(rows, d, f), daOp, v(fin), w.grad(names[0]), later);
@@ -109,7 +110,7 @@ export function recordBackward(p: Program, m: ModelParts, plan: Allocated<Traini
     // gradient (K = 3·d) and one GEMM the three weight gradients (M = 3·d; LMWB_FUSE_QKV_BW=0: one per projection).
     const names = QKV.map((n) => `${L}attn.${n}.weight`);
     const qkvW = bw.dqkv16 && fuseQkv() ? w.gemmWeightRun(names) : undefined;
-    const fusedShape = { rows: BT, inFeatures: d, outFeatures: d, blocks: 3, stride: qkvStride(BT, d) };
+    const fusedShape = blocksShape(BT, d, d, 3);
     if (qkvW && bw.dqkv16 && linearBackwardInputFusedFits(p, fusedShape, bw.dqkv16.all, qkvW, g.attn.branchIn)) {
       const blocks = bw.dqkv16.blocks;
       projs.forEach(([dy], i) => operand(dy, i, blocks[i]));

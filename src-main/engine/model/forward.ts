@@ -4,7 +4,7 @@
 import type { Program } from '../gpu/program';
 import { bytesPerElement, type Tensor } from '../gpu/tensor';
 import { type ModelConfig, headDim } from './config';
-import { ffnChunkRows, qkvStride, type Allocated, type BackwardPlan, type ForwardPlan, type LayerPlan, type TensorSpec } from './plan';
+import { blocksShape, ffnChunkRows, type Allocated, type BackwardPlan, type ForwardPlan, type LayerPlan, type TensorSpec } from './plan';
 import type { ParameterBuffers } from './weights';
 import { enterSublayer, finishSublayer, makeOperand, projectAndAdd } from './blocks';
 import { linearForward, linearForwardFused, linearBackwardInput, linearBackwardWeight, type LinearShape } from '../kernels/linear';
@@ -97,7 +97,7 @@ function recordLayer(p: Program, m: ModelParts, plan: Allocated<ForwardPlan<Tens
   const ain = enterSublayer(p, w, norm, A);
   // q, k and v in one GEMM where they are blocks of one buffer and their weights adjacent (mixed precision), else three.
   const qkvW = A.qkv && fuseQkv() ? w.gemmWeightRun(QKV.map((n) => `${L}attn.${n}.weight`)) : undefined;
-  if (!(qkvW && linearForwardFused(p, { rows: BT, inFeatures: d, outFeatures: d, blocks: 3, stride: qkvStride(BT, d) }, ain, qkvW, A.qkv!, 'linear_forward q|k|v'))) {
+  if (!(qkvW && linearForwardFused(p, blocksShape(BT, d, d, 3), ain, qkvW, A.qkv!, 'linear_forward q|k|v'))) {
     linearForward(p, lin(BT, d, d), ain, w.gemmWeight(`${L}attn.q_proj.weight`), A.q);
     linearForward(p, lin(BT, d, d), ain, w.gemmWeight(`${L}attn.k_proj.weight`), A.k);
     linearForward(p, lin(BT, d, d), ain, w.gemmWeight(`${L}attn.v_proj.weight`), A.v);
@@ -119,9 +119,10 @@ function recordLayer(p: Program, m: ModelParts, plan: Allocated<ForwardPlan<Tens
     const b = F.b && v(F.b);
     const hidden = { value: F.hidden.value && v(F.hidden.value), gemm: v(F.hidden.gemm) };
     const n = rows * c.d_ff;
-    // w1 and w3 as one GEMM into a|b where they are blocks of one buffer and their weights adjacent (mixed precision).
-    const abW = F.ab && rows === BT ? w.gemmWeightRun(W13.map((n) => `${L}ffn.${n}.weight`)) : undefined;
-    const fused = !!abW && linearForwardFused(p, { rows: BT, inFeatures: d, outFeatures: c.d_ff, blocks: 2, stride: qkvStride(BT, c.d_ff) }, fin, abW, F.ab!, 'linear_forward w1|w3');
+    // w1 and w3 as one GEMM into a|b where they are blocks of one buffer and their weights adjacent (mixed precision;
+    // the plan has a|b only where the sublayer is one row chunk: plan.ts ffnFusable).
+    const abW = F.ab ? w.gemmWeightRun(W13.map((n) => `${L}ffn.${n}.weight`)) : undefined;
+    const fused = !!abW && linearForwardFused(p, blocksShape(BT, d, c.d_ff, 2), fin, abW, F.ab!, 'linear_forward w1|w3');
     if (!fused) linearForward(p, lin(rows, d, c.d_ff), v(fin), w.gemmWeight(`${L}ffn.w1.weight`), a);
     if (F.activation === 'swiglu') {
       if (!fused) linearForward(p, lin(rows, d, c.d_ff), v(fin), w.gemmWeight(`${L}ffn.w3.weight`), b!);

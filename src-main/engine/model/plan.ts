@@ -8,6 +8,7 @@ import type { ModelConfig } from './config';
 import { headDim } from './config';
 import { dsScratchElements } from '../kernels/attention-f16';
 import { embeddingCapacity } from '../kernels/embedding';
+import type { FusedShape } from '../kernels/linear';
 import { bytesPerElement, createTensor, numel, type DType, type Tensor } from '../gpu/tensor';
 
 /** One buffer of the plan (bound whole in one binding: at most maxStorageBufferBindingSize). */
@@ -359,6 +360,11 @@ export function planTraining(c: ModelConfig, o: PlanOptions): Planned<TrainingPl
  */
 export function qkvStride(BT: number, d: number): number {
   return Math.ceil((BT * d) / 128) * 128;
+}
+
+/** The shape of a fused GEMM over `blocks` [BT, width] blocks of one buffer, qkvStride(BT, width) elements apart (q|k|v, a|b). */
+export function blocksShape(BT: number, inFeatures: number, width: number, blocks: number): FusedShape {
+  return { rows: BT, inFeatures, outFeatures: width, blocks, stride: qkvStride(BT, width) };
 }
 
 /**
