@@ -125,13 +125,15 @@ export interface DeviceLimits {
   memoryBytes?: number;
   /** Plan the f16 operand copies too (mixed precision). */
   mixed?: boolean;
+  /** The run's logits chunk in bytes (training.logits_chunk_mb); default defaultLogitsChunkBytes(). */
+  logitsChunkBytes?: number;
 }
 
 /** Whether the engine's memory plan accepts a training batch (the same checks TransformerRuntime makes). */
 export function planAccepts(model: Record<string, unknown>, batch: number, limits: DeviceLimits): boolean {
   const cfg = parseModelConfig(model, 'model');
   const plan = planTraining(cfg, {
-    batchSize: batch, seqLen: cfg.context_length, logitsChunkBytes: defaultLogitsChunkBytes(), maxBindingBytes: limits.maxStorageBufferBindingSize,
+    batchSize: batch, seqLen: cfg.context_length, logitsChunkBytes: limits.logitsChunkBytes ?? defaultLogitsChunkBytes(), maxBindingBytes: limits.maxStorageBufferBindingSize,
     halfOperands: limits.mixed ?? false,
   }).buffers;
   if (plan.some((p) => bytesOf(p) > (p.rowChunks ? (limits.maxBufferSize ?? Infinity) : limits.maxStorageBufferBindingSize))) return false;

@@ -83,6 +83,19 @@ describe('the estimate', () => {
     expect(t.parsed!.steps).toBe(Math.round(10000 / (8 * 64)));
   });
 
+  it('plans the logits chunk the run asks for (training.logits_chunk_mb), as the trainer does', () => {
+    const sets = ['training.max_steps=7', 'training.batch_size=4'];
+    const whole = checkRequest(ws, { preset: 'smoke', sets }, { device: DEVICE });
+    const small = checkRequest(ws, { preset: 'smoke', sets: [...sets, 'training.logits_chunk_mb=0.1'] }, { device: DEVICE });
+    expect(small.ok).toBe(true);
+    const activations = (c: typeof small) => estimateRun(c.parsed!, DEVICE, new Measurements(ws)).memory.activationBytes;
+    const plan = planTraining(small.parsed!.model, { batchSize: 4, seqLen: 64, logitsChunkBytes: Math.round(0.1 * 2 ** 20), maxBindingBytes: DEVICE.maxStorageBufferBindingSize, halfOperands: false }).buffers;
+    expect(activations(small)).toBe(plan.reduce((s, b) => s + bytesOf(b), 0));
+    expect(activations(small)).toBeLessThan(activations(whole));
+    expect(f('training.logits_chunk_mb').help).toMatch(/MiB of logits/);
+    expect(checkRequest(ws, { preset: 'smoke', sets: ['training.logits_chunk_mb=0'] }).ok).toBe(false);
+  });
+
   it('takes time from the newest run of the same shape, batch and precision, preferring this GPU', () => {
     const c = checkRequest(ws, { preset: 'smoke', sets: ['training.max_steps=100'] });
     const cfg = c.config!;

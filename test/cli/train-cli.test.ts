@@ -33,15 +33,17 @@ describe('lmwb train', () => {
     expect(r2.out).toMatch(/done: step 24/);
   });
 
-  it('trains from a config file', () => {
+  it('trains from a config file (its LM head in logits chunks of the size it asks for)', () => {
     const data = join(tmp.path, 'tok.bin');
     writeFileSync(data, Uint16Array.from(readFileSync(join(repoRoot, 'resources', 'smoke', 'stories.txt')).subarray(0, 20000)));
     writeFileSync(join(tmp.path, 'run.json'), JSON.stringify({
       name: 'cfg', model: { vocab_size: 256, context_length: 16, d_model: 32, num_layers: 1, num_heads: 2, d_ff: 48 },
-      data: { train: data }, training: { batch_size: 2, max_steps: 4, max_learning_rate: 1e-3 }, log: { interval: 2 },
+      data: { train: data }, training: { batch_size: 2, max_steps: 4, max_learning_rate: 1e-3, logits_chunk_mb: 0.008 }, log: { interval: 2 },
     }));
     const r = lmwb(['train', '--config', 'run.json']);
     expect(r.code, r.err).toBe(0);
+    // 0.008 MiB of f32 logits over a vocabulary of 256: 8 rows at a time, 4 chunks for the 32 rows of a batch.
+    expect(r.err).toMatch(/LM head in 4 chunks of 8 rows/);
     // Without out_dir the run folder is <workspace>/runs/<name>-<yyyymmdd-HHMMSS> (the workspace: the current folder).
     const id = readdirSync(join(tmp.path, 'runs')).find((d) => /^cfg-\d{8}-\d{6}$/.test(d));
     expect(id).toBeDefined();

@@ -39,6 +39,7 @@ export function describeStart(e: TrainStartEvent, name: string): string[] {
     `device: ${e.device.name}${e.device.software ? ' (software adapter)' : ''}; precision ${prec} (${why}); ${bounds}`,
     `model: ${(e.parameters / 1e6).toFixed(2)}M parameters (${(e.non_embedding_parameters / 1e6).toFixed(2)}M non-embedding); ` +
       `${e.steps} steps × ${e.tokens_per_step} tokens = ${((e.steps * e.tokens_per_step) / 1e6).toFixed(2)}M tokens; train file ${(e.train_tokens / 1e6).toFixed(2)}M tokens` +
+      (e.logits_chunk_rows < e.tokens_per_step ? `; LM head in ${Math.ceil(e.tokens_per_step / e.logits_chunk_rows)} chunks of ${e.logits_chunk_rows} rows` : '') +
       (e.start_step ? `; resuming at step ${e.start_step}${e.resumed_from ? ` from ${e.resumed_from}` : ''}` : ''),
   ];
 }

@@ -31,6 +31,8 @@ export interface TrainStartEvent {
   /** Dawn's shader bounds clamping is on (LMWB_SAFE_KERNELS=1). */
   bounds_checks: boolean;
   tokens_per_step: number;
+  /** Rows of logits per LM-head chunk (training.logits_chunk_mb): tokens_per_step where the whole batch is one. */
+  logits_chunk_rows: number;
   train_tokens: number;
   /** The checkpoint this attempt resumed from, if any. */
   resumed_from?: string;

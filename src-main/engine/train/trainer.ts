@@ -24,7 +24,7 @@ import { MetricsLog } from './metrics-log';
 import { DivergenceMonitor } from './divergence';
 import { diagRecord } from './diag';
 import { GpuSnapshot } from '../gpu/snapshot';
-import { resolvedConfigJson, type RunConfig } from './run-config';
+import { logitsChunkBytesOf, resolvedConfigJson, type RunConfig } from './run-config';
 import type { DeviceInfo, TrainEvent, TrainStartEvent } from './events';
 import { FINISHED_STATES, RUN_FILES, RunMetaSchema, type EvalRecord, type TrainRecord, type RunStatus } from '../../runs/format';
 import { updateStatus } from '../../runs/status';
@@ -166,6 +166,7 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
       seqLen: T,
       training: true,
       maxGradNorm: cfg.training.max_grad_norm,
+      logitsChunkBytes: logitsChunkBytesOf(cfg),
       adam: { beta1: cfg.training.betas[0], beta2: cfg.training.betas[1], eps: cfg.training.eps, weightDecay: cfg.training.weight_decay },
     }), 'BATCH_TOO_LARGE', { batch_size: B, context_length: T });
     let tokensSeen = 0;
@@ -198,7 +199,7 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
       type: 'start', run_dir: runDir, steps: cfg.steps, start_step: startStep, parameters: rt.layout.count,
       non_embedding_parameters: nonEmbeddingCount(rt.layout), device: dev, precision: rt.precision,
       precision_reason: cfg.training.precision !== 'auto' ? 'config' : tensorCores ? 'auto-tensor-cores' : 'auto-no-tensor-cores',
-      bounds_checks: gpu.info.boundsChecks, tokens_per_step: B * T, train_tokens: trainInfo.numTokens,
+      bounds_checks: gpu.info.boundsChecks, tokens_per_step: B * T, logits_chunk_rows: rt.chunkRows, train_tokens: trainInfo.numTokens,
       ...(resumed ? { resumed_from: resumed.path } : {}),
     };
     emit(start);
