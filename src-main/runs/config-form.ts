@@ -49,7 +49,7 @@ export const FIELD_HELP: Record<string, string> = {
   'training.max_grad_norm': 'Global gradient-norm clipping; 0 turns it off.',
   'training.precision': 'auto: mixed where the GPU has f16 tensor cores (subgroup matrices), else f32. mixed: f16 matmul inputs, f32 accumulation and master weights, dynamic loss scaling.',
   'training.time_budget_s': 'Wall-clock budget in seconds (leaderboard: 5400): the lr schedule runs on elapsed time and training stops when it is spent. Not bit-reproducible.',
-  'training.logits_chunk_mb': 'MiB of logits computed at a time (the LM head runs over row chunks); default 1536, the whole batch of the CS336 model at 128. Smaller saves memory on a small GPU (256: 1.3 GB less at batch 128) for about 3% of speed.',
+  'training.logits_chunk_mb': 'MiB of logits computed at a time (the LM head runs over row chunks); default 1536, the whole batch of the CS336 model at 128. Smaller saves memory on a small GPU (256: 1.5 GiB less at batch 128) for about 2.5% of speed.',
   'training.overfit_one_batch': 'Debugging: train on the batch of step 0 at every step; the loss must go to near zero.',
   'eval.interval': 'Evaluate every N steps (and at the end); 0 = only at the end.',
   'eval.batches': 'Validation batches per evaluation (the same fixed set every time), or "all" for every window of the file.',

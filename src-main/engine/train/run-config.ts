@@ -42,7 +42,7 @@ export const TrainingSchema = z
     /**
      * MiB of f32 logits computed at a time: the LM head and the loss run over row chunks of at most this much.
      * Default 1536 (LMWB_LOGITS_CHUNK_MB changes the default): the CS336 model's whole batch at batch 128, the
-     * fastest; smaller saves memory on a small GPU (256: 1.3 GB less at batch 128) for about 3% of speed.
+     * fastest; smaller saves memory on a small GPU (256: 1.5 GiB less at batch 128) for about 2.5% of speed.
      */
     logits_chunk_mb: z.number().positive().optional(),
   })
