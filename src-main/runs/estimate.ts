@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { planTraining, bytesOf, parameterBytes } from '../engine/model/plan';
 import { layoutParameters, nonEmbeddingCount, parameterSpecs } from '../engine/model/parameters';
-import { logitsChunkBytesOf, type RunConfig } from '../engine/train/run-config';
+import { logitsChunkBytesFor, type RunConfig } from '../engine/train/run-config';
 import { RUN_FILES } from './format';
 import { readStatus, runsRoot } from './read';
 import { BATCH_CAP, largestBatch } from './sweep-presets';
@@ -31,7 +31,7 @@ export function memoryEstimate(cfg: RunConfig, device: DeviceProbe | null): Memo
   const mixed = limits?.mixed ?? cfg.training.precision === 'mixed';
   const T = cfg.model.context_length;
   const maxBinding = device?.maxStorageBufferBindingSize ?? 2 ** 31;
-  const buffers = planTraining(cfg.model, { batchSize: cfg.training.batch_size, seqLen: T, logitsChunkBytes: logitsChunkBytesOf(cfg), maxBindingBytes: maxBinding, halfOperands: mixed }).buffers;
+  const buffers = planTraining(cfg.model, { batchSize: cfg.training.batch_size, seqLen: T, logitsChunkBytes: logitsChunkBytesFor(cfg.training.logits_chunk_mb), maxBindingBytes: maxBinding, halfOperands: mixed }).buffers;
   const layout = layoutParameters(parameterSpecs(cfg.model));
   const pBytes = parameterBytes(layout.totalFloats, true, mixed);
   const aBytes = buffers.reduce((s, b) => s + bytesOf(b), 0);

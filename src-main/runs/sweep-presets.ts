@@ -18,6 +18,7 @@
  */
 import { UserError } from '../util/errors';
 import { preset as trainerPreset, PRESET_NAMES } from '../engine/train/presets';
+import { logitsChunkBytesFor } from '../engine/train/run-config';
 import { planTraining, bytesOf, defaultLogitsChunkBytes, parameterBytes } from '../engine/model/plan';
 import { parseModelConfig } from '../engine/model/config';
 import { layoutParameters, parameterSpecs } from '../engine/model/parameters';
@@ -182,7 +183,9 @@ function planBatchSize(ctx: PresetContext, base: Record<string, unknown>): Sweep
     let max = ctx.maxBatch;
     if (max === undefined) {
       if (!ctx.limits) throw new UserError('the batch-size sweep needs the device limits or a largest batch', { code: 'INVALID_ARGUMENT' });
-      max = largestBatch(eff.model as Record<string, unknown>, ctx.limits);
+      // The memory plan with the base's own logits chunk (training.logits_chunk_mb), as its runs will train.
+      const chunkMb = getKey(eff, 'training.logits_chunk_mb');
+      max = largestBatch(eff.model as Record<string, unknown>, { ...ctx.limits, logitsChunkBytes: logitsChunkBytesFor(typeof chunkMb === 'number' ? chunkMb : undefined) });
       notes.push(`largest batch the memory plan accepts on this device: ${max}${max === BATCH_CAP ? ` (the sweep's cap)` : ''}` +
         (ctx.limits.memoryBytes === undefined ? '; WebGPU does not report GPU memory, so the plan checks buffer bindings only — a batch that then runs out of memory fails on its own' : ''));
     } else notes.push(`largest batch: ${max} (given)`);

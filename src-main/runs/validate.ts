@@ -10,7 +10,7 @@
 import { freemem } from 'node:os';
 import { basePreset, planAccepts, largestBatch, type DeviceLimits } from './sweep-presets';
 import { resolveRunConfig } from './configs';
-import { logitsChunkBytesOf, parseRunConfig, type RunConfig } from '../engine/train/run-config';
+import { logitsChunkBytesFor, parseRunConfig, type RunConfig } from '../engine/train/run-config';
 import { findOutOfRange, inspectTokenFile, outOfRangeError } from '../engine/data/token-file';
 import { runConfigFields } from './config-form';
 import { UserError } from '../util/errors';
@@ -126,7 +126,7 @@ function tokenFileIssues(cfg: RunConfig, o: CheckOptions): FieldIssue[] {
 /** The device limits the memory plan checks, for this config's precision. */
 export function limitsFor(cfg: RunConfig, device: DeviceProbe): DeviceLimits {
   const mixed = cfg.training.precision === 'mixed' || (cfg.training.precision === 'auto' && device.subgroupMatrix);
-  return { maxStorageBufferBindingSize: device.maxStorageBufferBindingSize, maxBufferSize: device.maxBufferSize, memoryBytes: device.isSoftware ? freemem() * 0.9 : undefined, mixed, logitsChunkBytes: logitsChunkBytesOf(cfg) };
+  return { maxStorageBufferBindingSize: device.maxStorageBufferBindingSize, maxBufferSize: device.maxBufferSize, memoryBytes: device.isSoftware ? freemem() * 0.9 : undefined, mixed, logitsChunkBytes: logitsChunkBytesFor(cfg.training.logits_chunk_mb) };
 }
 
 function batchIssues(cfg: RunConfig, device: DeviceProbe): FieldIssue[] {

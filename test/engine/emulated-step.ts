@@ -17,7 +17,7 @@ const { initParameters, layoutParameters, parameterSpecs } = await import('../..
 const { TrainingRuntime } = await import('../../src-main/engine/model/runtime');
 const { setF16TileForTests, tile } = await import('../../src-main/engine/kernels/linear-f16');
 
-export const gpu = await openGpu();
+const gpu = await openGpu();
 /** Whether the adapter can run the emulated tensor-core kernels (shader-f16). */
 export const hasF16 = gpu.info.features.includes('shader-f16');
 setF16TileForTests(tile(32, 64, 1, 2));

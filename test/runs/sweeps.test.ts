@@ -110,6 +110,17 @@ describe('presets', () => {
     expect(bs32.sets).toEqual(['training.batch_size=32', 'training.total_tokens=12800', 'training.max_learning_rate=0.002', 'training.min_learning_rate=0.0002',
       'training.warmup_iters=3', 'eval.interval=5', 'checkpoint.interval=13', 'log.interval=1']);
     expect(p.notes.join(' ')).toMatch(/below the 64 and 128/);
+
+    // The largest batch comes from the memory plan with the base's own logits chunk (training.logits_chunk_mb).
+    const memory = { maxStorageBufferBindingSize: 2 ** 31, memoryBytes: 4 * 2 ** 30 };
+    const big = { ...base(), model: cs336 };
+    const small = { ...big, training: { ...big.training, logits_chunk_mb: 16 } };
+    const largestIn = (plan: ReturnType<typeof planPreset>) => Number(/largest batch the memory plan accepts on this device: (\d+)/.exec(plan.notes.join(' '))?.[1]);
+    const whole = largestIn(planPreset('batch-size', { workspace: tmp.path, base: big, limits: memory }));
+    const chunked = largestIn(planPreset('batch-size', { workspace: tmp.path, base: small, limits: memory }));
+    expect(whole).toBe(largestBatch(big.model, memory));
+    expect(chunked).toBe(largestBatch(big.model, { ...memory, logitsChunkBytes: 16 * 2 ** 20 }));
+    expect(chunked).toBeGreaterThan(whole);
   });
 
   it('ablations: every variant at the best lr against its baseline, no RMSNorm also lower, SiLU at d_ff = 4 d_model', () => {

@@ -117,9 +117,8 @@ export interface RunConfig extends Omit<z.infer<typeof RunConfigSchema>, 'model'
   schedule: { max_learning_rate: number; min_learning_rate: number; warmup_iters: number; cosine_cycle_iters: number };
 }
 
-/** The bytes of one chunk of logits a run's training plans (training.logits_chunk_mb, else the engine's default). */
-export function logitsChunkBytesOf(cfg: Pick<RunConfig, 'training'>): number {
-  const mb = cfg.training.logits_chunk_mb;
+/** The bytes of one chunk of logits a run's training plans: its training.logits_chunk_mb, else the engine's default. */
+export function logitsChunkBytesFor(mb: number | undefined): number {
   return mb !== undefined ? Math.round(mb * 2 ** 20) : defaultLogitsChunkBytes();
 }
 

@@ -24,7 +24,7 @@ import { MetricsLog } from './metrics-log';
 import { DivergenceMonitor } from './divergence';
 import { diagRecord } from './diag';
 import { GpuSnapshot } from '../gpu/snapshot';
-import { logitsChunkBytesOf, resolvedConfigJson, type RunConfig } from './run-config';
+import { logitsChunkBytesFor, resolvedConfigJson, type RunConfig } from './run-config';
 import type { DeviceInfo, TrainEvent, TrainStartEvent } from './events';
 import { FINISHED_STATES, RUN_FILES, RunMetaSchema, type EvalRecord, type TrainRecord, type RunStatus } from '../../runs/format';
 import { updateStatus } from '../../runs/status';
@@ -166,7 +166,7 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
       seqLen: T,
       training: true,
       maxGradNorm: cfg.training.max_grad_norm,
-      logitsChunkBytes: logitsChunkBytesOf(cfg),
+      logitsChunkBytes: logitsChunkBytesFor(cfg.training.logits_chunk_mb),
       adam: { beta1: cfg.training.betas[0], beta2: cfg.training.betas[1], eps: cfg.training.eps, weightDecay: cfg.training.weight_decay },
     }), 'BATCH_TOO_LARGE', { batch_size: B, context_length: T });
     let tokensSeen = 0;
